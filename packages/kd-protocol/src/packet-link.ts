@@ -1,0 +1,82 @@
+import type { Observable } from 'rxjs';
+import type { VmkdError } from './errors.js';
+
+/**
+ * One KD packet as `KdSendPacket` hands it to a transport: the packet type (1.3 of the KD spec) and
+ * the payload = message header ++ message data. KDCOM puts the two back to back; KDRPC carries them
+ * as two buffers. Link-layer details (leader, id, checksum, trailer, ACKs) never appear here.
+ */
+export interface KdPacket {
+  readonly type: number;
+  readonly payload: Uint8Array;
+}
+
+/** What a packet link reports. */
+export type LinkEvent =
+  /** A data packet from the peer, delivered exactly once and in order. */
+  | { readonly kind: 'packet'; readonly packet: KdPacket }
+  /** The debugger side asked the target to stop (KDCOM `b`, KDRPC break-in). Seen on debugger-facing links. */
+  | { readonly kind: 'breakin' }
+  /** The peer resynchronised (a KDCOM RESET, a new debugger's first RESET). Pending sends are retransmitted by the link. */
+  | { readonly kind: 'reset' }
+  /** A peer (re)connected: a debugger attached to an endpoint, a guest's serial socket came up. */
+  | { readonly kind: 'connect'; readonly peer?: string }
+  /** The peer went away. The link may see another `connect` later (endpoints accept debugger after debugger). */
+  | { readonly kind: 'disconnect'; readonly error?: VmkdError };
+
+/** Which side of the KD conversation the *far end* of this link is. */
+export type LinkRole =
+  /** We play the debugger; the far end is a target (a guest's serial port, a KDRPC guest). */
+  | 'target-facing'
+  /** We play the target; the far end is a debugger (WinDbg on a pipe, vmkd's DebuggerSession). */
+  | 'debugger-facing';
+
+export interface LinkStats {
+  packetsIn: number;
+  packetsOut: number;
+  /** Bytes on this link's wire (frames included) or in its RPC bodies. */
+  bytesIn: number;
+  bytesOut: number;
+  /** RESENDs we sent plus retransmissions we made. */
+  resends: number;
+  /** RESET exchanges and leader hunts that had to skip garbage. */
+  resyncs: number;
+  /** Bytes skipped while hunting for a leader. */
+  garbageBytes: number;
+  /** Frames that failed checksum, trailer or length checks. */
+  badFrames: number;
+  breakins: number;
+}
+
+/**
+ * One end of a reliable KD packet pipe: the seam every transport, endpoint, session and the router
+ * meet at (architecture.md §2).
+ *
+ * Rules every implementation follows:
+ * - `events$` is hot and delivers asynchronously; subscribe synchronously after creating the link.
+ *   It completes after close().
+ * - `send()` resolves once the far side has the packet (its ACK on KDCOM, the RPC reply on KDRPC).
+ *   Sends are queued FIFO; callers that await each send get stop-and-wait backpressure. While the
+ *   peer is disconnected, a send waits for a reconnect only up to the link's timeout, then rejects
+ *   with `ERR_LINK_TIMEOUT`; after close() pending sends reject with `ERR_LINK_CLOSED` (`canceled`).
+ * - `breakIn()` and `resync()` exist on target-facing links; debugger-facing links reject them with
+ *   `ERR_LINK_UNSUPPORTED`.
+ */
+export interface PacketLink {
+  readonly name: string;
+  readonly role: LinkRole;
+  readonly events$: Observable<LinkEvent>;
+  /** True while a peer is attached. */
+  readonly connected: boolean;
+  send(packet: KdPacket): Promise<void>;
+  /** Ask the target to stop (KDCOM: a lone `b`). Sent ahead of anything queued. */
+  breakIn(): Promise<void>;
+  /** Resynchronise with the target (KDCOM: RESET exchange). A stopped target re-sends its state change. */
+  resync(): Promise<void>;
+  stats(): LinkStats;
+  close(): Promise<void>;
+}
+
+export function emptyLinkStats(): LinkStats {
+  return { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, resends: 0, resyncs: 0, garbageBytes: 0, badFrames: 0, breakins: 0 };
+}

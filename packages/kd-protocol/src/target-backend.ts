@@ -1,0 +1,96 @@
+import type { Observable } from 'rxjs';
+
+/**
+ * The kernel behind a `TargetSession`: what a Windows kernel's KD stub consults when it answers a
+ * debugger. `@vmkd/sim-target` is the embedded implementation; a VMM-side stub answering from real
+ * guest state would be another.
+ *
+ * Calls are synchronous and cheap; the session owns all protocol work (building state changes,
+ * control reports, replies, statuses). Addresses are bigint; sizes are numbers.
+ */
+
+/** The fields of DBGKD_GET_VERSION64 the backend decides (KD spec 2.4). */
+export interface TargetVersion {
+  majorVersion: number; // 0x0F for a free build
+  minorVersion: number; // the build number, e.g. 7601 or 19041
+  protocolVersion: number; // 6
+  kdSecondaryVersion: number; // 2 on AMD64
+  flags: number; // DBGKD_VERS_FLAG_* (MP | DATA | PTR64 = 0x7)
+  machineType: number; // 0x8664 for AMD64
+  maxPacketType: number; // 12
+  maxStateChange: number; // 3
+  maxManipulate: number; // highest manipulate API number + 1 - 0x3130 (e.g. 0x31 for Windows 7 era, 0x33+ later)
+  simulation: number; // 0 = not simulated
+  kernBase: bigint;
+  psLoadedModuleList: bigint;
+  debuggerDataList: bigint;
+}
+
+/** Why the target stopped; the session turns this into DBGKD_ANY_WAIT_STATE_CHANGE. */
+export type StopReason =
+  | {
+      readonly kind: 'exception';
+      readonly cpu: number;
+      /** e.g. 0x80000003 breakpoint (also used for break-in), 0x80000004 single step. */
+      readonly code: number;
+      readonly address: bigint;
+      readonly firstChance: boolean;
+      readonly parameters?: readonly bigint[];
+    }
+  | {
+      readonly kind: 'load-symbols';
+      readonly cpu: number;
+      readonly unload: boolean;
+      readonly imageName: string;
+      readonly baseOfDll: bigint;
+      readonly sizeOfImage: number;
+      readonly checkSum: number;
+      readonly processId: bigint;
+    };
+
+export type TargetEvent =
+  /** The target stopped (breakpoint reached, single step done, break-in honoured, module load). */
+  | { readonly kind: 'stop'; readonly reason: StopReason }
+  /** DbgPrint output while running (or while stopped, as Windows allows). */
+  | { readonly kind: 'print'; readonly text: string };
+
+export interface TargetBackend {
+  readonly processorCount: number;
+  /** Hot; emits stop and print events. Subscribe before calling resume(). */
+  readonly events$: Observable<TargetEvent>;
+
+  version(): TargetVersion;
+  /** Processor level for the state change header (6 for AMD64 family 6). */
+  processorLevel(): number;
+  /** The current thread (KTHREAD address) on a CPU, for state changes. */
+  currentThread(cpu: number): bigint;
+
+  /** Returns the readable prefix: a full read, a shorter one, or an empty array for an unmapped address. */
+  readVirtual(address: bigint, length: number, cpu: number): Uint8Array;
+  /** Returns the number of bytes written (the writable prefix). */
+  writeVirtual(address: bigint, data: Uint8Array, cpu: number): number;
+  readPhysical(address: bigint, length: number): Uint8Array;
+  writePhysical(address: bigint, data: Uint8Array): number;
+  /** AMD64 control space: offsets 0 (KPCR), 1 (KPRCB), 2 (KSPECIAL_REGISTERS, 0xE0 bytes), 3 (KTHREAD). */
+  readControlSpace(cpu: number, offset: bigint, length: number): Uint8Array;
+  writeControlSpace(cpu: number, offset: bigint, data: Uint8Array): number;
+  readIoSpace?(address: bigint, size: number): number | undefined;
+  readMsr?(cpu: number, msr: number): bigint | undefined;
+  writeMsr?(cpu: number, msr: number, value: bigint): boolean;
+
+  /** The full 1232-byte AMD64 CONTEXT of a CPU (raw bytes, KD spec 2.6). */
+  getContext(cpu: number): Uint8Array;
+  setContext(cpu: number, context: Uint8Array): void;
+
+  /** Plants an int3 at the address (really patching memory); returns a handle, or undefined if unwritable. */
+  writeBreakpoint(address: bigint): number | undefined;
+  /** Removes a breakpoint by handle, restoring the original byte; false for an unknown handle. */
+  restoreBreakpoint(handle: number): boolean;
+
+  /** Leaves the stopped state. With `singleStep`, the next stop is a single-step exception on `cpu`. */
+  resume(options: { readonly singleStep: boolean; readonly cpu: number; readonly continueStatus: number }): void;
+  /** Asks a running target to stop; it emits a `stop` event (break-in exception) soon after. */
+  breakIn(): void;
+  /** True between resume() and the next stop. */
+  readonly running: boolean;
+}
