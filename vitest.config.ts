@@ -2,6 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'tools/bench'],
+    projects: ['packages/*', 'tools/bench', 'tools/scripts/vitest.config.mjs'],
   },
 });
