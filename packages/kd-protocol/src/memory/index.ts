@@ -1,1 +1,2 @@
-export {};
+export * from './memory-byte-pair.js';
+export * from './memory-packet-pair.js';
