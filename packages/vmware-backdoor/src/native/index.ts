@@ -1,1 +1,12 @@
-export {};
+export { NativeErrorCode, BackdoorNativeErrorCode } from './errors.js';
+export { SYSV_STUBS, WIN64_STUBS, RegisterSlot, REGISTER_BLOCK_SLOTS, stubBytes, stubsForPlatform } from './stubs.js';
+export type { StubAbi, StubInstruction, StubListing, StubName, StubSet } from './stubs.js';
+export { loadNative, createRegisterBlock } from './load-native.js';
+export type { CpuidResult, NativeStubs, RegisterBlock } from './load-native.js';
+export type { ExecutablePage } from './exec-page.js';
+export { detectVmware, requireVmware, vendorFromCpuid } from './detect.js';
+export type { BackdoorForm, DetectOptions, VmwareDetection } from './detect.js';
+export { createNativeBackdoorPort, NATIVE_HB_MAX_BYTES } from './native-port.js';
+export type { NativeBackdoorPort, NativeBackdoorPortOptions } from './native-port.js';
+export { probeInChildProcess } from './probe-child.js';
+export type { ChildProbeOptions, ChildProbeResult } from './probe-child.js';
