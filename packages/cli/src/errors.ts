@@ -1,0 +1,40 @@
+import { VmkdError } from '@vmkd/kd-protocol';
+import type { VmkdErrorOptions } from '@vmkd/kd-protocol';
+
+/** Codes the CLI itself raises. Errors from other packages keep their own codes. */
+export const CliErrorCode = {
+  /** Bad flags, arguments or option values (exit 2). */
+  Usage: 'ERR_CLI_USAGE',
+  /** A transport URI that does not parse: unknown scheme, bad host/port/path, bad query (exit 2). */
+  BadUri: 'ERR_CLI_BAD_URI',
+  /** The URI is valid but its transport cannot run on this operating system (exit 1). */
+  UnsupportedPlatform: 'ERR_CLI_UNSUPPORTED_PLATFORM',
+  /** A file the command needs could not be read or parsed (exit 1). */
+  BadFile: 'ERR_CLI_BAD_FILE',
+  /** The command depends on a part of vmkd this build does not provide (exit 1). */
+  NotAvailable: 'ERR_CLI_NOT_AVAILABLE',
+  /** Anything that is not a VmkdError (a bug, or an unexpected OS failure) is reported as this (exit 1). */
+  Internal: 'ERR_CLI_INTERNAL',
+} as const;
+
+const USAGE_CODES: ReadonlySet<string> = new Set([CliErrorCode.Usage, CliErrorCode.BadUri]);
+
+export function usageError(message: string, options?: VmkdErrorOptions): VmkdError {
+  return new VmkdError(CliErrorCode.Usage, message, options);
+}
+
+export function badUriError(uri: string, reason: string): VmkdError {
+  return new VmkdError(CliErrorCode.BadUri, `bad URI "${uri}": ${reason}`, { details: { uri, reason } });
+}
+
+/** Exit status per house style: 2 for usage errors, 1 for every other failure. */
+export function exitCodeFor(error: VmkdError): 1 | 2 {
+  return USAGE_CODES.has(error.code) ? 2 : 1;
+}
+
+/** Normalises anything thrown into a VmkdError, keeping the original as `cause`. */
+export function toVmkdError(error: unknown): VmkdError {
+  if (error instanceof VmkdError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new VmkdError(CliErrorCode.Internal, message, { cause: error });
+}

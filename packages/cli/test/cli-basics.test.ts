@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createChildTracker, runInProcess, waitForExit } from './cli-harness.js';
+
+const children = createChildTracker();
+afterEach(() => children.killAll());
+
+describe('vmkd basics', () => {
+  it('prints help on stdout and exits 0', async () => {
+    const run = await runInProcess(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: vmkd/);
+    expect(run.stdout).toMatch(/doctor/);
+    expect(run.stdout).toMatch(/Exit status: 0 success, 1 failure, 2 usage error/);
+    expect(run.stderr).toBe('');
+  });
+
+  it('has --help on every command', async () => {
+    const top = await runInProcess(['--help']);
+    const commands = [...top.stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]).filter((c) => c !== 'help');
+    expect(commands.length).toBeGreaterThan(0);
+    for (const command of commands) {
+      const run = await runInProcess([command, '--help']);
+      expect(run.code, command).toBe(0);
+      expect(run.stdout, command).toMatch(new RegExp(`^Usage: vmkd ${command}`));
+      expect(run.stdout, command).toMatch(/--json/);
+    }
+  });
+
+  it('prints the version', async () => {
+    const run = await runInProcess(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('exits 2 with usage text for an unknown command, and no stdout', async () => {
+    const run = await runInProcess(['frobnicate']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+
+  it('exits 2 for an unknown option', async () => {
+    const run = await runInProcess(['doctor', '--frob']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown option '--frob'/);
+  });
+
+  it('exits 2 without a command', async () => {
+    const run = await runInProcess([]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Usage: vmkd/);
+  });
+
+  it('gives usage errors the JSON error shape with --json', async () => {
+    const run = await runInProcess(['doctor', '--frob', '--json']);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'ERR_CLI_USAGE', message: "unknown option '--frob'" } });
+  });
+
+  it('runs doctor --json in a real process: one JSON document with checks and schemes', async () => {
+    const run = await waitForExit(children.spawnCli(['doctor', '--json']), 20_000);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as {
+      platform: string;
+      node: string;
+      checks: { id: string; ok: boolean; detail: string }[];
+      schemes: { scheme: string; available: boolean; needs: string }[];
+    };
+    expect(report.platform).toBe(process.platform);
+    expect(report.node).toBe(process.version);
+    const ids = report.checks.map((c) => c.id);
+    expect(ids).toEqual(expect.arrayContaining(['node', 'koffi', 'serialport', 'vmware', 'socat']));
+    expect(report.checks.find((c) => c.id === 'node')?.ok).toBe(true);
+    // This machine runs the suite with socat installed (.ci/run installs it).
+    expect(report.checks.find((c) => c.id === 'socat')?.ok).toBe(true);
+    expect(report.schemes.map((s) => s.scheme)).toEqual(expect.arrayContaining(['serial+tcp:', 'sim://?via=kdrpc', 'tcp:']));
+    expect(report.schemes.find((s) => s.scheme === 'tcp:')?.available).toBe(true);
+  });
+});
