@@ -1,14 +1,15 @@
 /**
- * Child-process probe: is this a VMware guest? Prints one JSON line `{ vmware, detail }`.
+ * Child-process probe: is this a VMware guest? Uses @vmkd/vmware-backdoor's safe detection (CPUID
+ * first; port I/O only once CPUID says VMware). Prints one JSON line `{ vmware, detail }`.
  */
-const mod = (await import('@vmkd/vmware-backdoor')) as Record<string, unknown>;
-const detect = mod['detectVmware'];
+import { detectVmware } from '@vmkd/vmware-backdoor';
+import { describeDetection } from './describe-detection.js';
+
 let result: { vmware: boolean; detail: string };
-if (typeof detect !== 'function') {
-  result = { vmware: false, detail: 'this build of @vmkd/vmware-backdoor has no detectVmware()' };
-} else {
-  const detection = (await (detect as () => Promise<unknown>)()) as Record<string, unknown>;
-  const why = detection['reason'] ?? detection['detail'];
-  result = { vmware: detection['vmware'] === true, detail: typeof why === 'string' ? why : JSON.stringify(detection) };
+try {
+  const detection = await detectVmware();
+  result = { vmware: detection.isVmware, detail: describeDetection(detection) };
+} catch (error) {
+  result = { vmware: false, detail: `detection failed: ${error instanceof Error ? error.message : String(error)}` };
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
