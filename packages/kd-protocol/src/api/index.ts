@@ -1,1 +1,10 @@
-export {};
+export * from './constants.js';
+export { KdApiErrorCode } from './errors.js';
+export type { FieldType, FieldSpec, FieldsOf, Layout } from './struct.js';
+export * from './version.js';
+export * from './manipulate.js';
+export * from './state-change.js';
+export * from './io.js';
+export type { Family, FamilyInit, FamilyMessage } from './family.js';
+export * from './context.js';
+export * from './describe.js';
