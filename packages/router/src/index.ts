@@ -1,1 +1,11 @@
-export {};
+export * from './errors.js';
+export * from './direction.js';
+export * from './bounded-concat-map.js';
+export * from './pump.js';
+export * from './target-state.js';
+export * from './latency-reservoir.js';
+export * from './synthetic-packets.js';
+export * from './trace-writer.js';
+export type * from './route-events.js';
+export * from './route.js';
+export { packetTypeName, isDroppable, isContinue, expectsReply } from './kd-peek.js';
