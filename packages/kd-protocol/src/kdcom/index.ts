@@ -1,1 +1,11 @@
-export {};
+export * from './constants.js';
+export * from './errors.js';
+export * from './checksum.js';
+export * from './frame-encoder.js';
+export * from './frame-decoder.js';
+export * from './packet-ids.js';
+export * from './quick-timeout.js';
+export * from './clock.js';
+export * from './virtual-clock.js';
+export * from './link-machine.js';
+export * from './kdcom-link.js';

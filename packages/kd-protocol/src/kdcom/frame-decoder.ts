@@ -1,0 +1,277 @@
+import { KdPacketType } from '../api/constants.js';
+import { kdChecksum } from './checksum.js';
+import { BREAKIN_BYTE, CONTROL_LEADER_BYTE, DATA_LEADER_BYTE, KD_HEADER_SIZE, PACKET_MAX_ACCEPT, TRAILER_BYTE } from './constants.js';
+import { BAD_FRAME_CODES, type BadFrameReason } from './errors.js';
+
+export type LeaderKind = 'data' | 'control';
+
+/** A data frame that passed the trailer and checksum checks. */
+export interface KdcomDataFrame {
+  readonly kind: 'data';
+  readonly type: number;
+  readonly id: number;
+  readonly byteCount: number;
+  readonly checksum: number;
+  /**
+   * The payload. When the whole frame arrived in one chunk this is a view into that chunk (no
+   * copy); copy it if the chunk's owner will reuse the buffer.
+   */
+  readonly payload: Uint8Array;
+}
+
+export interface KdcomControlFrame {
+  readonly kind: 'control';
+  readonly type: number;
+  readonly id: number;
+  /** Should be 0; reported as seen. */
+  readonly byteCount: number;
+  readonly checksum: number;
+}
+
+/** A frame the decoder refused. The data is never delivered; a link answers with RESEND. */
+export interface KdcomBadFrame {
+  readonly kind: 'bad-frame';
+  readonly reason: BadFrameReason;
+  /** Stable code, `ERR_KDCOM_*`. */
+  readonly code: string;
+  readonly leader: LeaderKind;
+  readonly type: number;
+  readonly id: number;
+  readonly byteCount: number;
+  readonly checksum: number;
+  /** `checksum`: the sum of the payload as received. */
+  readonly actualChecksum?: number;
+  /** `trailer`: the byte found where 0xAA belongs. */
+  readonly trailer?: number;
+  /** `truncated`: frame bytes received after the leader before the stream stopped. */
+  readonly received?: number;
+}
+
+export type KdcomFrameEvent =
+  | KdcomDataFrame
+  | KdcomControlFrame
+  | KdcomBadFrame
+  /** A lone `b` while hunting for a leader: a debugger's break-in request. */
+  | { readonly kind: 'breakin' }
+  /** Bytes skipped while hunting (emitted before whatever ended the run of garbage). */
+  | { readonly kind: 'garbage'; readonly count: number }
+  /** A leader was found after garbage or a broken frame: the decoder is back in step. */
+  | { readonly kind: 'resync' };
+
+const HUNT = 0;
+const HEADER = 1;
+const BODY = 2;
+const TRAILER = 3;
+/** Header bytes after the 4-byte leader. */
+const HEADER_REST = KD_HEADER_SIZE - 4;
+
+/**
+ * Streaming KDCOM deframer (KD spec 1.7), one for both roles. Feed it chunks of any size with
+ * push(); it calls `onEvent` synchronously for everything it finds. It never throws on input and
+ * holds at most one header and one maximum payload (see `bufferedBytes`). A frame that lies
+ * entirely inside one chunk is delivered as a view of that chunk; only a frame split across
+ * chunks is copied, once.
+ */
+export class KdcomFrameDecoder {
+  private state = HUNT;
+  private leaderByte = 0;
+  private leaderCount = 0;
+  private garbage = 0;
+  private lostSync = false;
+  private readonly header = new Uint8Array(HEADER_REST);
+  private headerFill = 0;
+  private frameLeader: LeaderKind = 'data';
+  private type = 0;
+  private count = 0;
+  private id = 0;
+  private checksum = 0;
+  private body: Uint8Array | null = null;
+  private bodyFill = 0;
+
+  constructor(private readonly onEvent: (event: KdcomFrameEvent) => void) {}
+
+  /** Bytes held between chunks: a partial header and a partial payload, ≤ 12 + 4096. */
+  get bufferedBytes(): number {
+    return this.headerFill + (this.body === null ? 0 : this.body.length);
+  }
+
+  /** True while a frame has started but not finished. */
+  get inFrame(): boolean {
+    return this.state !== HUNT;
+  }
+
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      switch (this.state) {
+        case HUNT:
+          i = this.hunt(chunk, i, n);
+          break;
+        case HEADER:
+          i = this.readHeader(chunk, i, n);
+          break;
+        case BODY:
+          i = this.readBody(chunk, i, n);
+          break;
+        default:
+          this.finishFrame(this.body ?? new Uint8Array(0), chunk[i++]);
+      }
+    }
+  }
+
+  /**
+   * The stream ended or stalled (T_byte): report a frame cut short as `truncated`, partial leader
+   * bytes as garbage, and start hunting again.
+   */
+  flush(): void {
+    if (this.state !== HUNT) {
+      const received = this.state === HEADER ? this.headerFill : this.state === BODY ? HEADER_REST + this.bodyFill : HEADER_REST + this.count;
+      this.bad('truncated', { received });
+    }
+    this.garbage += this.leaderCount;
+    this.leaderCount = 0;
+    this.flushGarbage();
+  }
+
+  private hunt(chunk: Uint8Array, i: number, n: number): number {
+    while (i < n) {
+      const c = chunk[i++];
+      if (c === DATA_LEADER_BYTE || c === CONTROL_LEADER_BYTE) {
+        if (this.leaderCount > 0 && c !== this.leaderByte) {
+          this.garbage += this.leaderCount;
+          this.leaderCount = 0;
+        }
+        this.leaderByte = c;
+        if (++this.leaderCount === 4) {
+          this.leaderCount = 0;
+          this.startFrame();
+          return i;
+        }
+      } else if (c === BREAKIN_BYTE) {
+        this.garbage += this.leaderCount;
+        this.leaderCount = 0;
+        this.flushGarbage();
+        this.onEvent({ kind: 'breakin' });
+      } else {
+        this.garbage += this.leaderCount + 1;
+        this.leaderCount = 0;
+      }
+    }
+    return i;
+  }
+
+  private startFrame(): void {
+    if (this.garbage > 0) this.flushGarbage();
+    if (this.lostSync) {
+      this.lostSync = false;
+      this.onEvent({ kind: 'resync' });
+    }
+    this.frameLeader = this.leaderByte === DATA_LEADER_BYTE ? 'data' : 'control';
+    this.state = HEADER;
+    this.headerFill = 0;
+    this.type = this.count = this.id = this.checksum = 0;
+  }
+
+  private flushGarbage(): void {
+    if (this.garbage === 0) return;
+    const count = this.garbage;
+    this.garbage = 0;
+    this.lostSync = true;
+    this.onEvent({ kind: 'garbage', count });
+  }
+
+  private readHeader(chunk: Uint8Array, i: number, n: number): number {
+    if (this.headerFill === 0 && n - i >= HEADER_REST) {
+      this.parseHeader(chunk, i);
+      return i + HEADER_REST;
+    }
+    const take = Math.min(HEADER_REST - this.headerFill, n - i);
+    this.header.set(chunk.subarray(i, i + take), this.headerFill);
+    this.headerFill += take;
+    if (this.headerFill === HEADER_REST) {
+      this.headerFill = 0;
+      this.parseHeader(this.header, 0);
+    }
+    return i + take;
+  }
+
+  private parseHeader(b: Uint8Array, at: number): void {
+    this.type = b[at] | (b[at + 1] << 8);
+    this.count = b[at + 2] | (b[at + 3] << 8);
+    this.id = (b[at + 4] | (b[at + 5] << 8) | (b[at + 6] << 16) | (b[at + 7] << 24)) >>> 0;
+    this.checksum = (b[at + 8] | (b[at + 9] << 8) | (b[at + 10] << 16) | (b[at + 11] << 24)) >>> 0;
+    this.state = HUNT;
+    if (this.frameLeader === 'control') {
+      this.onEvent({ kind: 'control', type: this.type, id: this.id, byteCount: this.count, checksum: this.checksum });
+    } else if (this.type >= KdPacketType.Max) {
+      this.bad('type');
+    } else if (this.count > PACKET_MAX_ACCEPT) {
+      // Refused on the header alone: nothing is allocated for a length we will not accept.
+      this.bad('oversize');
+    } else {
+      this.state = BODY;
+      this.bodyFill = 0;
+    }
+  }
+
+  private readBody(chunk: Uint8Array, i: number, n: number): number {
+    const count = this.count;
+    if (this.body === null) {
+      if (n - i > count) {
+        // Payload and trailer are all in this chunk: deliver a view, copy nothing.
+        this.finishFrame(chunk.subarray(i, i + count), chunk[i + count]);
+        return i + count + 1;
+      }
+      this.body = new Uint8Array(count);
+    }
+    const take = Math.min(count - this.bodyFill, n - i);
+    this.body.set(chunk.subarray(i, i + take), this.bodyFill);
+    this.bodyFill += take;
+    if (this.bodyFill === count) this.state = TRAILER;
+    return i + take;
+  }
+
+  private finishFrame(payload: Uint8Array, trailer: number): void {
+    this.state = HUNT;
+    this.body = null;
+    if (trailer !== TRAILER_BYTE) {
+      this.bad('trailer', { trailer });
+      return;
+    }
+    const actual = kdChecksum(payload);
+    if (actual !== this.checksum) {
+      this.bad('checksum', { actualChecksum: actual });
+      return;
+    }
+    this.onEvent({ kind: 'data', type: this.type, id: this.id, byteCount: this.count, checksum: this.checksum, payload });
+  }
+
+  private bad(reason: BadFrameReason, extra: { actualChecksum?: number; trailer?: number; received?: number } = {}): void {
+    this.state = HUNT;
+    this.body = null;
+    this.headerFill = 0;
+    // A bad checksum leaves the framing intact; every other fault means we may be out of step.
+    if (reason !== 'checksum') this.lostSync = true;
+    this.onEvent({
+      kind: 'bad-frame',
+      reason,
+      code: BAD_FRAME_CODES[reason],
+      leader: this.frameLeader,
+      type: this.type,
+      id: this.id,
+      byteCount: this.count,
+      checksum: this.checksum,
+      ...extra,
+    });
+  }
+}
+
+/** Decode a complete byte string (tests, `kd-decode`): every event, with a cut-short frame reported at the end. */
+export function decodeKdcomFrames(bytes: Uint8Array): KdcomFrameEvent[] {
+  const events: KdcomFrameEvent[] = [];
+  const decoder = new KdcomFrameDecoder((e) => events.push(e));
+  decoder.push(bytes);
+  decoder.flush();
+  return events;
+}

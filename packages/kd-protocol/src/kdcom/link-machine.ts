@@ -1,0 +1,376 @@
+import { KdPacketType } from '../api/constants.js';
+import { LinkErrorCode, VmkdError } from '../errors.js';
+import { emptyLinkStats, type KdPacket, type LinkRole, type LinkStats } from '../packet-link.js';
+import { systemClock, type KdcomClock } from './clock.js';
+import { BREAKIN_BYTE, INITIAL_PACKET_ID } from './constants.js';
+import type { KdcomFrameEvent } from './frame-decoder.js';
+import { encodeControlFrame, encodeDataFrame } from './frame-encoder.js';
+import { FRESH_TARGET_SEND_ID, nextPacketId, stripSync } from './packet-ids.js';
+import { isQuickTimeoutPacket } from './quick-timeout.js';
+
+export interface KdcomMachineOptions {
+  /** Which side the far end is: `debugger-facing` = we play the target, `target-facing` = we play the debugger. */
+  role: LinkRole;
+  clock?: KdcomClock;
+  /** T_ack: how long to wait for an ACK (or a RESET reply) before retransmitting. Default 1000 ms. */
+  ackTimeoutMs?: number;
+  /** Retransmissions of an ordinary packet (or of our RESET) before giving up with ERR_LINK_TIMEOUT. Default 20. */
+  maxRetries?: number;
+  /** Retransmissions of a quick-timeout packet (target role only) before "debugger not present". Default 5. */
+  quickRetries?: number;
+  /**
+   * The "peer already moved on" rule (KD spec 1.8, ReactOS): a new data packet from the peer while
+   * we wait for an ACK counts as that ACK; we answer RESEND so the peer repeats its packet.
+   * Right for half-duplex peers (real debuggers and targets). Default: on for the target role
+   * (`debugger-facing`), off for the debugger role.
+   */
+  impliedAck?: boolean;
+}
+
+/** What the machine asks its host to do. Calls happen synchronously inside the machine's methods. */
+export interface KdcomMachineOutput<T> {
+  /** Put these bytes on the wire, in call order. */
+  write(bytes: Uint8Array): void;
+  /** A new data packet from the peer (exactly once, in order). */
+  deliver(packet: KdPacket): void;
+  /** The packet queued with this token was acknowledged. */
+  sent(token: T): void;
+  /** The packet queued with this token was given up (timeout) or the machine closed. */
+  failed(token: T, error: VmkdError): void;
+  /** The debugger sent a break-in byte (target role only). */
+  peerBreakIn(): void;
+  /** The peer sent RESET; we answered it and will retransmit whatever was pending. */
+  peerReset(): void;
+  /** Our RESET was answered. */
+  resynced(): void;
+  /** Our RESET went unanswered within the retry budget, or the machine closed. */
+  resyncFailed(error: VmkdError): void;
+}
+
+interface Outgoing<T> {
+  readonly token: T;
+  readonly type: number;
+  readonly quick: boolean;
+  /** The encoded frame; its id bytes are patched when the id changes. */
+  frame: Uint8Array;
+  id: number;
+  /** The frame has been handed to write() at least once (so it must not be patched in place). */
+  written: boolean;
+}
+
+/**
+ * The KDCOM link layer (KD spec 1.5, 1.6, 1.8) as pure logic: decoder events and API calls in,
+ * output calls out, time only through the injected clock. Stop-and-wait: one data packet in
+ * flight, the rest queued FIFO.
+ */
+export class KdcomLinkMachine<T> {
+  readonly role: LinkRole;
+  /** Counters; the host adds `bytesIn`. */
+  readonly stats: LinkStats = emptyLinkStats();
+  private nextSendId: number;
+  private expectedRecvId = INITIAL_PACKET_ID;
+  private readonly queue: Outgoing<T>[] = [];
+  private waitingAck = false;
+  private retries = 0;
+  private resetPending = false;
+  /** The last acknowledged frame, for a RESEND that arrives when nothing is in flight. */
+  private lastFrame: Uint8Array | null = null;
+  private closed = false;
+  private readonly clock: KdcomClock;
+  private readonly ackTimeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly quickRetries: number;
+  private readonly impliedAck: boolean;
+  private deadline = Infinity;
+  private timer: unknown = undefined;
+
+  constructor(
+    options: KdcomMachineOptions,
+    private readonly out: KdcomMachineOutput<T>,
+  ) {
+    this.role = options.role;
+    this.clock = options.clock ?? systemClock;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 1000;
+    this.maxRetries = options.maxRetries ?? 20;
+    this.quickRetries = options.quickRetries ?? 5;
+    this.impliedAck = options.impliedAck ?? options.role === 'debugger-facing';
+    // A target starts fresh: its first packet carries SYNC (spec 1.5).
+    this.nextSendId = this.isTarget ? FRESH_TARGET_SEND_ID : INITIAL_PACKET_ID;
+  }
+
+  /** The ids as the spec names them, for tests and diagnostics. */
+  get ids(): { nextSendId: number; expectedRecvId: number } {
+    return { nextSendId: this.nextSendId, expectedRecvId: this.expectedRecvId };
+  }
+
+  /** Packets queued or in flight. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private get isTarget(): boolean {
+    return this.role === 'debugger-facing';
+  }
+
+  /** Queue a data packet. The payload is encoded (copied) now, so the caller may reuse it. */
+  send(packet: KdPacket, token: T): void {
+    if (this.closed) {
+      this.out.failed(token, closedError());
+      return;
+    }
+    this.queue.push({
+      token,
+      type: packet.type,
+      quick: this.isTarget && isQuickTimeoutPacket(packet),
+      frame: encodeDataFrame(packet.type, this.nextSendId, packet.payload),
+      id: this.nextSendId,
+      written: false,
+    });
+    this.stats.packetsOut += 1;
+    this.pump();
+  }
+
+  /** Debugger role: a lone `b`, ahead of anything queued. */
+  breakIn(): void {
+    if (this.closed) return;
+    this.stats.breakins += 1;
+    this.write(Uint8Array.of(BREAKIN_BYTE));
+  }
+
+  /** Start a RESET exchange; `resynced()` follows the peer's RESET. Pending data is retransmitted after it. */
+  resync(): void {
+    if (this.closed) return;
+    // An in-flight packet stays in flight: an ACK that was already on its way still counts (the
+    // byte stream is ordered, so it arrives before the RESET reply) and saves a duplicate.
+    this.resetPending = true;
+    this.retries = 0;
+    this.stats.resyncs += 1;
+    this.writeControl(KdPacketType.Reset, 0);
+    this.arm();
+  }
+
+  /** Stop: fail everything pending with `error` and never write again. */
+  close(error: VmkdError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.deadline = Infinity;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    const pending = this.queue.splice(0);
+    if (this.resetPending) {
+      this.resetPending = false;
+      this.out.resyncFailed(error);
+    }
+    for (const p of pending) this.out.failed(p.token, error);
+  }
+
+  /** Feed one decoder event. */
+  receive(event: KdcomFrameEvent): void {
+    if (this.closed) return;
+    switch (event.kind) {
+      case 'data':
+        this.onData(event.type, event.id, event.payload);
+        return;
+      case 'control':
+        this.onControl(event.type, event.id);
+        return;
+      case 'breakin':
+        if (this.isTarget) {
+          this.stats.breakins += 1;
+          this.out.peerBreakIn();
+        }
+        return;
+      case 'bad-frame':
+        this.stats.badFrames += 1;
+        // Only a data frame is worth a RESEND; nobody retransmits a control packet.
+        if (event.leader === 'data') this.sendResend();
+        return;
+      case 'garbage':
+        this.stats.garbageBytes += event.count;
+        return;
+      case 'resync':
+        this.stats.resyncs += 1;
+        return;
+    }
+  }
+
+  private onData(type: number, id: number, payload: Uint8Array): void {
+    // While our RESET is unanswered the ids are about to change: ignore data, the peer repeats it.
+    if (this.resetPending) return;
+    if (stripSync(id) !== this.expectedRecvId) {
+      // A duplicate: the peer missed our ACK. ACK again, deliver nothing.
+      this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
+      return;
+    }
+    if (this.waitingAck && this.impliedAck) {
+      // The peer moved on, so it has our packet. Ask it to repeat its own; count ours as delivered.
+      this.sendResend();
+      this.acknowledgeHead();
+      return;
+    }
+    this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
+    this.expectedRecvId = (this.expectedRecvId ^ 1) >>> 0;
+    this.stats.packetsIn += 1;
+    this.out.deliver({ type, payload });
+  }
+
+  private onControl(type: number, id: number): void {
+    switch (type) {
+      case KdPacketType.Acknowledge:
+        if (this.waitingAck && (id === this.nextSendId || id === stripSync(this.nextSendId))) this.acknowledgeHead();
+        return;
+      case KdPacketType.Resend:
+        if (this.resetPending) return;
+        if (this.waitingAck) this.transmitHead(true);
+        else if (this.lastFrame !== null) {
+          // Nothing in flight: repeat the last packet unchanged; the peer sees a duplicate and ACKs it.
+          this.stats.resends += 1;
+          this.write(this.lastFrame);
+        }
+        return;
+      case KdPacketType.Reset:
+        this.onReset();
+        return;
+      default:
+      // Unknown control types are ignored (spec 1.6).
+    }
+  }
+
+  private onReset(): void {
+    this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
+    this.lastFrame = null;
+    this.retries = 0;
+    this.waitingAck = false;
+    this.deadline = Infinity;
+    if (this.resetPending) {
+      // The answer to our RESET.
+      this.resetPending = false;
+      this.out.resynced();
+    } else {
+      this.writeControl(KdPacketType.Reset, 0);
+      this.stats.resyncs += 1;
+      this.out.peerReset();
+    }
+    this.pump();
+  }
+
+  private acknowledgeHead(): void {
+    const head = this.queue.shift();
+    this.waitingAck = false;
+    if (!this.resetPending) {
+      // (During our RESET the timer and retry count belong to the RESET.)
+      this.retries = 0;
+      this.deadline = Infinity;
+    }
+    this.nextSendId = nextPacketId(this.nextSendId);
+    if (head === undefined) return;
+    this.lastFrame = head.frame;
+    this.out.sent(head.token);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (!this.waitingAck && !this.resetPending && !this.closed && this.queue.length > 0) this.transmitHead(false);
+  }
+
+  private transmitHead(retransmit: boolean): void {
+    const head = this.queue[0];
+    if (head.id !== this.nextSendId) {
+      // Ids moved (ACK of the previous packet, RESET): re-stamp. A frame already handed to the
+      // byte link may still be queued there, so patch a copy.
+      if (head.written) head.frame = head.frame.slice();
+      writeU32(head.frame, 8, this.nextSendId);
+      head.id = this.nextSendId;
+    }
+    if (retransmit) this.stats.resends += 1;
+    head.written = true;
+    this.waitingAck = true;
+    this.write(head.frame);
+    this.arm();
+  }
+
+  private onTimeout(): void {
+    if (this.resetPending) {
+      if (++this.retries > this.maxRetries) {
+        this.resetPending = false;
+        this.retries = 0;
+        this.out.resyncFailed(new VmkdError(LinkErrorCode.Timeout, 'KDCOM: the peer did not answer RESET', { details: { retries: this.maxRetries } }));
+        this.pump();
+      } else {
+        this.writeControl(KdPacketType.Reset, 0);
+        this.arm();
+      }
+      return;
+    }
+    if (!this.waitingAck) return;
+    const head = this.queue[0];
+    const limit = head.quick ? this.quickRetries : this.maxRetries;
+    if (++this.retries <= limit) {
+      this.transmitHead(true);
+      return;
+    }
+    this.queue.shift();
+    this.waitingAck = false;
+    this.retries = 0;
+    if (this.isTarget) {
+      // "Debugger not present": start over as a fresh target (spec 1.8).
+      this.nextSendId = FRESH_TARGET_SEND_ID;
+      this.expectedRecvId = INITIAL_PACKET_ID;
+    }
+    this.out.failed(
+      head.token,
+      new VmkdError(LinkErrorCode.Timeout, `KDCOM: packet of type ${head.type} not acknowledged after ${limit} retries`, {
+        details: { type: head.type, retries: limit, quick: head.quick },
+      }),
+    );
+    this.pump();
+  }
+
+  private ackIdFor(id: number): number {
+    // A debugger ACKs with SYNC stripped (what ReactOS and QEMU targets require); a target echoes the id.
+    return this.isTarget ? id : stripSync(id);
+  }
+
+  private sendResend(): void {
+    this.stats.resends += 1;
+    this.writeControl(KdPacketType.Resend, 0);
+  }
+
+  private writeControl(type: number, id: number): void {
+    this.write(encodeControlFrame(type, id));
+  }
+
+  private write(bytes: Uint8Array): void {
+    this.stats.bytesOut += bytes.length;
+    this.out.write(bytes);
+  }
+
+  // One timer, pushed forward lazily: re-arming on every packet costs a comparison, not a timer.
+  private arm(): void {
+    this.deadline = this.clock.now() + this.ackTimeoutMs;
+    if (this.timer === undefined) this.timer = this.clock.setTimeout(this.onTimer, this.ackTimeoutMs);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (this.closed || this.deadline === Infinity) return;
+    const left = this.deadline - this.clock.now();
+    if (left > 0) {
+      this.timer = this.clock.setTimeout(this.onTimer, left);
+      return;
+    }
+    this.deadline = Infinity;
+    this.onTimeout();
+  };
+}
+
+function closedError(): VmkdError {
+  return new VmkdError(LinkErrorCode.Closed, 'KDCOM: link closed', { canceled: true });
+}
+
+function writeU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
+}

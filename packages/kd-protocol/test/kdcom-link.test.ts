@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKdcomLink, createMemoryBytePair, type LinkEvent, type PacketLink } from '../src/index.js';
+
+const links: PacketLink[] = [];
+afterEach(async () => {
+  await Promise.all(links.splice(0).map((l) => l.close()));
+});
+
+function pair(options: Parameters<typeof createMemoryBytePair>[0] = {}) {
+  const [a, b] = createMemoryBytePair(options);
+  const debuggerSide = createKdcomLink(a, { role: 'target-facing', name: 'dbg', ackTimeoutMs: 50, byteTimeoutMs: 50 });
+  const targetSide = createKdcomLink(b, { role: 'debugger-facing', name: 'tgt', ackTimeoutMs: 50, byteTimeoutMs: 50 });
+  links.push(debuggerSide, targetSide);
+  const atDbg: LinkEvent[] = [];
+  const atTgt: LinkEvent[] = [];
+  debuggerSide.events$.subscribe((e) => atDbg.push(e));
+  targetSide.events$.subscribe((e) => atTgt.push(e));
+  return { debuggerSide, targetSide, atDbg, atTgt, bytes: [a, b] as const };
+}
+
+const packet = (type: number, ...bytes: number[]) => ({ type, payload: Uint8Array.from(bytes) });
+
+describe('createKdcomLink over a memory byte pair', () => {
+  it('carries packets both ways, break-in and resync', async () => {
+    const { debuggerSide, targetSide, atDbg, atTgt } = pair();
+    await targetSide.send(packet(7, 1, 2, 3)); // the fresh target's SYNC packet
+    await debuggerSide.send(packet(2, 4, 5));
+    await debuggerSide.breakIn();
+    await debuggerSide.resync();
+    await targetSide.send(packet(3, 6));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(atDbg.map((e) => e.kind)).toEqual(['connect', 'packet', 'packet']);
+    expect(atTgt.map((e) => e.kind)).toEqual(['connect', 'packet', 'breakin', 'reset']);
+    expect(atDbg[1]).toEqual({ kind: 'packet', packet: packet(7, 1, 2, 3) });
+    expect(atDbg[2]).toEqual({ kind: 'packet', packet: packet(3, 6) });
+    expect(atTgt[1]).toEqual({ kind: 'packet', packet: packet(2, 4, 5) });
+    expect(targetSide.stats()).toMatchObject({ packetsIn: 1, packetsOut: 2, breakins: 1, badFrames: 0 });
+    await expect(targetSide.breakIn()).rejects.toMatchObject({ code: 'ERR_LINK_UNSUPPORTED' });
+    await expect(targetSide.resync()).rejects.toMatchObject({ code: 'ERR_LINK_UNSUPPORTED' });
+    await expect(targetSide.send({ type: 2, payload: new Uint8Array(4001) })).rejects.toMatchObject({ code: 'ERR_LINK_PACKET_TOO_LARGE' });
+    await expect(targetSide.send({ type: 12, payload: new Uint8Array(1) })).rejects.toMatchObject({ code: 'ERR_KDCOM_BAD_TYPE' });
+  });
+
+  it('reports the byte link ending as disconnect and rejects pending sends', async () => {
+    const { debuggerSide, targetSide, atTgt, bytes } = pair();
+    await targetSide.send(packet(7, 1));
+    bytes[0].abort();
+    const pending = targetSide.send(packet(7, 2));
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_LINK_DISCONNECTED', disconnected: true });
+    expect(atTgt.at(-1)).toMatchObject({ kind: 'disconnect', error: { code: 'ERR_LINK_DISCONNECTED' } });
+    expect(targetSide.connected).toBe(false);
+    await expect(targetSide.send(packet(7, 3))).rejects.toMatchObject({ code: 'ERR_LINK_DISCONNECTED' });
+    await debuggerSide.close();
+    await expect(debuggerSide.send(packet(2, 1))).rejects.toMatchObject({ code: 'ERR_LINK_CLOSED', canceled: true });
+  });
+
+  it('close() rejects a send in flight as canceled and completes events$', async () => {
+    const [a] = createMemoryBytePair();
+    const link = createKdcomLink(a, { role: 'target-facing' });
+    let completed = false;
+    link.events$.subscribe({ complete: () => (completed = true) });
+    const inFlight = link.send(packet(2, 1));
+    await link.close();
+    await expect(inFlight).rejects.toMatchObject({ code: 'ERR_LINK_CLOSED', canceled: true });
+    expect(completed).toBe(true);
+  });
+
+  it('gives up after the retry budget with ERR_LINK_TIMEOUT', async () => {
+    const [a] = createMemoryBytePair(); // nobody answers on the other end
+    const link = createKdcomLink(a, { role: 'target-facing', ackTimeoutMs: 5, maxRetries: 2 });
+    links.push(link);
+    await expect(link.send(packet(2, 1))).rejects.toMatchObject({ code: 'ERR_LINK_TIMEOUT' });
+    expect(link.stats().resends).toBe(2);
+  });
+});
