@@ -61,7 +61,7 @@ describe('Appendix A.2/A.3 frames', () => {
   });
 
   it('spec 1.4 example: 46 31 00 00 then 52 zeros sums to 0x77', () => {
-    expect(kdChecksum(payloadOf(A2[0]!.bytes))).toBe(0x77);
+    expect(kdChecksum(payloadOf(A2[0].bytes))).toBe(0x77);
   });
 
   it('the A.3 state-change header decodes as far as it goes (then reports truncation)', () => {
@@ -95,20 +95,20 @@ describe('Appendix A.1: radare2 attach bytes', () => {
     d.feed(A1.resetReply);
     expect(d.log).toEqual(['resynced']);
     // A.2: the debugger's first two requests carry 0x80800000 then 0x80800001.
-    d.machine.send({ type: 2, payload: payloadOf(A2[0]!.bytes) }, 'getVersion');
-    expect(d.wire.at(-1)).toEqual(A2[0]!.bytes);
+    d.machine.send({ type: 2, payload: payloadOf(A2[0].bytes) }, 'getVersion');
+    expect(d.wire.at(-1)).toEqual(A2[0].bytes);
     d.feed(A1.ack80800000);
-    d.machine.send({ type: 2, payload: payloadOf(A2[1]!.bytes) }, 'read');
-    expect(d.wire.at(-1)).toEqual(A2[1]!.bytes);
+    d.machine.send({ type: 2, payload: payloadOf(A2[1].bytes) }, 'read');
+    expect(d.wire.at(-1)).toEqual(A2[1].bytes);
     expect(d.log).toEqual(['resynced', 'sent getVersion']);
   });
 
   it('a debugger ACKs target packets with the ids of A.3 (SYNC stripped)', () => {
     const d = recordingMachine('target-facing');
-    d.feed(A3[1]!.bytes); // id 0x80800000 first
+    d.feed(A3[1].bytes); // id 0x80800000 first
     expect(d.wire).toEqual([A1.ack80800000]);
     expect(d.delivered).toHaveLength(1);
-    d.feed(A3[0]!.bytes); // then 0x80800001
+    d.feed(A3[0].bytes); // then 0x80800001
     expect(d.wire[1]).toEqual(encodeControlFrame(KdPacketType.Acknowledge, 0x80800001));
     expect(d.delivered).toHaveLength(2);
   });
@@ -122,14 +122,14 @@ describe('Appendix A.4: SYNC → RESET → resend', () => {
     expect(kdChecksum(payload)).toBe(0x3344);
     t.machine.send({ type: KdPacketType.StateChange64, payload }, 'loadSymbols');
     expect(t.wire).toHaveLength(1);
-    expect(t.wire[0]!.subarray(0, HEADER)).toEqual(A4.loadSymbolsSyncHeader);
-    expect(t.wire[0]!.subarray(HEADER)).toEqual(new Uint8Array([...payload, 0xaa]));
+    expect(t.wire[0].subarray(0, HEADER)).toEqual(A4.loadSymbolsSyncHeader);
+    expect(t.wire[0].subarray(HEADER)).toEqual(new Uint8Array([...payload, 0xaa]));
 
     t.feed(A4.resetOddId);
     expect(t.log).toEqual(['reset']);
     expect(t.wire[1]).toEqual(A4.reset); // our RESET reply, id 0
-    expect(t.wire[2]!.subarray(0, HEADER)).toEqual(A4.loadSymbolsResentHeader);
-    expect(t.wire[2]!.subarray(HEADER)).toEqual(new Uint8Array([...payload, 0xaa]));
+    expect(t.wire[2].subarray(0, HEADER)).toEqual(A4.loadSymbolsResentHeader);
+    expect(t.wire[2].subarray(HEADER)).toEqual(new Uint8Array([...payload, 0xaa]));
 
     t.feed(A1.ack80800000);
     expect(t.log).toEqual(['reset', 'sent loadSymbols']);

@@ -122,7 +122,7 @@ export function a4LoadSymbolsPayload(): Uint8Array {
   // Fill bytes 0x80.. of the state change (within the union, unused here) to reach the checksum.
   for (let at = 0x80; need > 0; at++) {
     p[at] = Math.min(255, need);
-    need -= p[at]!;
+    need -= p[at];
   }
   return p;
 }
