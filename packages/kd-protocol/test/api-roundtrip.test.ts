@@ -29,7 +29,6 @@ import {
   manipulateLayoutOf,
   traceIo,
   type FieldSpec,
-  type ManipulateInit,
 } from '../src/api/index.js';
 import { isVmkdError } from '../src/errors.js';
 

@@ -1,1 +1,3 @@
-export {};
+export * from './errors.js';
+export * from './state-change-builder.js';
+export * from './target-session.js';

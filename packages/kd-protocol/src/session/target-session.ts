@@ -1,0 +1,291 @@
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import { KdApi, KdLimits, KdPacketType, NtStatus, kdApiName } from '../api/constants.js';
+import { encodePrintString } from '../api/io.js';
+import { encodeGetVersion64 } from '../api/version.js';
+import type { KdPacket, LinkEvent, PacketLink } from '../packet-link.js';
+import type { StopReason, TargetBackend } from '../target-backend.js';
+import { sessionError, KdSessionErrorCode } from './errors.js';
+import { breakInStop, buildStateChange } from './state-change-builder.js';
+
+export interface TargetSessionOptions {
+  /**
+   * Largest payload of one manipulate reply (default 4000). radare2 refuses replies over 2048
+   * bytes (spec 1.12); memory reads are clamped to this minus the 56-byte header, which is legal
+   * because ActualBytesRead may be smaller than TransferCount.
+   */
+  readonly maxReplyPayload?: number;
+  /** What to report if the backend is already stopped when the session starts (default: a break-in at CPU 0's RIP). */
+  readonly initialStop?: StopReason;
+}
+
+/** One thing the target session did; for traces, statistics and tests. */
+export type TargetActivity =
+  | { readonly kind: 'state-change'; readonly reason: StopReason; readonly resend: boolean }
+  | { readonly kind: 'request'; readonly api: number; readonly apiName: string; readonly status: number | undefined }
+  | { readonly kind: 'print'; readonly text: string }
+  | { readonly kind: 'send-error'; readonly error: unknown };
+
+export interface TargetSession {
+  /** `stopped` while the debugger owns the target (the state-change/manipulate loop), else `running`. */
+  readonly state: 'running' | 'stopped' | 'closed';
+  /** The CPU that reported the current stop. */
+  readonly currentCpu: number;
+  readonly activity$: Observable<TargetActivity>;
+  /** Stops serving: unsubscribes from the link and the backend. The link itself stays open (its owner closes it). */
+  close(): Promise<void>;
+}
+
+const HEADER = KdLimits.ManipulateSize;
+
+/**
+ * The target role of KD (spec 1.9) over any debugger-facing PacketLink: announces stops as
+ * STATE_CHANGE64, serves manipulate requests from a TargetBackend while stopped, and replies the
+ * way a Windows kernel does (the request's 56 bytes echoed with ReturnStatus and the output fields
+ * set; Continue, ContinueApi2, SwitchProcessor, Reboot and CauseBugCheck unanswered; anything it
+ * does not implement answered STATUS_UNSUCCESSFUL). Request bytes it does not use are never checked.
+ */
+export function createTargetSession(link: PacketLink, backend: TargetBackend, options: TargetSessionOptions = {}): TargetSession {
+  if (link.role !== 'debugger-facing') {
+    throw sessionError(KdSessionErrorCode.WrongRole, `TargetSession needs a debugger-facing link, ${link.name} is ${link.role}`, { role: link.role });
+  }
+  const maxReplyPayload = Math.max(HEADER + 1, Math.min(options.maxReplyPayload ?? KdLimits.MaxPayload, KdLimits.MaxAcceptPayload));
+  const maxData = maxReplyPayload - HEADER;
+  const activity = new Subject<TargetActivity>();
+  const subscriptions: Subscription[] = [];
+
+  let state: 'running' | 'stopped' | 'closed' = backend.running ? 'running' : 'stopped';
+  let stop: StopReason | undefined;
+  let stateChange: Uint8Array | undefined;
+  /** True once the current stop was sent to the debugger now attached; a (re)connect resends otherwise. */
+  let announced = false;
+
+  const send = (packet: KdPacket): void => {
+    // Sends queue FIFO in the link; a failure (no debugger yet, link closed) is not fatal for a
+    // target: the pending state change goes out again on the next connect or reset.
+    link.send(packet).catch((error: unknown) => {
+      if (state !== 'closed') activity.next({ kind: 'send-error', error });
+    });
+  };
+
+  const announce = (resend: boolean): void => {
+    if (stop === undefined || stateChange === undefined) return;
+    announced = true;
+    activity.next({ kind: 'state-change', reason: stop, resend });
+    send({ type: KdPacketType.StateChange64, payload: stateChange });
+  };
+
+  const enterStopped = (reason: StopReason): void => {
+    state = 'stopped';
+    stop = reason;
+    stateChange = buildStateChange(backend, reason);
+    announce(false);
+  };
+
+  const cpuFor = (processor: number): number => (processor < backend.processorCount ? processor : (stop?.cpu ?? 0));
+
+  const resume = (singleStep: boolean, continueStatus: number): void => {
+    const cpu = stop?.cpu ?? 0;
+    state = 'running';
+    stop = undefined;
+    stateChange = undefined;
+    // resume() may report the next stop synchronously (a single step); enterStopped handles it.
+    backend.resume({ singleStep, cpu, continueStatus });
+  };
+
+  /** Replies with the request's 56 bytes echoed, ReturnStatus set, `patch` applied, `data` appended. */
+  const reply = (request: Uint8Array, status: number, data?: Uint8Array, patch?: (view: DataView) => void): void => {
+    const out = new Uint8Array(HEADER + (data?.length ?? 0));
+    out.set(request.subarray(0, HEADER));
+    const view = new DataView(out.buffer);
+    view.setUint32(8, status >>> 0, true);
+    patch?.(view);
+    if (data !== undefined) out.set(data, HEADER);
+    send({ type: KdPacketType.StateManipulate, payload: out });
+  };
+
+  const dispatch = (payload: Uint8Array): void => {
+    if (payload.length < HEADER) return; // not even a header to echo; a real stub drops it too
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const api = view.getUint32(0, true);
+    const cpu = cpuFor(view.getUint16(6, true));
+    const address = view.getBigUint64(0x10, true);
+    const count = view.getUint32(0x18, true);
+    const data = payload.subarray(HEADER);
+    let status: number | undefined = NtStatus.Unsuccessful;
+    const ok = (cond: boolean): number => (cond ? NtStatus.Success : NtStatus.Unsuccessful);
+
+    switch (api) {
+      case KdApi.ReadVirtualMemory:
+      case KdApi.ReadPhysicalMemory:
+      case KdApi.ReadControlSpace: {
+        const n = Math.min(count, maxData);
+        const bytes =
+          api === KdApi.ReadVirtualMemory
+            ? backend.readVirtual(address, n, cpu)
+            : api === KdApi.ReadPhysicalMemory
+              ? backend.readPhysical(address, n)
+              : backend.readControlSpace(cpu, address, n);
+        const got = Math.min(bytes.length, n);
+        status = ok(got === n);
+        reply(payload, status, bytes.subarray(0, got), (v) => v.setUint32(0x1c, got, true));
+        break;
+      }
+      case KdApi.WriteVirtualMemory:
+      case KdApi.WritePhysicalMemory:
+      case KdApi.WriteControlSpace: {
+        const bytes = data.subarray(0, Math.min(count, data.length));
+        const written =
+          api === KdApi.WriteVirtualMemory
+            ? backend.writeVirtual(address, bytes, cpu)
+            : api === KdApi.WritePhysicalMemory
+              ? backend.writePhysical(address, bytes)
+              : backend.writeControlSpace(cpu, address, bytes);
+        status = ok(written === count);
+        reply(payload, status, undefined, (v) => v.setUint32(0x1c, written, true));
+        break;
+      }
+      case KdApi.GetContext: {
+        const context = backend.getContext(cpu);
+        status = NtStatus.Success;
+        reply(payload, status, context);
+        break;
+      }
+      case KdApi.SetContext: {
+        status = ok(data.length >= KdLimits.Amd64ContextSize);
+        if (status === NtStatus.Success) backend.setContext(cpu, data.slice(0, KdLimits.Amd64ContextSize));
+        reply(payload, status);
+        break;
+      }
+      case KdApi.WriteBreakPoint: {
+        const handle = backend.writeBreakpoint(address);
+        status = ok(handle !== undefined);
+        reply(payload, status, undefined, (v) => v.setUint32(0x18, handle ?? 0, true));
+        break;
+      }
+      case KdApi.RestoreBreakPoint: {
+        status = ok(backend.restoreBreakpoint(view.getUint32(0x10, true)));
+        reply(payload, status);
+        break;
+      }
+      case KdApi.GetVersion: {
+        const version = encodeGetVersion64(backend.version());
+        status = NtStatus.Success;
+        reply(payload, status, undefined, (v) => new Uint8Array(v.buffer).set(version, 0x10));
+        break;
+      }
+      case KdApi.ReadIoSpace: {
+        const value = backend.readIoSpace?.(address, count);
+        status = ok(value !== undefined);
+        reply(payload, status, undefined, (v) => v.setUint32(0x1c, (value ?? 0) >>> 0, true));
+        break;
+      }
+      case KdApi.ReadMachineSpecificRegister: {
+        const value = backend.readMsr?.(cpu, view.getUint32(0x10, true));
+        status = ok(value !== undefined);
+        reply(payload, status, undefined, (v) => {
+          v.setUint32(0x14, Number((value ?? 0n) & 0xffffffffn), true);
+          v.setUint32(0x18, Number(((value ?? 0n) >> 32n) & 0xffffffffn), true);
+        });
+        break;
+      }
+      case KdApi.WriteMachineSpecificRegister: {
+        const value = (BigInt(view.getUint32(0x18, true)) << 32n) | BigInt(view.getUint32(0x14, true));
+        status = ok(backend.writeMsr?.(cpu, view.getUint32(0x10, true), value) ?? false);
+        reply(payload, status);
+        break;
+      }
+      case KdApi.Continue:
+        status = undefined;
+        activity.next({ kind: 'request', api, apiName: 'Continue', status });
+        resume(false, view.getUint32(0x10, true));
+        return;
+      case KdApi.ContinueApi2:
+        status = undefined;
+        activity.next({ kind: 'request', api, apiName: 'ContinueApi2', status });
+        resume(view.getUint32(0x14, true) !== 0, view.getUint32(0x10, true));
+        return;
+      case KdApi.SwitchProcessor: {
+        // No reply: the selected processor reports a state change of its own (spec 1.9).
+        status = undefined;
+        activity.next({ kind: 'request', api, apiName: 'SwitchProcessor', status });
+        const target = view.getUint16(6, true);
+        if (target < backend.processorCount && target !== stop?.cpu) {
+          const context = backend.getContext(target);
+          const rip = new DataView(context.buffer, context.byteOffset, context.byteLength).getBigUint64(0xf8, true);
+          enterStopped({ kind: 'exception', cpu: target, code: NtStatus.WakeSystemDebugger, address: rip, firstChance: true });
+        } else {
+          announce(true);
+        }
+        return;
+      }
+      case KdApi.Reboot:
+      case KdApi.CauseBugCheck:
+      case KdApi.ClearAllInternalBreakpoints:
+        status = undefined; // Windows sends no reply to these
+        break;
+      default:
+        // Unknown, unassigned or unimplemented (GetContextEx included, so WinDbg falls back to GetContext).
+        reply(payload, status);
+    }
+    activity.next({ kind: 'request', api, apiName: kdApiName(api) ?? `0x${api.toString(16)}`, status });
+  };
+
+  const onLinkEvent = (event: LinkEvent): void => {
+    switch (event.kind) {
+      case 'packet':
+        // A KD stub reads manipulate requests only in its stopped loop; anything else (a DEBUG_IO
+        // GetString answer, a FILE_IO reply we never asked for) has no taker here.
+        if (state === 'stopped' && event.packet.type === KdPacketType.StateManipulate) dispatch(event.packet.payload);
+        break;
+      case 'breakin':
+        if (state === 'running') backend.breakIn();
+        else if (state === 'stopped') announce(true); // spec 1.9: a pending break-in means "send the state change again"
+        break;
+      case 'reset':
+        if (state === 'stopped') announce(true);
+        break;
+      case 'connect':
+        if (state === 'stopped' && !announced) announce(true);
+        break;
+      case 'disconnect':
+        announced = false;
+        break;
+    }
+  };
+
+  subscriptions.push(
+    backend.events$.subscribe((event) => {
+      if (state === 'closed') return;
+      if (event.kind === 'stop') enterStopped(event.reason);
+      else {
+        activity.next({ kind: 'print', text: event.text });
+        send({ type: KdPacketType.DebugIo, payload: encodePrintString(event.text, stop?.cpu ?? 0, backend.processorLevel()) });
+      }
+    }),
+  );
+  subscriptions.push(link.events$.subscribe({ next: onLinkEvent }));
+
+  if (state === 'stopped') {
+    stop = options.initialStop ?? breakInStop(backend);
+    stateChange = buildStateChange(backend, stop);
+    if (link.connected) announce(false);
+  }
+
+  return {
+    get state() {
+      return state;
+    },
+    get currentCpu() {
+      return stop?.cpu ?? 0;
+    },
+    activity$: activity.asObservable(),
+    close(): Promise<void> {
+      if (state !== 'closed') {
+        state = 'closed';
+        for (const s of subscriptions) s.unsubscribe();
+        activity.complete();
+      }
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,188 @@
+import { filter, firstValueFrom, take, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  KdApi,
+  KdPacketType,
+  NtStatus,
+  decodeDebugIo,
+  decodeManipulate,
+  decodeWaitStateChange,
+  encodeManipulate,
+  type ManipulateInit,
+  type ManipulateOf,
+  type WaitStateChangeOf,
+} from '../src/api/index.js';
+import { createMemoryPacketPair, type MemoryPacketLink } from '../src/memory/index.js';
+import type { KdPacket } from '../src/packet-link.js';
+import { createTargetSession, type TargetSession } from '../src/session/index.js';
+import { CODE, createTestBackend, patternByte, type TestBackend } from './session-test-backend.js';
+
+let session: TargetSession | undefined;
+let links: MemoryPacketLink[] = [];
+afterEach(async () => {
+  await session?.close();
+  for (const l of links) await l.close();
+  links = [];
+});
+
+/** A target session over a memory pair; the test plays the debugger on the raw target-facing end. */
+function setup(options: Parameters<typeof createTargetSession>[2] = {}, backend: TestBackend = createTestBackend()) {
+  const [debuggerEnd, targetEnd] = createMemoryPacketPair();
+  links = [debuggerEnd, targetEnd];
+  const inbox: KdPacket[] = [];
+  const waiters: (() => void)[] = [];
+  debuggerEnd.events$.subscribe((e) => {
+    if (e.kind !== 'packet') return;
+    inbox.push(e.packet);
+    waiters.splice(0).forEach((w) => w());
+  });
+  session = createTargetSession(targetEnd, backend, options);
+  const next = async (timeoutMs = 1000): Promise<KdPacket> => {
+    const deadline = Date.now() + timeoutMs;
+    while (inbox.length === 0) {
+      if (Date.now() > deadline) throw new Error('no packet from the target');
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 20);
+      });
+    }
+    return inbox.shift()!;
+  };
+  const request = async (message: ManipulateInit): Promise<KdPacket> => {
+    await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate(message) });
+    return next();
+  };
+  return { debuggerEnd, backend, inbox, next, request };
+}
+
+describe('TargetSession', () => {
+  it('announces the stop it starts in with an AMD64 control report from the context and memory', async () => {
+    const { next } = setup();
+    const packet = await next();
+    expect(packet.type).toBe(KdPacketType.StateChange64);
+    const s = decodeWaitStateChange(packet.payload) as WaitStateChangeOf<'exception'>;
+    expect(s).toMatchObject({
+      kind: 'exception',
+      processorLevel: 6,
+      processor: 0,
+      numberProcessors: 2,
+      thread: 0xfffff80000500000n,
+      programCounter: CODE,
+      exceptionCode: NtStatus.Breakpoint,
+      exceptionAddress: CODE,
+      firstChance: 1,
+      dr7: 0x400n,
+      eFlags: 0x202,
+      instructionCount: 16,
+      reportFlags: 3,
+      segCs: 0x10,
+      segDs: 0x2b,
+      segEs: 0x2b,
+      segFs: 0x53,
+    });
+    expect([...s.instructionStream.subarray(0, 5)]).toEqual([0x90, 0x90, 0x90, 0x90, 0xc3]);
+  });
+
+  it('answers GetVersion from the backend and echoes garbage in the request untouched', async () => {
+    const { next, request } = setup();
+    await next();
+    const reply = await request({ layout: 'getVersion', apiNumber: KdApi.GetVersion, processorLevel: 0xffff, processor: 0xffff, returnStatus: 0x103 });
+    const m = decodeManipulate(reply.payload) as ManipulateOf<'getVersion'>;
+    expect(m).toMatchObject({ returnStatus: 0, processorLevel: 0xffff, processor: 0xffff, minorVersion: 19041, machineType: 0x8664, flags: 7 });
+    expect(m.debuggerDataList).toBe(0xfffff80000100000n);
+    // Unknown API: STATUS_UNSUCCESSFUL, the request's garbage echoed byte for byte.
+    const unknown = encodeManipulate({ layout: 'none', apiNumber: 0x3199, unused: new Uint8Array(44).fill(0x4e) });
+    const r2 = await request(decodeManipulate(unknown));
+    expect(r2.payload.subarray(0x0c)).toEqual(unknown.subarray(0x0c));
+    expect(decodeManipulate(r2.payload).returnStatus).toBe(NtStatus.Unsuccessful);
+  });
+
+  it('reads memory: full, clamped to the reply limit, readable prefix, unmapped', async () => {
+    const { next, request, backend } = setup({ maxReplyPayload: 2048 });
+    await next();
+    const read = async (address: bigint, transferCount: number) =>
+      decodeManipulate((await request({ layout: 'readMemory', apiNumber: KdApi.ReadVirtualMemory, targetBaseAddress: address, transferCount })).payload) as ManipulateOf<'readMemory'>;
+    const full = await read(CODE + 0x100n, 64);
+    expect(full).toMatchObject({ returnStatus: 0, actualBytesRead: 64, transferCount: 64 });
+    expect(full.data[0]).toBe(patternByte(CODE + 0x100n));
+    const clamped = await read(CODE, 0x1000);
+    expect(clamped).toMatchObject({ returnStatus: 0, actualBytesRead: 2048 - 56 });
+    expect(clamped.data.length).toBe(2048 - 56);
+    const prefix = await read(CODE + 0x2000n - 16n, 64); // the page after is unmapped
+    expect(prefix).toMatchObject({ returnStatus: NtStatus.Unsuccessful, actualBytesRead: 16 });
+    expect(prefix.data.length).toBe(16);
+    const none = await read(0x1000n, 8);
+    expect(none).toMatchObject({ returnStatus: NtStatus.Unsuccessful, actualBytesRead: 0 });
+    expect(none.data.length).toBe(0);
+    expect(backend.pages.has(0n)).toBe(false);
+  });
+
+  it('answers RestoreBreakPoint for unknown handles and GetContextEx with STATUS_UNSUCCESSFUL', async () => {
+    const { next, request } = setup();
+    await next();
+    for (let handle = 1; handle <= 3; handle++) {
+      const r = await request({ layout: 'restoreBreakPoint', apiNumber: KdApi.RestoreBreakPoint, breakPointHandle: handle });
+      expect(decodeManipulate(r.payload).returnStatus).toBe(NtStatus.Unsuccessful);
+    }
+    const ex = await request({ layout: 'contextEx', apiNumber: KdApi.GetContextEx, offset: 0, byteCount: 0x4d0 });
+    expect(decodeManipulate(ex.payload)).toMatchObject({ returnStatus: NtStatus.Unsuccessful, data: new Uint8Array(0) });
+    const ctx = await request({ layout: 'getContext', apiNumber: KdApi.GetContext, processor: 1, reserved: 0x1003f });
+    const m = decodeManipulate(ctx.payload);
+    expect(m.returnStatus).toBe(0);
+    expect(m.data.length).toBe(0x4d0);
+    expect(new DataView(m.data.buffer, m.data.byteOffset).getBigUint64(0xf8, true)).toBe(CODE + 0x10n);
+  });
+
+  it('Continue gets no reply and resumes; a break-in stops the target and the state change follows', async () => {
+    const { next, debuggerEnd, backend, inbox } = setup();
+    await next();
+    await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate({ layout: 'continue2', apiNumber: KdApi.ContinueApi2, continueStatus: NtStatus.DbgContinue, dr7: 0x400n }) });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(inbox).toEqual([]);
+    expect(backend.running).toBe(true);
+    expect(backend.resumes).toEqual([{ singleStep: false, cpu: 0, continueStatus: NtStatus.DbgContinue }]);
+    // While running, requests are not served (a real stub does not read them).
+    await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate({ layout: 'getVersion', apiNumber: KdApi.GetVersion }) });
+    await debuggerEnd.breakIn();
+    const s = decodeWaitStateChange((await next()).payload);
+    expect(s).toMatchObject({ kind: 'exception', exceptionCode: NtStatus.Breakpoint });
+    expect(inbox).toEqual([]);
+    // Single step: TraceFlag 1 → a single-step exception.
+    await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate({ layout: 'continue2', apiNumber: KdApi.ContinueApi2, continueStatus: NtStatus.DbgContinue, traceFlag: 1 }) });
+    expect(decodeWaitStateChange((await next()).payload)).toMatchObject({ exceptionCode: NtStatus.SingleStep, programCounter: CODE + 1n });
+  });
+
+  it('re-sends the pending state change on reset, sends DbgPrint and load-symbols, switches processors', async () => {
+    const { next, debuggerEnd, backend } = setup();
+    const first = await next();
+    await debuggerEnd.resync();
+    expect((await next()).payload).toEqual(first.payload);
+    backend.print('hello from the kernel\n');
+    const print = await next();
+    expect(print.type).toBe(KdPacketType.DebugIo);
+    const io = decodeDebugIo(print.payload);
+    expect(io).toMatchObject({ layout: 'printString', lengthOfString: 22 });
+    expect(new TextDecoder().decode(io.data)).toBe('hello from the kernel\n');
+    backend.stop({ kind: 'load-symbols', cpu: 0, unload: false, imageName: '\\SystemRoot\\system32\\drivers\\test.sys', baseOfDll: 0xfffff88000000000n, sizeOfImage: 0x8000, checkSum: 0x1234, processId: 0n });
+    const load = decodeWaitStateChange((await next()).payload) as WaitStateChangeOf<'loadSymbols'>;
+    expect(load).toMatchObject({ kind: 'loadSymbols', baseOfDll: 0xfffff88000000000n, sizeOfImage: 0x8000, checkSum: 0x1234, pathNameLength: 38 });
+    expect(new TextDecoder().decode(load.data)).toBe('\\SystemRoot\\system32\\drivers\\test.sys\0');
+    await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate({ layout: 'none', apiNumber: KdApi.SwitchProcessor, processor: 1 }) });
+    const switched = decodeWaitStateChange((await next()).payload);
+    expect(switched).toMatchObject({ processor: 1, programCounter: CODE + 0x10n, exceptionCode: NtStatus.WakeSystemDebugger });
+  });
+
+  it('refuses a target-facing link', () => {
+    const [t, d] = createMemoryPacketPair();
+    links = [t, d];
+    expect(() => createTargetSession(t, createTestBackend())).toThrow(expect.objectContaining({ code: 'ERR_KD_SESSION_WRONG_ROLE' }) as Error);
+  });
+
+  it('reports its activity', async () => {
+    const { next, request } = setup();
+    await next();
+    const requests = firstValueFrom(session!.activity$.pipe(filter((a) => a.kind === 'request'), take(1), toArray()));
+    await request({ layout: 'none', apiNumber: KdApi.CheckLowMemory });
+    expect(await requests).toEqual([{ kind: 'request', api: KdApi.CheckLowMemory, apiName: 'CheckLowMemory', status: NtStatus.Unsuccessful }]);
+  });
+});
