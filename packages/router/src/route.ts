@@ -1,9 +1,8 @@
 import { Subject, defer, race, throwError, mergeMap, type Observable, type Subscription } from 'rxjs';
-import { isVmkdError, VmkdError, type KdPacket, type LinkEvent, type LinkStats, type PacketLink } from '@vmkd/kd-protocol';
+import { describeKdPacket, isVmkdError, VmkdError, type KdPacket, type LinkEvent, type LinkStats, type PacketLink } from '@vmkd/kd-protocol';
 import type { DropReason } from './bounded-concat-map.js';
 import { DebuggerToGuest, GuestToDebugger, type Direction } from './direction.js';
 import { RouterErrorCode } from './errors.js';
-import { describePacket } from './describe.js';
 import { expectsReply, isDroppable, isStateChange, packetTypeName, PacketType } from './kd-peek.js';
 import { createLatencyReservoir, type LatencyReservoir, type LatencySummary } from './latency-reservoir.js';
 import { pumpPackets$, withBreakinPriority$, type PumpOutcome } from './pump.js';
@@ -117,7 +116,7 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
       details: { queueBound },
     });
   }
-  const describe = options.describe ?? describePacket;
+  const describe = options.describe ?? ((packet: KdPacket): unknown => describeKdPacket(packet));
   const closeLinks = options.closeLinks ?? true;
   const resyncGuestOnReturn = options.resyncGuestOnReturn ?? true;
   const samples = options.latencySamples ?? 1024;
