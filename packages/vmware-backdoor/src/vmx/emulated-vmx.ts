@@ -418,11 +418,8 @@ export function createEmulatedVmx(options: EmulatedVmxOptions = {}): EmulatedVmx
   }
 
   function hbIn(regs: BackdoorRegs, length: number): Promise<{ regs: BackdoorRegs; data: Uint8Array }> {
-    try {
-      return Promise.resolve(hbInSync(regs, length));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    // A throw inside the executor (not VMware) becomes the rejection.
+    return new Promise((resolve) => resolve(hbInSync(regs, length)));
   }
 
   function hbInSync(regs: BackdoorRegs, length: number): { regs: BackdoorRegs; data: Uint8Array } {
