@@ -123,7 +123,7 @@ describe('trace writer bounded buffer', () => {
 
     const received: Buffer[] = [];
     reader.on('data', (chunk) => received.push(chunk as Buffer));
-    const ended = new Promise((resolve) => reader.on('end', resolve));
+    const ended = new Promise<void>((resolve) => reader.on('end', () => resolve()));
     reader.resume();
     await writer.close();
     await ended;
