@@ -12,3 +12,14 @@ export { openSerialByteLink, createSerialPortByteLink } from './serial-device-li
 export { createPacedByteLink, checkPacing } from './paced-byte-link.js';
 export type { PacedByteLink, PacedByteLinkStats } from './paced-byte-link.js';
 export { openByteLink, listenByteLinks } from './open-byte-link.js';
+export { createPersistentKdcomLink } from './persistent-kdcom-link.js';
+export type { BusyPolicy, LinkNotice, PersistentKdcomLink, PersistentKdcomLinkOptions } from './persistent-kdcom-link.js';
+export { reconnectingByteLinks$ } from './reconnecting-byte-links.js';
+export type { ReconnectOptions } from './reconnecting-byte-links.js';
+export { createSerialGuestLink, createSerialTargetLink } from './serial-packet-link.js';
+export type {
+  SerialConnectLinkOptions,
+  SerialListenLinkOptions,
+  SerialPacketLink,
+  SerialPacketLinkOptions,
+} from './serial-packet-link.js';

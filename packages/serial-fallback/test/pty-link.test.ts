@@ -11,7 +11,7 @@ afterEach(async () => {
 
 async function ptyLinks(): Promise<{ pair: PtyPair; a: ByteLink; b: ByteLink }> {
   const pair = await startPtyPair();
-  cleanup.push(pair.stop);
+  cleanup.push(() => pair.stop());
   const a = await openSerialByteLink({ path: pair.paths[0] });
   cleanup.push(() => a.close());
   const b = await openByteLink({ kind: 'serial', path: pair.paths[1], baudRate: 115_200 });

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 export interface PtyPair {
   paths: [string, string];
   process: ChildProcess;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** Start `socat -d -d pty,raw,echo=0 pty,raw,echo=0` and read the two pty paths from its stderr. */
@@ -26,11 +26,11 @@ export function startPtyPair(timeoutMs = 5_000): Promise<PtyPair> {
     });
     child.stderr.on('data', (chunk: Buffer) => {
       text += chunk.toString();
-      const paths = [...text.matchAll(/PTY is (\S+)/g)].map((match) => match[1]!);
+      const paths = [...text.matchAll(/PTY is (\S+)/g)].map((match) => match[1]);
       // socat has both ptys open once it says it is starting its data transfer loop.
       if (paths.length === 2 && /starting data transfer loop/.test(text)) {
         clearTimeout(timer);
-        resolve({ paths: [paths[0]!, paths[1]!], process: child, stop });
+        resolve({ paths: [paths[0], paths[1]], process: child, stop });
       }
     });
   });
