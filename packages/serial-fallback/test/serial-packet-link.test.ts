@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { firstValueFrom, filter, timeout, type Observable } from 'rxjs';
+import { firstValueFrom, filter, timeout } from 'rxjs';
 import { isVmkdError, type KdPacket, type LinkEvent, type PacketLink } from '@vmkd/kd-protocol';
 import { createSerialGuestLink, createSerialTargetLink, type SerialPacketLink } from '../src/index.js';
 import { pattern } from './helpers.js';
@@ -16,7 +16,7 @@ function track<T extends { close(): Promise<void> }>(thing: T): T {
 }
 
 function nextEvent(link: PacketLink, kind: LinkEvent['kind'], timeoutMs = 10_000): Promise<LinkEvent> {
-  return firstValueFrom((link.events$ as Observable<LinkEvent>).pipe(filter((event) => event.kind === kind), timeout(timeoutMs)));
+  return firstValueFrom((link.events$).pipe(filter((event) => event.kind === kind), timeout(timeoutMs)));
 }
 
 /** Resolves once a peer is attached (at once if one already is). */
