@@ -1,19 +1,98 @@
-import type { Command } from 'commander';
-import type { ActionRunner } from '../program.js';
-import { runDoctor } from './doctor.js';
-import { runTrace } from './trace.js';
+import { Option, type Command } from 'commander';
+import { integerArg, sizeArg, type ActionRunner } from '../program.js';
+import { DEFAULT_SIM_OPTIONS } from '../uri/transport-uri.js';
+import type { RouteCommandOptions } from './route.js';
+import type { SimCommandOptions } from './sim.js';
 
-/** Declares every subcommand: names, arguments, options and help text. Actions live in their own modules. */
+const GUEST_HELP = `
+Guest URIs (where the kernel's debug traffic comes from):
+  serial+tcp://127.0.0.1:5555         a VM serial port served on TCP (QEMU server=on, VirtualBox tcpserver)
+  serial+unix:com1.sock               … on a Unix socket (relative or absolute path)
+  serial+pipe://./pipe/com_1          … on a Windows named pipe (VMware, Hyper-V, VirtualBox)
+     add ?mode=listen when the VM connects to vmkd, ?pace=115200 to emulate a UART on vmkd's side
+  serial:///dev/ttyS0?baud=115200     a serial or pty device
+  kdrpc+proxypipe://./pipe/kdvmware_proxypipe, kdrpc+proxyunix:PATH
+                                      VirtualKD's proxy-pipe protocol (accelerated KDRPC)
+  sim://?via=serial&baud=115200       the embedded virtual kernel behind a paced serial line
+  sim://?via=kdrpc[&backdoor=inprocess|native]
+                                      … behind the accelerated KDRPC/GuestRPC path
+     sim also takes build=win7|win10, memory=256M, cpus=N
+
+Endpoint URIs (where debuggers attach):
+  pipe://./pipe/kd_win10   windbg -k com:pipe,port=\\\\.\\pipe\\kd_win10,resets=0,reconnect
+  tcp://127.0.0.1:9999     windbg -k com:ipport=9999,port=127.0.0.1   (port 0 picks a free one)
+  unix:kd.sock             r2 -a x86 -b 64 -D winkd winkd://kd.sock
+
+Examples:
+  vmkd route sim:// tcp://127.0.0.1:9999
+  vmkd route serial+tcp://127.0.0.1:5555 pipe://./pipe/kd_win10 --trace kd.jsonl`;
+
+/**
+ * Declares every subcommand: names, arguments, options and help text. Actions live in their own
+ * modules, loaded only when their command runs: `vmkd --help` and `vmkd doctor` stay fast and never
+ * load transports (or native code) they do not use.
+ */
 export function registerCommands(program: Command, runner: ActionRunner): void {
+  program
+    .command('route')
+    .description("route a guest's kernel-debugger traffic to a debugger endpoint")
+    .argument('<guest-uri>', 'where the guest is (see below)')
+    .argument('<endpoint-uri>', 'where debuggers attach (see below)')
+    .option('--trace <file>', 'write every packet and event as JSON lines to <file> (read it with "vmkd trace")')
+    .option('--allow-remote', 'allow TCP listeners on non-loopback addresses (anyone who connects controls the kernel)')
+    .addHelpText('after', GUEST_HELP)
+    .action(async (guest: string, endpoint: string, options: RouteCommandOptions, command: Command) =>
+      runner.run(command, async (ctx) => (await import('./route.js')).runRoute(ctx, guest, endpoint, options)),
+    );
+
+  program
+    .command('sim')
+    .description('serve the virtual Windows kernel on a serial-like KDCOM link, for any KD debugger or "vmkd route"')
+    .option('--listen <uri>', 'listen for the debugger side: tcp://127.0.0.1:5555, unix:com1.sock, pipe://./pipe/com_1')
+    .option('--connect <uri>', 'connect or open instead: tcp://…, unix:…, pipe://…, serial:///dev/pts/3')
+    .addOption(new Option('--build <build>', 'Windows build to imitate').choices(['win7', 'win10']).default(DEFAULT_SIM_OPTIONS.build))
+    .option('--memory <size>', 'physical memory (256M, 1G)', sizeArg('--memory'), DEFAULT_SIM_OPTIONS.memory)
+    .option('--cpus <n>', 'processors', integerArg('--cpus', 1, 64), DEFAULT_SIM_OPTIONS.cpus)
+    .option('--baud <bits-per-second>', 'pace the line like a UART at this rate (0 = unpaced)', integerArg('--baud', 0, 10_000_000), 0)
+    .option('--allow-remote', 'allow a TCP listener on a non-loopback address')
+    .addHelpText(
+      'after',
+      `
+Prints the address it serves on (stdout), then runs until Ctrl-C. One peer at a time, like a
+serial port: a newcomer takes over, and the kernel keeps its state.
+
+Examples:
+  vmkd sim --listen tcp://127.0.0.1:5555 --baud 115200
+  vmkd route serial+tcp://127.0.0.1:5555 tcp://127.0.0.1:9999      # in another terminal`,
+    )
+    .action(async (options: SimCommandOptions, command: Command) => runner.run(command, async (ctx) => (await import('./sim.js')).runSim(ctx, options)));
+
   program
     .command('trace')
     .description('pretty-print a route trace file (JSONL written by "vmkd route --trace")')
     .argument('<file>', 'the trace file')
     .addHelpText('after', '\nWith --json, prints a summary (record counts per kind and packet type) instead of the lines.')
-    .action(async (file: string, _options: unknown, command: Command) => runner.run(command, (ctx) => runTrace(ctx, file)));
+    .action(async (file: string, _options: unknown, command: Command) => runner.run(command, async (ctx) => (await import('./trace.js')).runTrace(ctx, file)));
+
+  program
+    .command('rpc')
+    .description('send one GuestRPC command to VMware from inside a VMware guest (e.g. "info-get guestinfo.ip")')
+    .argument('<command>', 'the RPCI command text, quoted as one argument')
+    .addHelpText(
+      'after',
+      `
+Runs only inside a VMware guest on x86-64 (Linux or Windows). Elsewhere it refuses with
+ERR_BACKDOOR_NOT_VMWARE (exit 1) and says what it found instead; detection reads CPUID first and
+touches the backdoor port only once CPUID says VMware.
+
+Examples:
+  vmkd rpc "info-get guestinfo.ip"
+  vmkd rpc "info-set guestinfo.vmkd hello"`,
+    )
+    .action(async (rpcCommand: string, _options: unknown, command: Command) => runner.run(command, async (ctx) => (await import('./rpc.js')).runRpc(ctx, rpcCommand)));
 
   program
     .command('doctor')
     .description('check this machine: Node, native FFI, VMware guest detection, socat, and what each URI scheme needs')
-    .action(async (_options: unknown, command: Command) => runner.run(command, (ctx) => runDoctor(ctx)));
+    .action(async (_options: unknown, command: Command) => runner.run(command, async (ctx) => (await import('./doctor.js')).runDoctor(ctx)));
 }

@@ -1,0 +1,64 @@
+import { merge, type Subscription } from 'rxjs';
+import { route } from '@vmkd/router';
+import { whenAborted } from '../output/cli-io.js';
+import type { CommandContext } from '../output/command-context.js';
+import { openEndpoint } from '../links/open-endpoint.js';
+import { openGuest } from '../links/open-guest.js';
+import { debuggerCommandsFor } from '../uri/debugger-commands.js';
+import { parseEndpointUri, parseGuestUri } from '../uri/parse-transport-uri.js';
+import { describeRouteEvent, formatRouteStats } from './route-status.js';
+
+export interface RouteCommandOptions {
+  readonly trace?: string;
+  readonly relay?: boolean;
+  readonly allowRemote?: boolean;
+}
+
+/**
+ * `vmkd route <guest> <endpoint>`: the product's main job. Prints where to point the debugger
+ * (stdout), live status (stderr), and statistics when stopped with Ctrl-C or SIGTERM (exit 0).
+ */
+export async function runRoute(ctx: CommandContext, guestUri: string, endpointUri: string, options: RouteCommandOptions): Promise<number> {
+  // Parse both before opening anything, so a typo in the second costs nothing.
+  const guestSpec = parseGuestUri(guestUri);
+  const endpointSpec = parseEndpointUri(endpointUri);
+  const openOptions = { allowRemote: options.allowRemote === true };
+
+  const guest = await openGuest(guestSpec, openOptions);
+  let endpoint;
+  try {
+    endpoint = await openEndpoint(endpointSpec, openOptions);
+  } catch (error) {
+    await guest.close();
+    throw error;
+  }
+  const started = performance.now();
+  const running = route(guest.link, endpoint.link, options.trace === undefined ? {} : { trace: options.trace });
+
+  const resolved = parseEndpointUri(endpoint.address);
+  const commands = debuggerCommandsFor(resolved.address);
+  ctx.result({ guest: guestUri, endpoint: endpoint.address, debuggerCommands: commands, ...(options.trace ? { trace: options.trace } : {}) }, () =>
+    [endpoint.address, ...commands.map((c) => c.command)].join('\n'),
+  );
+  ctx.status(`vmkd route: ${guest.description}`);
+  ctx.status(`  → debuggers attach at ${endpoint.address}${options.trace ? `; tracing to ${options.trace}` : ''}. Ctrl-C stops.`);
+
+  const subscriptions: Subscription[] = [
+    running.events$.subscribe((event) => {
+      const line = describeRouteEvent(event, ctx.err);
+      if (line !== undefined) ctx.status(`[route] ${line}`);
+    }),
+  ];
+  const notices = [guest.notices$, endpoint.notices$].filter((n) => n !== undefined);
+  if (notices.length > 0) subscriptions.push(merge(...notices).subscribe((line) => ctx.status(ctx.err.dim(`[route] ${line}`))));
+
+  await Promise.race([whenAborted(ctx.io.shutdown), running.done]);
+  await running.close();
+  const stats = running.stats();
+  for (const subscription of subscriptions) subscription.unsubscribe();
+  await Promise.all([guest.close(), endpoint.close()]);
+  const seconds = (performance.now() - started) / 1000;
+  if (ctx.json) ctx.result({ stats, seconds }, () => '');
+  else ctx.status(formatRouteStats(stats, seconds));
+  return 0;
+}

@@ -1,0 +1,92 @@
+import { createTargetSession, type TargetActivity } from '@vmkd/kd-protocol';
+import { createSerialTargetLink, type LinkNotice, type SerialPacketLinkOptions } from '@vmkd/serial-fallback';
+import { usageError } from '../errors.js';
+import { whenAborted } from '../output/cli-io.js';
+import type { CommandContext } from '../output/command-context.js';
+import { connectOptionsFor, listenOptionsFor, pacingFor } from '../links/byte-link-options.js';
+import { createSimBackend, describeSim } from '../sim/sim-backend.js';
+import { parseConnectUri, parseListenUri } from '../uri/parse-transport-uri.js';
+import type { SimOptions } from '../uri/transport-uri.js';
+
+export interface SimCommandOptions {
+  readonly listen?: string;
+  readonly connect?: string;
+  readonly build: SimOptions['build'];
+  readonly memory: number;
+  readonly cpus: number;
+  readonly baud: number;
+  readonly allowRemote?: boolean;
+}
+
+function describeActivity(a: TargetActivity): string | undefined {
+  if (a.kind === 'state-change' && !a.resend) {
+    return a.reason.kind === 'exception'
+      ? `stopped: exception 0x${a.reason.code.toString(16)} at 0x${a.reason.address.toString(16)} (CPU ${a.reason.cpu})`
+      : `stopped: ${a.reason.unload ? 'unload' : 'load'} ${a.reason.imageName}`;
+  }
+  if (a.kind === 'print') return `DbgPrint: ${a.text.trimEnd()}`;
+  return undefined;
+}
+
+function describeNotice(n: LinkNotice): string {
+  switch (n.kind) {
+    case 'refused':
+      return `refused ${n.peer}: ${n.reason}`;
+    case 'replaced':
+      return `${n.by} takes over from ${n.peer}`;
+    case 'connect-failed':
+      return `connect failed (${n.error.message}); retrying in ${n.retryInMs} ms`;
+  }
+}
+
+/**
+ * `vmkd sim`: the virtual Windows kernel as a serial-like KDCOM peer, in its own process. It plays
+ * the target; a debugger, or `vmkd route`, plays the debugger side. Like a serial port it has one
+ * peer at a time: a newcomer takes over (a debugger or router reconnecting), and the kernel keeps
+ * its state between peers.
+ */
+export async function runSim(ctx: CommandContext, options: SimCommandOptions): Promise<number> {
+  if ((options.listen === undefined) === (options.connect === undefined)) {
+    throw usageError('give exactly one of --listen <uri> or --connect <uri>');
+  }
+  const pace = pacingFor(options.baud);
+  let linkOptions: SerialPacketLinkOptions;
+  if (options.listen !== undefined) {
+    const spec = parseListenUri(options.listen);
+    linkOptions = { listen: listenOptionsFor(spec.address, { allowRemote: options.allowRemote === true, ...(pace ? { pace } : {}) }), whenBusy: 'replace' };
+  } else {
+    const spec = parseConnectUri(options.connect!);
+    linkOptions = { connect: connectOptionsFor(spec.address, pace) };
+  }
+  const sim: SimOptions = { build: options.build, memory: options.memory, cpus: options.cpus };
+  const backend = createSimBackend(sim);
+  const link = await createSerialTargetLink(linkOptions);
+  const session = createTargetSession(link, backend);
+  const subscriptions = [
+    link.events$.subscribe((event) => {
+      if (event.kind === 'connect') ctx.status(ctx.err.dim(`[sim] debugger side connected${event.peer === undefined ? '' : ` (${event.peer})`}`));
+      if (event.kind === 'disconnect') ctx.status(ctx.err.dim(`[sim] debugger side disconnected${event.error ? `: ${event.error.message}` : ''}`));
+    }),
+    link.notices$.subscribe((notice) => ctx.status(ctx.err.dim(`[sim] ${describeNotice(notice)}`))),
+    session.activity$.subscribe((activity) => {
+      const line = describeActivity(activity);
+      if (line !== undefined) ctx.status(ctx.err.dim(`[sim] ${line}`));
+    }),
+  ];
+
+  const address = link.address;
+  const mode = 'listen' in linkOptions ? 'listen' : 'connect';
+  ctx.result({ address, mode, baud: options.baud, sim: { ...sim, description: describeSim(sim) } }, () => address);
+  ctx.status(
+    `vmkd sim: ${describeSim(sim)}; KDCOM ${mode === 'listen' ? 'listening on' : 'on'} ${address}` +
+      `${options.baud > 0 ? `, paced at ${options.baud} bit/s` : ', unpaced'}. Ctrl-C stops.`,
+  );
+
+  await whenAborted(ctx.io.shutdown);
+  for (const subscription of subscriptions) subscription.unsubscribe();
+  await session.close();
+  await link.close();
+  const stats = link.stats();
+  ctx.status(`vmkd sim: stopped after ${link.connections} connection${link.connections === 1 ? '' : 's'}; ${stats.packetsIn} packets in, ${stats.packetsOut} out, ${stats.resends} resends.`);
+  return 0;
+}

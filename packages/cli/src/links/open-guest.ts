@@ -1,0 +1,50 @@
+import { map } from 'rxjs';
+import { VmkdError } from '@vmkd/kd-protocol';
+import { createSerialGuestLink, type LinkNotice, type SerialPacketLinkOptions } from '@vmkd/serial-fallback';
+import { CliErrorCode } from '../errors.js';
+import type { GuestSpec } from '../uri/transport-uri.js';
+import { connectOptionsFor, listenOptionsFor, pacingFor } from './byte-link-options.js';
+import type { OpenedGuest } from './opened-guest.js';
+import { openSimSerialGuest } from './sim-guest.js';
+
+export interface OpenGuestOptions {
+  /** A TCP guest listener (`?mode=listen`) on a non-loopback host needs this, in so many words. */
+  readonly allowRemote?: boolean;
+}
+
+function noticeText(notice: LinkNotice): string {
+  switch (notice.kind) {
+    case 'refused':
+      return `guest connection from ${notice.peer} refused: ${notice.reason}`;
+    case 'replaced':
+      return `guest connection ${notice.by} replaces ${notice.peer}`;
+    case 'connect-failed':
+      return `guest not reachable (${notice.error.message}); retrying in ${(notice.retryInMs / 1000).toFixed(1)} s`;
+  }
+}
+
+/** Opens the guest transport a URI names, as a target-facing PacketLink for the router. */
+export async function openGuest(spec: GuestSpec, options: OpenGuestOptions = {}): Promise<OpenedGuest> {
+  switch (spec.kind) {
+    case 'serial':
+    case 'serial-device': {
+      const linkOptions: SerialPacketLinkOptions =
+        spec.kind === 'serial' && spec.mode === 'listen'
+          ? { listen: listenOptionsFor(spec.address, { allowRemote: options.allowRemote === true, ...(spec.pace > 0 ? { pace: { baud: spec.pace } } : {}) }) }
+          : { connect: connectOptionsFor(spec.address, spec.kind === 'serial' ? pacingFor(spec.pace) : undefined) };
+      const link = await createSerialGuestLink(linkOptions);
+      const where = spec.kind === 'serial' && spec.mode === 'listen' ? `waiting for the VM on ${link.address}` : link.address;
+      return {
+        link,
+        description: `serial line (KDCOM) ${where}`,
+        notices$: link.notices$.pipe(map(noticeText)),
+        close: () => link.close(),
+      };
+    }
+    case 'sim':
+      if (spec.via === 'serial') return openSimSerialGuest(spec.sim, spec.baud);
+      throw new VmkdError(CliErrorCode.NotAvailable, 'the accelerated sim://?via=kdrpc guest is not wired into this build yet');
+    case 'kdrpc-proxy':
+      throw new VmkdError(CliErrorCode.NotAvailable, 'the KDRPC proxy-pipe guest is not wired into this build yet');
+  }
+}
