@@ -1,0 +1,56 @@
+import type { KdcomLinkOptions } from '@vmkd/kd-protocol';
+import {
+  createPersistentKdcomLink,
+  listenByteLinks,
+  type BusyPolicy,
+  type ByteLinkListenerOptions,
+  type PersistentKdcomLink,
+} from '@vmkd/serial-fallback';
+import { debuggerCommandFor } from './debugger-command.js';
+
+export interface DebuggerEndpointOptions {
+  /**
+   * Where debuggers connect: `{ kind: 'pipe', path: 'kd_win10' }` (WinDbg/kd on Windows),
+   * `{ kind: 'unix', path: 'kd.sock' }` (radare2 winkd; created 0600), or
+   * `{ kind: 'tcp', port: 9999 }` (WinDbg `com:ipport`; loopback unless `allowRemote: true`).
+   */
+  listen: ByteLinkListenerOptions;
+  /** Link name for logs and stats. Default: the address. */
+  name?: string;
+  /** What a second debugger gets while one is attached. Default `refuse`. */
+  whenBusy?: BusyPolicy;
+  /** How long a packet for the debugger waits while none is attached. Default 60 000 ms. */
+  waitForDebuggerMs?: number;
+  /** KDCOM options for each debugger connection (T_ack, retries). */
+  kdcom?: Omit<KdcomLinkOptions, 'role' | 'name'>;
+}
+
+/**
+ * The endpoint a KD debugger attaches to. It is a `debugger-facing` PacketLink that persists across
+ * debugger connections: `connect` when a debugger attaches (its RESETs are answered by the KDCOM
+ * link layer and surface as `reset`), `disconnect` when it goes, and the next debugger starts with
+ * fresh KDCOM state. Nothing here ever resets or resumes the target.
+ */
+export interface DebuggerEndpoint extends PersistentKdcomLink {
+  /** The address debuggers connect to (`pipe://./pipe/kd`, `unix:/abs/kd.sock`, `tcp://127.0.0.1:9999`). */
+  readonly address: string;
+  /** A command line that attaches a debugger here. */
+  readonly debuggerCommand: string;
+}
+
+const DEFAULT_WAIT_FOR_DEBUGGER_MS = 60_000;
+
+/** Start listening for debuggers. Resolves once the pipe, socket or port is bound. */
+export async function createDebuggerEndpoint(options: DebuggerEndpointOptions): Promise<DebuggerEndpoint> {
+  const listener = await listenByteLinks(options.listen);
+  const link = createPersistentKdcomLink({
+    name: options.name ?? listener.address,
+    role: 'debugger-facing',
+    byteLinks$: listener.connections$,
+    whenBusy: options.whenBusy ?? 'refuse',
+    waitForPeerMs: options.waitForDebuggerMs ?? DEFAULT_WAIT_FOR_DEBUGGER_MS,
+    ...(options.kdcom === undefined ? {} : { kdcom: options.kdcom }),
+    onClose: () => listener.close(),
+  });
+  return Object.assign(link, { address: listener.address, debuggerCommand: debuggerCommandFor(listener.address) });
+}
