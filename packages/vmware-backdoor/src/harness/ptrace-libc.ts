@@ -69,7 +69,7 @@ export interface TracerLibc {
 /** libc through koffi, for the tracer thread only (ptrace requests are per tracer thread). */
 export function bindTracerLibc(koffi: KoffiModule): TracerLibc {
   const libc = koffi.load('libc.so.6');
-  const f = <A extends unknown[], R>(definition: string): Fn<A, R> => libc.func(definition) as unknown as Fn<A, R>;
+  const f = <A extends unknown[], R>(definition: string): Fn<A, R> => libc.func(definition);
   return {
     ptrace: f('long ptrace(long request, int pid, uint64_t addr, uint64_t data)'),
     ptraceBuf: f('long ptrace(long request, int pid, uint64_t addr, _Inout_ uint8_t *data)'),

@@ -11,7 +11,7 @@ let koffiPromise: Promise<KoffiModule> | undefined;
  */
 export function importKoffi(): Promise<KoffiModule> {
   koffiPromise ??= import('koffi').then(
-    (module) => ((module as unknown as { default?: KoffiModule }).default ?? module) as unknown as KoffiModule,
+    (module) => (module as unknown as { default?: KoffiModule }).default ?? module,
     (cause: unknown) => {
       koffiPromise = undefined;
       throw nativeError(NativeErrorCode.LoadFailed, 'cannot load koffi (is the @koromix/koffi platform package installed?)', undefined, cause);

@@ -81,7 +81,7 @@ function createPortOn(native: NativeStubs, form: BackdoorForm): NativeBackdoorPo
         native.run(lbStub, block);
         return Promise.resolve(read(block));
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     },
     hbOut(regs, data) {
@@ -94,7 +94,7 @@ function createPortOn(native: NativeStubs, form: BackdoorForm): NativeBackdoorPo
         native.run(form === 'io' ? 'ioHbOut' : form, block);
         return Promise.resolve(read(block));
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     },
     hbIn(regs, length) {
@@ -109,7 +109,7 @@ function createPortOn(native: NativeStubs, form: BackdoorForm): NativeBackdoorPo
         native.run(form === 'io' ? 'ioHbIn' : form, block);
         return Promise.resolve({ regs: read(block), data: Uint8Array.prototype.slice.call(scratch, 0, length) });
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     },
   };
