@@ -1,1 +1,14 @@
-export {};
+export { createSimTarget } from './sim-target.js';
+export type { SimTarget, SimTargetOptions, SimTargetStats, BreakpointInfo } from './sim-target.js';
+export { buildProfile, buildNames, isBuildName } from './builds.js';
+export type { BuildName, BuildProfile, EprocessOffsets, KthreadOffsets, ProcessorBlockOffsets } from './builds.js';
+export { expectedByteAt, fillExpected } from './data-formula.js';
+export { createManualClock, systemClock } from './clock.js';
+export type { SimClock, SimTimer, ManualClock } from './clock.js';
+export { DEFAULT_KERN_BASE, GlobalOffset } from './layout.js';
+export type { SimLayout, DataRegion } from './layout.js';
+export type { LoadedModule, SimProcess } from './kernel-builder.js';
+export { KdDebuggerDataOffset, KDBG_OWNER_TAG } from './kd-debugger-data.js';
+export { ContextOffset, SpecialRegisterOffset, CONTEXT_SIZE, SPECIAL_REGISTERS_SIZE, CONTEXT_ALL } from './amd64-context.js';
+export { ExceptionCode } from './virtual-cpu.js';
+export { SimTargetErrorCode } from './errors.js';

@@ -1,0 +1,414 @@
+import { CONTEXT_ALL, CONTEXT_SIZE, ContextOffset, Selector, SpecialRegisterOffset, view } from './amd64-context.js';
+import type { BuildProfile } from './builds.js';
+import { writeKdDebuggerData } from './kd-debugger-data.js';
+import { KernelWriter } from './kernel-writer.js';
+import { driverModules, GlobalOffset, processList, type ModuleSpec, type SimLayout } from './layout.js';
+import { createPageAllocator, PageTables } from './page-tables.js';
+import { buildPeHeaderPage } from './pe-header.js';
+import { PAGE_SIZE, PhysicalMemory } from './physical-memory.js';
+import { VirtualMemory } from './virtual-memory.js';
+
+/** A kernel image on PsLoadedModuleList. */
+export interface LoadedModule {
+  readonly baseName: string;
+  readonly fullName: string;
+  readonly base: bigint;
+  readonly size: number;
+  readonly checkSum: number;
+  readonly timeDateStamp: number;
+  /** Its KLDR_DATA_TABLE_ENTRY. */
+  readonly entry: bigint;
+}
+
+/** A process on PsActiveProcessHead. */
+export interface SimProcess {
+  readonly pid: number;
+  readonly parentPid: number;
+  readonly imageFileName: string;
+  readonly eprocess: bigint;
+  readonly directoryTableBase: bigint;
+}
+
+/** One CPU's kernel structures; `context` and `special` are live views of its KPRCB.ProcessorState. */
+export interface CpuBlock {
+  readonly index: number;
+  readonly pcr: bigint;
+  readonly prcb: bigint;
+  readonly thread: bigint;
+  readonly stackBase: bigint;
+  readonly stackLimit: bigint;
+  readonly context: Uint8Array;
+  readonly special: Uint8Array;
+}
+
+export interface SimKernel {
+  readonly profile: BuildProfile;
+  readonly layout: SimLayout;
+  readonly memory: PhysicalMemory;
+  /** Kernel address space (the System process's CR3). */
+  readonly kernelSpace: VirtualMemory;
+  readonly modules: readonly LoadedModule[];
+  readonly processes: readonly SimProcess[];
+  /** The Idle process (PID 0), owner of the idle threads. */
+  readonly idleProcess: bigint;
+  readonly cpus: readonly CpuBlock[];
+}
+
+export interface KernelOptions {
+  readonly profile: BuildProfile;
+  readonly layout: SimLayout;
+  readonly memorySize: number;
+  readonly cpus: number;
+  readonly transportModule: string;
+  readonly maxMaterialisedPages: number;
+}
+
+const KERNEL_STACK_SIZE = 0x6000;
+const ONE_GIB = 1n << 30n;
+/** POOL_HEADER (0x10) + OBJECT_HEADER (0x30): where a pool object's body starts in its allocation. */
+const POOL_BODY_OFFSET = 0x40n;
+
+function hash32(text: string, seed: number): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+export function buildKernel(options: KernelOptions): SimKernel {
+  const { profile, layout } = options;
+  const memory = new PhysicalMemory(options.memorySize, options.maxMaterialisedPages);
+  const allocator = createPageAllocator(memory, 0x100000, layout.kernelReserveEnd);
+  const tables = new PageTables(memory, allocator, allocator.allocate());
+  const kernelSpace = new VirtualMemory(memory, tables.root);
+  const w = new KernelWriter(kernelSpace);
+  const k = layout.kernBase;
+
+  tables.selfMap(profile.selfMapIndex);
+  tables.mapLinear1G(layout.physmapBase, 0n, ((BigInt(options.memorySize) + ONE_GIB - 1n) / ONE_GIB) * ONE_GIB);
+
+  const mapPages = (va: bigint, bytes: number): void => {
+    for (let off = 0; off < bytes; off += PAGE_SIZE) tables.map(va + BigInt(off), allocator.allocate());
+  };
+  /** Fresh contiguous physical pages, addressed through the physmap (nonpaged pool). */
+  const poolPages = (bytes: number): bigint => {
+    const first = allocator.allocate();
+    for (let off = PAGE_SIZE; off < bytes; off += PAGE_SIZE) allocator.allocate();
+    return layout.physmapBase + BigInt(first);
+  };
+  /** A pool object body behind its pool and object headers; `tag` goes in POOL_HEADER.PoolTag. */
+  const poolObject = (bytes: number, tag: string): bigint => {
+    const page = poolPages(bytes + Number(POOL_BODY_OFFSET));
+    w.ansi(page + 4n, tag);
+    return page + POOL_BODY_OFFSET;
+  };
+
+  // nt's image: the pages the model uses (discardable and unused parts stay unmapped holes).
+  for (const offset of [0x000000, 0x100000, 0x200000, 0x300000, 0x400000, 0x500000, 0x501000, 0x600000]) {
+    mapPages(k + BigInt(offset), PAGE_SIZE);
+  }
+  mapPages(layout.initialPcr, profile.processor.pcrSize);
+  mapPages(layout.printBuffer, layout.printBufferSize);
+
+  // Code page: DbgBreakPointWithStatus (`int3; ret`), then the idle loop of NOPs closed by a jmp.
+  const code = new Uint8Array(PAGE_SIZE).fill(0x90);
+  code[0] = 0xcc;
+  code[1] = 0xc3;
+  const jmpAt = Number(layout.idleLoopJump - layout.breakpointWithStatus);
+  const back = Number(layout.idleLoopStart - (layout.idleLoopJump + 5n));
+  code[jmpAt] = 0xe9;
+  new DataView(code.buffer).setInt32(jmpAt + 1, back, true);
+  w.bytes(layout.breakpointWithStatus, code);
+
+  // Kernel variables.
+  const g = (name: keyof typeof GlobalOffset): bigint => layout.globals + BigInt(GlobalOffset[name]);
+  const pages = BigInt(options.memorySize / PAGE_SIZE);
+  w.u32(g('CmNtCSDVersion'), profile.servicePack << 8);
+  w.u64(g('MmNumberOfPhysicalPages'), pages);
+  w.u64(g('MmHighestPhysicalPage'), pages - 1n);
+  w.u64(g('MmLowestPhysicalPage'), 0n);
+  w.u64(g('MmSystemRangeStart'), profile.mmSystemRangeStart);
+  w.u64(g('MmHighestUserAddress'), 0x7fffffeffffn);
+  w.u64(g('MmUserProbeAddress'), 0x7ffffff0000n);
+  w.u64(g('MmPhysicalMemoryBlock'), g('PhysicalMemoryDescriptor'));
+  w.u64(g('KdPrintWritePointer'), layout.printBuffer);
+  w.u32(g('KdPrintRolloverCount'), 0);
+  w.u64(g('KdPrintCircularBufferPtr'), layout.printBuffer);
+  w.u32(g('KdPrintBufferSize'), layout.printBufferSize);
+  w.u32(g('KeNumberProcessors'), options.cpus);
+  w.u64(g('MmPageSize'), BigInt(PAGE_SIZE));
+  w.ansi(g('NtBuildLab'), profile.buildLab);
+  // One run covering all of RAM.
+  const pmd = g('PhysicalMemoryDescriptor');
+  w.u32(pmd, 1);
+  w.u64(pmd + 8n, pages);
+  w.u64(pmd + 16n, 0n);
+  w.u64(pmd + 24n, pages);
+
+  const pteBase = BigInt.asUintN(64, BigInt.asIntN(64, (BigInt(profile.selfMapIndex) << 39n) | 0xffff000000000000n));
+  writeKdDebuggerData(w, profile, {
+    address: layout.kdDebuggerDataBlock,
+    listHead: layout.debuggerDataList,
+    kernBase: k,
+    breakpointWithStatus: layout.breakpointWithStatus,
+    psLoadedModuleList: layout.psLoadedModuleList,
+    psActiveProcessHead: layout.psActiveProcessHead,
+    kiProcessorBlock: layout.kiProcessorBlock,
+    printBuffer: layout.printBuffer,
+    printBufferSize: layout.printBufferSize,
+    pteBase,
+    variables: {
+      CmNtCSDVersion: g('CmNtCSDVersion'),
+      MmNumberOfPhysicalPages: g('MmNumberOfPhysicalPages'),
+      MmHighestPhysicalPage: g('MmHighestPhysicalPage'),
+      MmLowestPhysicalPage: g('MmLowestPhysicalPage'),
+      MmSystemRangeStart: g('MmSystemRangeStart'),
+      MmHighestUserAddress: g('MmHighestUserAddress'),
+      MmUserProbeAddress: g('MmUserProbeAddress'),
+      MmPhysicalMemoryBlock: g('MmPhysicalMemoryBlock'),
+      MmPageSize: g('MmPageSize'),
+      KdPrintWritePointer: g('KdPrintWritePointer'),
+      KdPrintRolloverCount: g('KdPrintRolloverCount'),
+      KdPrintCircularBufferPtr: g('KdPrintCircularBufferPtr'),
+      KdPrintBufferSize: g('KdPrintBufferSize'),
+      NtBuildLab: g('NtBuildLab'),
+      PspCidTable: g('PspCidTable'),
+    },
+  });
+
+  // Loaded modules: nt, hal, the KD transport, then drivers.
+  const ntSpec: ModuleSpec = { baseName: 'ntoskrnl.exe', fullName: '\\SystemRoot\\system32\\ntoskrnl.exe', size: layout.ntImageSize, isDll: false };
+  const halSpec: ModuleSpec = { baseName: 'hal.dll', fullName: '\\SystemRoot\\system32\\hal.dll', size: 0x49000, isDll: true };
+  const kdSpec: ModuleSpec = {
+    baseName: options.transportModule,
+    fullName: `\\SystemRoot\\system32\\${options.transportModule}`,
+    size: 0xa000,
+    isDll: true,
+  };
+  const stampBase = profile.osMajor >= 10 ? 0x5e9c0c3f : 0x4ce7951a;
+  const modules: LoadedModule[] = [];
+  let next = k + BigInt(layout.ntImageSize);
+  let nextDriver = layout.driverBase;
+  [ntSpec, halSpec, kdSpec, ...driverModules].forEach((spec, i) => {
+    let base: bigint;
+    if (i === 0) base = k;
+    else if (i <= 2) {
+      base = next;
+      next += BigInt(spec.size + 0x10000);
+    } else {
+      base = nextDriver;
+      nextDriver += BigInt(((spec.size + 0xffff) & ~0xffff) + 0x10000);
+    }
+    const checkSum = (hash32(spec.baseName, spec.size) & 0x7fffff) | 0x10000;
+    const timeDateStamp = (stampBase + (hash32(spec.baseName, 7) & 0xfffff)) >>> 0;
+    if (i !== 0) mapPages(base, PAGE_SIZE);
+    w.bytes(base, buildPeHeaderPage({ base, sizeOfImage: spec.size, timeDateStamp, checkSum, isDll: spec.isDll, osMajor: profile.osMajor, osMinor: profile.osMinor }));
+    // KLDR_DATA_TABLE_ENTRY (0xa0 bytes) followed by its two UTF-16 names, in one pool block.
+    const entry = poolObject(0x400, 'MmLd');
+    const fullBuffer = entry + 0xa0n;
+    const fullLength = w.utf16(fullBuffer, spec.fullName);
+    const baseBuffer = fullBuffer + BigInt(fullLength + 2 + 6);
+    const baseLength = w.utf16(baseBuffer, spec.baseName);
+    w.u64(entry + 0x30n, base); // DllBase
+    w.u64(entry + 0x38n, base + 0x1010n); // EntryPoint (AddressOfEntryPoint in the header)
+    w.u32(entry + 0x40n, spec.size); // SizeOfImage
+    w.unicodeString(entry + 0x48n, fullLength, fullBuffer);
+    w.unicodeString(entry + 0x58n, baseLength, baseBuffer);
+    w.u32(entry + 0x68n, 0x09104000); // Flags: image dll, entry processed, load config processed
+    w.u16(entry + 0x6cn, 1); // LoadCount
+    w.u32(entry + 0x78n, checkSum);
+    modules.push({ baseName: spec.baseName, fullName: spec.fullName, base, size: spec.size, checkSum, timeDateStamp, entry });
+  });
+  linkList(w, layout.psLoadedModuleList, modules.map((m) => m.entry));
+
+  // Idle process (nt!KiInitialProcess): PID 0, not on the active list.
+  const ep = profile.eprocess;
+  const idleProcess = layout.idleProcess;
+  writeProcessObject(w, profile, idleProcess, { pid: 0, parentPid: 0, imageFileName: 'Idle' }, BigInt(tables.root), 0n);
+  w.listEntry(idleProcess + BigInt(ep.activeProcessLinks), idleProcess + BigInt(ep.activeProcessLinks), idleProcess + BigInt(ep.activeProcessLinks));
+
+  // CPUs: KPCR (+ embedded KPRCB with ProcessorState), idle thread, kernel stack, GDT, IDT, TSS.
+  const pr = profile.processor;
+  const cpus: CpuBlock[] = [];
+  for (let i = 0; i < options.cpus; i++) {
+    const pcr = i === 0 ? layout.initialPcr : poolPages(pr.pcrSize);
+    const prcb = pcr + BigInt(pr.pcrPrcb);
+    const thread = i === 0 ? layout.initialThread : poolObject(profile.kthread.ethreadSize, 'Thre');
+    const stackLimit = poolPages(KERNEL_STACK_SIZE);
+    const stackBase = stackLimit + BigInt(KERNEL_STACK_SIZE);
+    const gdt = poolPages(PAGE_SIZE);
+    const tss = gdt + 0x800n;
+    const idt = poolPages(PAGE_SIZE);
+    writeDescriptorTables(w, gdt, tss, idt, stackBase, layout.breakpointWithStatus + 0x900n);
+
+    w.u64(pcr + 0x00n, gdt); // GdtBase
+    w.u64(pcr + 0x08n, tss); // TssBase
+    w.u64(pcr + BigInt(pr.pcrSelf), pcr);
+    w.u64(pcr + BigInt(pr.pcrCurrentPrcb), prcb);
+    w.u64(pcr + BigInt(pr.pcrIdtBase), idt);
+    w.u16(pcr + 0x40n, 1); // MajorVersion
+    w.u16(pcr + 0x42n, 1); // MinorVersion
+    w.u32(prcb + 0x00n, 0x1f80); // MxCsr
+    w.u8(prcb + 0x04n, i); // LegacyNumber
+    w.u64(prcb + BigInt(pr.prcbCurrentThread), thread);
+    w.u64(prcb + BigInt(pr.prcbIdleThread), thread);
+    w.u32(prcb + BigInt(pr.prcbNumber), i);
+    w.u64(layout.kiProcessorBlock + BigInt(i * 8), prcb);
+
+    const kt = profile.kthread;
+    w.u8(thread, 6); // DISPATCHER_HEADER.Type = ThreadObject
+    w.u64(thread + BigInt(kt.initialStack), stackBase);
+    w.u64(thread + BigInt(kt.kernelStack), stackBase - 0x100n);
+    w.u64(thread + BigInt(kt.apcStateProcess), idleProcess);
+    w.u8(thread + BigInt(kt.state), 2); // Running
+    w.u32(thread + BigInt(kt.nextProcessor), i);
+    w.u64(thread + BigInt(kt.cid), 0n); // Cid.UniqueProcess = Idle
+    w.u64(thread + BigInt(kt.cid) + 8n, 0n);
+
+    const special = liveView(memory, kernelSpace, prcb + BigInt(pr.prcbProcessorState), 0xe0);
+    const context = liveView(memory, kernelSpace, prcb + BigInt(pr.prcbProcessorState + pr.specialRegistersSize), CONTEXT_SIZE);
+    initSpecialRegisters(special, profile, tables.root, pcr, gdt, idt, layout);
+    initContext(context);
+    const c = view(context);
+    c.setBigUint64(ContextOffset.Rsp, stackBase - 0x48n, true);
+    // Every CPU starts in the idle loop, spread out so they are at different places.
+    const loopLength = Number(layout.idleLoopJump - layout.idleLoopStart);
+    c.setBigUint64(ContextOffset.Rip, layout.idleLoopStart + BigInt(Math.floor((loopLength * i) / options.cpus)), true);
+    cpus.push({ index: i, pcr, prcb, thread, stackBase, stackLimit, context, special });
+  }
+
+  // Processes on PsActiveProcessHead. Each one's DirectoryTableBase is a PML4 sharing the kernel half.
+  const processes: SimProcess[] = [];
+  for (const spec of processList) {
+    const eprocess = poolObject(ep.size, 'Proc');
+    const dtb = spec.pid === 4 ? BigInt(tables.root) : BigInt(tables.cloneKernelHalf(profile.selfMapIndex));
+    const peb = spec.pid === 4 ? 0n : 0x7fffffd0000n + BigInt((spec.pid & 0xff) << 12);
+    writeProcessObject(w, profile, eprocess, spec, dtb, peb);
+    processes.push({ ...spec, eprocess, directoryTableBase: dtb });
+  }
+  linkList(
+    w,
+    layout.psActiveProcessHead,
+    processes.map((p) => p.eprocess + BigInt(ep.activeProcessLinks)),
+  );
+  w.u64(g('PsInitialSystemProcess'), (processes[0] as SimProcess).eprocess);
+
+  return { profile, layout, memory, kernelSpace, modules, processes, idleProcess, cpus };
+}
+
+/** A circular doubly linked list: head ⇄ entries in order. */
+function linkList(w: KernelWriter, head: bigint, entries: readonly bigint[]): void {
+  const all = [head, ...entries];
+  all.forEach((entry, i) => {
+    w.listEntry(entry, all[(i + 1) % all.length] as bigint, all[(i + all.length - 1) % all.length] as bigint);
+  });
+}
+
+function writeProcessObject(
+  w: KernelWriter,
+  profile: BuildProfile,
+  eprocess: bigint,
+  spec: { pid: number; parentPid: number; imageFileName: string },
+  dtb: bigint,
+  peb: bigint,
+): void {
+  const ep = profile.eprocess;
+  w.u8(eprocess, 3); // DISPATCHER_HEADER.Type = ProcessObject
+  w.u8(eprocess + 2n, Math.min(255, ep.size >> 3));
+  w.u64(eprocess + BigInt(ep.directoryTableBase), dtb);
+  w.u64(eprocess + BigInt(ep.uniqueProcessId), BigInt(spec.pid));
+  w.u64(eprocess + BigInt(ep.inheritedFromUniqueProcessId), BigInt(spec.parentPid));
+  w.u64(eprocess + BigInt(ep.peb), peb);
+  // ImageFileName is UCHAR[15]: at most 14 characters and a NUL.
+  w.ansi(eprocess + BigInt(ep.imageFileName), spec.imageFileName.slice(0, 14));
+  const threads = eprocess + BigInt(ep.threadListHead);
+  w.listEntry(threads, threads, threads);
+}
+
+/** A view of kernel memory that aliases the backing physical page (the range must not cross a page). */
+function liveView(memory: PhysicalMemory, space: VirtualMemory, va: bigint, length: number): Uint8Array {
+  const pa = space.translate(va);
+  if (pa === undefined) throw new Error(`kernel builder: 0x${va.toString(16)} is not mapped`);
+  const offset = pa % PAGE_SIZE;
+  if (offset + length > PAGE_SIZE) throw new Error(`kernel builder: 0x${va.toString(16)} + ${length} crosses a page`);
+  const page = memory.page(Math.floor(pa / PAGE_SIZE));
+  if (page === undefined) throw new Error(`kernel builder: page of 0x${va.toString(16)} is outside RAM`);
+  return page.subarray(offset, offset + length);
+}
+
+function initContext(context: Uint8Array): void {
+  const c = view(context);
+  c.setUint32(ContextOffset.ContextFlags, CONTEXT_ALL, true);
+  c.setUint32(ContextOffset.MxCsr, 0x1f80, true);
+  c.setUint16(ContextOffset.SegCs, Selector.KernelCode, true);
+  c.setUint16(ContextOffset.SegDs, Selector.UserData, true);
+  c.setUint16(ContextOffset.SegEs, Selector.UserData, true);
+  c.setUint16(ContextOffset.SegFs, Selector.CompatTeb, true);
+  c.setUint16(ContextOffset.SegGs, Selector.UserData, true);
+  c.setUint16(ContextOffset.SegSs, Selector.KernelData, true);
+  c.setUint32(ContextOffset.EFlags, 0x202, true);
+  c.setBigUint64(ContextOffset.Dr7, 0x400n, true);
+  c.setUint16(ContextOffset.FltSave + 0x00, 0x27f, true); // x87 ControlWord
+  c.setUint32(ContextOffset.FltSave + 0x18, 0x1f80, true); // MxCsr
+  c.setUint32(ContextOffset.FltSave + 0x1c, 0xffff, true); // MxCsr_Mask
+}
+
+function initSpecialRegisters(
+  special: Uint8Array,
+  profile: BuildProfile,
+  cr3: number,
+  pcr: bigint,
+  gdt: bigint,
+  idt: bigint,
+  layout: SimLayout,
+): void {
+  const s = view(special);
+  const S = SpecialRegisterOffset;
+  s.setBigUint64(S.Cr0, 0x80050033n, true);
+  s.setBigUint64(S.Cr3, BigInt(cr3), true);
+  s.setBigUint64(S.Cr4, profile.cr4, true);
+  s.setBigUint64(S.KernelDr6, 0xffff0ff0n, true);
+  s.setBigUint64(S.KernelDr7, 0x400n, true);
+  s.setUint16(S.Gdtr + 6, 0x7f, true);
+  s.setBigUint64(S.Gdtr + 8, gdt, true);
+  s.setUint16(S.Idtr + 6, 0xfff, true);
+  s.setBigUint64(S.Idtr + 8, idt, true);
+  s.setUint16(S.Tr, Selector.Tss, true);
+  s.setUint32(S.MxCsr, 0x1f80, true);
+  s.setBigUint64(S.MsrGsBase, pcr, true);
+  s.setBigUint64(S.MsrStar, 0x0023001000000000n, true);
+  s.setBigUint64(S.MsrLStar, layout.systemCall64, true);
+  s.setBigUint64(S.MsrCStar, layout.systemCall32, true);
+  s.setBigUint64(S.MsrSyscallMask, 0x4700n, true);
+  s.setBigUint64(S.Xcr0, 0x7n, true);
+}
+
+/** A long-mode GDT (KGDT64 selectors), a TSS with RSP0, and an IDT whose gates all point at one handler. */
+function writeDescriptorTables(w: KernelWriter, gdt: bigint, tss: bigint, idt: bigint, stackBase: bigint, handler: bigint): void {
+  w.u64(gdt + 0x10n, 0x00209b0000000000n); // R0 code64
+  w.u64(gdt + 0x18n, 0x00cf93000000ffffn); // R0 data
+  w.u64(gdt + 0x20n, 0x00cffb000000ffffn); // R3 compat code
+  w.u64(gdt + 0x28n, 0x00cff3000000ffffn); // R3 data
+  w.u64(gdt + 0x30n, 0x0020fb0000000000n); // R3 code64
+  // 0x40: 16-byte available 64-bit TSS descriptor (limit 0x67).
+  const t = tss;
+  const low =
+    0x67n |
+    ((t & 0xffffn) << 16n) |
+    (((t >> 16n) & 0xffn) << 32n) |
+    (0x89n << 40n) |
+    (((t >> 24n) & 0xffn) << 56n);
+  w.u64(gdt + 0x40n, low);
+  w.u64(gdt + 0x48n, (t >> 32n) & 0xffffffffn);
+  w.u64(gdt + 0x50n, 0x0040f3000000fc00n); // R3 compat TEB
+  w.u64(tss + 4n, stackBase); // Rsp0
+  const gate = new Uint8Array(16);
+  const v = new DataView(gate.buffer);
+  v.setUint16(0, Number(handler & 0xffffn), true);
+  v.setUint16(2, Selector.KernelCode, true);
+  v.setUint8(5, 0x8e); // present interrupt gate, DPL 0
+  v.setUint16(6, Number((handler >> 16n) & 0xffffn), true);
+  v.setUint32(8, Number((handler >> 32n) & 0xffffffffn), true);
+  const table = new Uint8Array(256 * 16);
+  for (let i = 0; i < 256; i++) table.set(gate, i * 16);
+  w.bytes(idt, table);
+}
