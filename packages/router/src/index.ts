@@ -9,3 +9,4 @@ export * from './trace-writer.js';
 export type * from './route-events.js';
 export * from './route.js';
 export { packetTypeName, isDroppable, isContinue, expectsReply } from './kd-peek.js';
+export * from './relay-bytes.js';

@@ -3,10 +3,11 @@ import { describeKdPacket, isVmkdError, VmkdError, type KdPacket, type LinkEvent
 import type { DropReason } from './bounded-concat-map.js';
 import { DebuggerToGuest, GuestToDebugger, type Direction } from './direction.js';
 import { RouterErrorCode } from './errors.js';
+import { errorRecord } from './error-record.js';
 import { expectsReply, isDroppable, isStateChange, packetTypeName, PacketType } from './kd-peek.js';
 import { createLatencyReservoir, type LatencyReservoir, type LatencySummary } from './latency-reservoir.js';
 import { pumpPackets$, withBreakinPriority$, type PumpOutcome } from './pump.js';
-import type { ErrorRecord, PacketOrigin, RouteEvent, RouteSide } from './route-events.js';
+import type { PacketOrigin, RouteEvent, RouteSide } from './route-events.js';
 import { createFailedReply, createTargetGoneStateChange, TARGET_GONE_STATUS } from './synthetic-packets.js';
 import { initialTracking, trackTarget, type TargetTracking, type TrackingInput } from './target-state.js';
 import { createTraceWriter, type TraceSink, type TraceWriter, type TraceWriterStats } from './trace-writer.js';
@@ -431,14 +432,6 @@ function targetGoneError(): VmkdError {
   return new VmkdError(RouterErrorCode.TargetGone, 'target gone: the guest link disconnected', { disconnected: true });
 }
 
-function errorRecord(error: unknown): ErrorRecord {
-  if (isVmkdError(error)) return { code: error.code, message: error.message };
-  if (error instanceof Error) {
-    const { code } = error as { code?: unknown };
-    return { code: typeof code === 'string' ? code : 'ERR_UNKNOWN', message: error.message };
-  }
-  return { code: 'ERR_UNKNOWN', message: String(error) };
-}
 
 function safeStats(link: PacketLink): LinkStats | undefined {
   try {
