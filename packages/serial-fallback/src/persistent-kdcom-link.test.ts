@@ -48,7 +48,7 @@ describe('createPersistentKdcomLink', () => {
     const { debugger: dbg } = attachDebugger(source);
     const received: number[] = [];
     dbg.events$.subscribe((event) => {
-      if (event.kind === 'packet') received.push(event.packet.payload[0]!);
+      if (event.kind === 'packet') received.push(event.packet.payload[0]);
     });
     await dbg.resync();
     await Promise.all([first, second]);
