@@ -81,7 +81,7 @@ function createPortOn(native: NativeStubs, form: BackdoorForm): NativeBackdoorPo
         native.run(lbStub, block);
         return Promise.resolve(read(block));
       } catch (error) {
-        return Promise.reject(error);
+        return Promise.reject(asError(error));
       }
     },
     hbOut(regs, data) {
@@ -94,7 +94,7 @@ function createPortOn(native: NativeStubs, form: BackdoorForm): NativeBackdoorPo
         native.run(form === 'io' ? 'ioHbOut' : form, block);
         return Promise.resolve(read(block));
       } catch (error) {
-        return Promise.reject(error);
+        return Promise.reject(asError(error));
       }
     },
     hbIn(regs, length) {
@@ -109,7 +109,7 @@ function createPortOn(native: NativeStubs, form: BackdoorForm): NativeBackdoorPo
         native.run(form === 'io' ? 'ioHbIn' : form, block);
         return Promise.resolve({ regs: read(block), data: Uint8Array.prototype.slice.call(scratch, 0, length) });
       } catch (error) {
-        return Promise.reject(error);
+        return Promise.reject(asError(error));
       }
     },
   };
@@ -133,4 +133,8 @@ function u32(value: number, name: string): number {
     throw nativeError(BackdoorNativeErrorCode.BadArgument, `register ${name} must be a u32, got ${value}`, { register: name, value });
   }
   return value;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
