@@ -73,6 +73,14 @@ export class KdcomLinkMachine<T> {
   private waitingAck = false;
   private retries = 0;
   private resetPending = false;
+  /**
+   * RESETs we sent (from resync(), retries included) whose replies have not come back. An incoming
+   * RESET while this is non-zero is a reply, never answered: answering replies would make two
+   * links bounce RESETs forever, and a late duplicate reply must not reset the ids again.
+   */
+  private resetsUnanswered = 0;
+  /** Stale replies are expected only this long after a resync completed (lost RESETs never answer). */
+  private staleRepliesUntil = 0;
   /** The last acknowledged frame, for a RESEND that arrives when nothing is in flight. */
   private lastFrame: Uint8Array | null = null;
   private closed = false;
@@ -145,6 +153,7 @@ export class KdcomLinkMachine<T> {
     this.resetPending = true;
     this.retries = 0;
     this.stats.resyncs += 1;
+    this.resetsUnanswered += 1;
     this.writeControl(KdPacketType.Reset, 0);
     this.arm();
   }
@@ -237,21 +246,30 @@ export class KdcomLinkMachine<T> {
   }
 
   private onReset(): void {
+    if (this.resetsUnanswered > 0 && !this.resetPending && this.clock.now() > this.staleRepliesUntil) this.resetsUnanswered = 0;
+    if (this.resetsUnanswered > 0) {
+      this.resetsUnanswered -= 1;
+      // A reply. Only the first one after resync() counts; later ones are stale duplicates.
+      if (!this.resetPending) return;
+      this.resetPending = false;
+      this.staleRepliesUntil = this.clock.now() + this.ackTimeoutMs;
+      this.resetIds();
+      this.out.resynced();
+    } else {
+      this.writeControl(KdPacketType.Reset, 0);
+      this.resetIds();
+      this.stats.resyncs += 1;
+      this.out.peerReset();
+    }
+    this.pump();
+  }
+
+  private resetIds(): void {
     this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
     this.lastFrame = null;
     this.retries = 0;
     this.waitingAck = false;
     this.deadline = Infinity;
-    if (this.resetPending) {
-      // The answer to our RESET.
-      this.resetPending = false;
-      this.out.resynced();
-    } else {
-      this.writeControl(KdPacketType.Reset, 0);
-      this.stats.resyncs += 1;
-      this.out.peerReset();
-    }
-    this.pump();
   }
 
   private acknowledgeHead(): void {
@@ -293,10 +311,12 @@ export class KdcomLinkMachine<T> {
     if (this.resetPending) {
       if (++this.retries > this.maxRetries) {
         this.resetPending = false;
+        this.resetsUnanswered = 0;
         this.retries = 0;
         this.out.resyncFailed(new VmkdError(LinkErrorCode.Timeout, 'KDCOM: the peer did not answer RESET', { details: { retries: this.maxRetries } }));
         this.pump();
       } else {
+        this.resetsUnanswered += 1;
         this.writeControl(KdPacketType.Reset, 0);
         this.arm();
       }
