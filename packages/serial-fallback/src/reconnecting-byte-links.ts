@@ -60,6 +60,10 @@ export function reconnectingByteLinks$(
       let failures = 0;
       let link = start.first;
       if (link === undefined && start.delayMs !== undefined) await sleep(start.delayMs);
+      // Hand out the first link only after the creator's caller has resumed and subscribed to the
+      // packet link's events (its `connect` must not fire into the void). Byte links hold their
+      // data until subscribed, so nothing is lost by waiting one turn of the event loop.
+      else await new Promise<void>((resolve) => setImmediate(resolve));
       while (!stopped) {
         if (link === undefined) {
           try {
