@@ -141,8 +141,6 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
   let tracking = initialTracking;
   /** State changes queued or in flight toward the debugger; a replay is pointless while one is. */
   let stateChangesOutstanding = 0;
-  /** The debugger has been given the current state and has not sent anything since. */
-  let stateGiven = false;
   /** A request the target has accepted and not yet answered. */
   let awaitingReply: Outbound | undefined;
   let d2gInFlight: Outbound | undefined;
@@ -174,7 +172,6 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
   const toDebugger = (packet: KdPacket, origin: PacketOrigin): void => {
     if (isStateChange(packet)) {
       stateChangesOutstanding += 1;
-      stateGiven = true;
       apply({ dir: GuestToDebugger, packet });
     }
     if (origin !== 'forwarded') packetRecord(GuestToDebugger, packet, origin);
@@ -188,10 +185,7 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
   };
   const onDrop = (dir: Direction, direction: Direction$) => (item: Outbound, reason: DropReason) => {
     direction.stats.dropped += 1;
-    if (dir === GuestToDebugger && isStateChange(item.packet)) {
-      stateChangesOutstanding -= 1;
-      stateGiven = false;
-    }
+    if (dir === GuestToDebugger && isStateChange(item.packet)) stateChangesOutstanding -= 1;
     if (dir === DebuggerToGuest && expectsReply(item.packet)) failRequest(item, STATUS_IO_TIMEOUT);
     emit({ kind: 'dropped', dir, reason, type: item.packet.type, typeName: packetTypeName(item.packet.type) });
   };
@@ -207,10 +201,7 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
       direction.stats.failed += 1;
       emit({ kind: 'send-failed', dir, type: item.packet.type, typeName: packetTypeName(item.packet.type), error: errorRecord(outcome.error) });
     }
-    if (dir === GuestToDebugger && isStateChange(item.packet)) {
-      stateChangesOutstanding -= 1;
-      if (outcome.kind === 'failed') stateGiven = false;
-    }
+    if (dir === GuestToDebugger && isStateChange(item.packet)) stateChangesOutstanding -= 1;
     if (dir === DebuggerToGuest) {
       d2gInFlight = undefined;
       if (outcome.kind === 'sent' && expectsReply(item.packet) && item.replied !== true) awaitingReply = item;
@@ -264,12 +255,15 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
 
   // ---- reconnects and the target's disappearance ------------------------------------------------
 
-  const maybeReplay = (newDebugger: boolean): void => {
+  /**
+   * What a stopped KD target does on a debugger's RESET (spec §1.6, §1.9): send its state change
+   * again. The router does it from the cache, so the target never sees the RESET. A state change
+   * already queued or in flight toward the debugger answers a burst of RESETs (WinDbg sends several
+   * while it synchronises): the endpoint link retransmits it after each one.
+   */
+  const maybeReplay = (): void => {
     const last = tracking.lastStateChange;
     if (tracking.state !== 'stopped' || last === undefined || stateChangesOutstanding > 0) return;
-    // A RESET from a debugger that already holds the current state and has not acted on it is part of
-    // its own synchronisation (WinDbg sends several): one replay answers them all.
-    if (!newDebugger && stateGiven) return;
     counters.replays += 1;
     toDebugger(last, 'replayed');
   };
@@ -298,7 +292,6 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
   const guestBack = (): void => {
     if (tracking.present) return;
     apply({ guest: 'back' });
-    stateGiven = false;
     emit({ kind: 'target-back' });
     if (resyncGuestOnReturn) {
       guest.resync().catch((error: unknown) => emit({ kind: 'guest-error', operation: 'resync', error: errorRecord(error) }));
@@ -355,20 +348,18 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
               break;
             case 'connect':
               counters.debuggerConnects += 1;
-              maybeReplay(true);
+              maybeReplay();
               break;
             case 'reset':
-              maybeReplay(false);
+              maybeReplay();
               break;
             case 'disconnect':
-              stateGiven = false;
               break;
           }
           return;
         }
         const { packet } = event;
         packetRecord(DebuggerToGuest, packet, 'forwarded');
-        stateGiven = false;
         apply({ dir: DebuggerToGuest, packet });
         const item: Outbound = { packet, origin: 'forwarded', receivedAt: now() };
         d2g.stats.received += 1;

@@ -113,15 +113,22 @@ describe('route over memory packet pairs', () => {
     expect(r.stats().replays).toBe(1);
   });
 
-  it('coalesces a RESET from a debugger that already holds the current state', async () => {
+  it('answers every RESET with the state change, as a stopped target would, but never stacks replays', async () => {
     const { target, debugger: dbg, route: r } = rig();
-    const stateChanges = record(dbg.events$);
+    const targetEvents = record(target.events$);
     await stopAt(target, dbg, breakpointStateChange(0x4000n));
-    await dbg.resync();
-    await dbg.resync();
+    const got = record(dbg.events$);
+    for (let i = 0; i < 2; i++) {
+      const replayed = nextPacket(dbg, KdPacketType.StateChange64);
+      await dbg.resync();
+      await replayed;
+    }
+    // A burst of RESETs while one replay is still on its way is answered by that one replay.
+    await Promise.all([dbg.resync(), dbg.resync(), dbg.resync()]);
     await tick(5);
-    expect(stateChanges.filter((e) => e.kind === 'packet')).toHaveLength(1);
-    expect(r.stats().replays).toBe(0);
+    expect(got.filter((e) => e.kind === 'packet')).toHaveLength(3);
+    expect(r.stats().replays).toBe(3);
+    expect(targetEvents.filter((e) => e.kind === 'reset')).toEqual([]);
   });
 
   it('tracks running after a continue and replays nothing then', async () => {
