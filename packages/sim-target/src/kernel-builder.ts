@@ -290,7 +290,7 @@ export function buildKernel(options: KernelOptions): SimKernel {
     layout.psActiveProcessHead,
     processes.map((p) => p.eprocess + BigInt(ep.activeProcessLinks)),
   );
-  w.u64(g('PsInitialSystemProcess'), (processes[0] as SimProcess).eprocess);
+  w.u64(g('PsInitialSystemProcess'), (processes[0]).eprocess);
 
   return { profile, layout, memory, kernelSpace, modules, processes, idleProcess, cpus };
 }
@@ -299,7 +299,7 @@ export function buildKernel(options: KernelOptions): SimKernel {
 function linkList(w: KernelWriter, head: bigint, entries: readonly bigint[]): void {
   const all = [head, ...entries];
   all.forEach((entry, i) => {
-    w.listEntry(entry, all[(i + 1) % all.length] as bigint, all[(i + all.length - 1) % all.length] as bigint);
+    w.listEntry(entry, all[(i + 1) % all.length], all[(i + all.length - 1) % all.length]);
   });
 }
 

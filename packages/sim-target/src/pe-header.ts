@@ -64,7 +64,7 @@ export function buildPeHeaderPage(spec: PeImageSpec): Uint8Array {
   v.setUint16(pe + 22, spec.isDll ? 0x2022 : 0x0022, true); // EXECUTABLE | LARGE_ADDRESS_AWARE (| DLL)
   // IMAGE_OPTIONAL_HEADER64.
   const o = pe + 24;
-  const text = sections[0] as Section;
+  const text = sections[0];
   v.setUint16(o + 0x00, 0x20b, true);
   v.setUint8(o + 0x02, spec.osMajor >= 10 ? 14 : 9);
   v.setUint32(o + 0x04, text.size, true);
@@ -91,7 +91,7 @@ export function buildPeHeaderPage(spec: PeImageSpec): Uint8Array {
   v.setBigUint64(o + 0x60, 0x1000n, true);
   v.setUint32(o + 0x6c, 16, true); // NumberOfRvaAndSizes
   // DataDirectory[5] = base relocations: the .reloc section.
-  const reloc = sections[2] as Section;
+  const reloc = sections[2];
   v.setUint32(o + 0x70 + 5 * 8, reloc.rva, true);
   v.setUint32(o + 0x70 + 5 * 8 + 4, 0x100, true);
   // IMAGE_SECTION_HEADERs.

@@ -1,6 +1,6 @@
 import { VmkdError } from '@vmkd/kd-protocol';
 import type { StopReason, TargetBackend, TargetEvent, TargetVersion } from '@vmkd/kd-protocol';
-import { Subject, type Observable } from 'rxjs';
+import { Subject } from 'rxjs';
 import { CONTEXT_SIZE, SPECIAL_REGISTERS_SIZE, SpecialRegisterOffset, view } from './amd64-context.js';
 import { buildProfile, buildNames, isBuildName, type BuildName, type BuildProfile } from './builds.js';
 import { systemClock, type SimClock, type SimTimer } from './clock.js';
@@ -180,7 +180,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
 
   /** nt!KdPollBreakIn saw the break-in byte: CPU 0 calls DbgBreakPointWithStatus and hits its int3. */
   const enterBreakIn = (): StopReason => {
-    const cpu = cpus[0] as VirtualCpu;
+    const cpu = cpus[0];
     cpu.push(cpu.rip);
     cpu.rip = layout.breakpointWithStatus;
     return exception(0, { code: ExceptionCode.Breakpoint, address: layout.breakpointWithStatus, parameters: [0n] });
@@ -230,7 +230,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     for (let done = 0; done < o.instructionsPerTick; done += SLICE) {
       const budget = Math.min(SLICE, o.instructionsPerTick - done);
       for (let i = 0; i < cpus.length; i++) {
-        const result = (cpus[i] as VirtualCpu).run(budget);
+        const result = (cpus[i]).run(budget);
         stats.instructions += result.executed;
         if (result.trap !== undefined) {
           stopWith(exception(i, result.trap));
@@ -241,7 +241,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     runMs += tickMs;
     if (o.printIntervalMs > 0 && runMs >= nextPrintAt) {
       nextPrintAt += o.printIntervalMs * Math.max(1, Math.ceil((runMs - nextPrintAt + 1) / o.printIntervalMs));
-      print(`vmkd-sim: ${profile.displayName} build ${profile.buildNumber} alive, tick ${stats.ticks}, ${cpus.length} CPU(s), rip ${(cpus[0] as VirtualCpu).rip.toString(16)}\n`);
+      print(`vmkd-sim: ${profile.displayName} build ${profile.buildNumber} alive, tick ${stats.ticks}, ${cpus.length} CPU(s), rip ${(cpus[0]).rip.toString(16)}\n`);
       if (!running) return;
     }
     timer = o.clock.schedule(tickMs, tick);
@@ -271,7 +271,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
       stop = undefined;
       timer = o.clock.schedule(0, () => {
         timer = undefined;
-        const cpu = cpus[index] as VirtualCpu;
+        const cpu = cpus[index];
         const result = cpu.run(1);
         stats.instructions += result.executed;
         stopWith(exception(index, result.trap ?? { code: ExceptionCode.SingleStep, address: cpu.rip, parameters: [] }));
@@ -327,7 +327,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
 
   const target: SimTarget = {
     processorCount: cpus.length,
-    events$: events$.asObservable() as Observable<TargetEvent>,
+    events$: events$.asObservable(),
     build: profile,
     layout,
     memorySize: o.memorySize,
