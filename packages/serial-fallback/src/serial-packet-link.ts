@@ -3,6 +3,7 @@ import type { ByteLink, KdcomLinkOptions, LinkRole } from '@vmkd/kd-protocol';
 import { SerialErrorCode, serialError } from './errors.js';
 import { listenByteLinks, openByteLink } from './open-byte-link.js';
 import { checkPacing } from './paced-byte-link.js';
+import { pipeUri, toPipePath } from './pipe-path.js';
 import { createPersistentKdcomLink, type BusyPolicy, type LinkNotice, type PersistentKdcomLink } from './persistent-kdcom-link.js';
 import { isPermanentOpenError, reconnectingByteLinks$, type ReconnectOptions } from './reconnecting-byte-links.js';
 import type { ByteLinkListenerOptions, ByteLinkOptions } from './options.js';
@@ -44,7 +45,7 @@ function describeTarget(options: ByteLinkOptions): string {
     case 'unix':
       return `unix:${options.path}`;
     case 'pipe':
-      return `pipe:${options.path}`;
+      return pipeUri(toPipePath(options.path));
     case 'serial':
       return `serial:${options.path}`;
   }

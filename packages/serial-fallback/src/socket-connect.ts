@@ -58,6 +58,8 @@ export async function connectTcpByteLink(options: Omit<TcpConnectOptions, 'kind'
   const name = `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const socket = await connectSocket({ host, port }, name, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   socket.setNoDelay(true);
+  // Notice a VM host that vanished without a FIN eventually.
+  socket.setKeepAlive(true, 10_000);
   return createSocketByteLink(socket, name);
 }
 
