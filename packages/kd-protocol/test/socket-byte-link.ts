@@ -11,7 +11,7 @@ export function socketByteLink(socket: Socket, name: string): ByteLink {
     if (done) return;
     done = true;
     if (error === undefined) data.complete();
-    else data.error(new VmkdError(LinkErrorCode.Disconnected, `${name}: ${String(error)}`, { disconnected: true, cause: error }));
+    else data.error(new VmkdError(LinkErrorCode.Disconnected, `${name}: ${error instanceof Error ? error.message : "socket error"}`, { disconnected: true, cause: error }));
   };
   socket.on('data', (chunk: Buffer) => {
     stats.bytesIn += chunk.length;
