@@ -104,6 +104,30 @@ for (const where of ['unix', 'tcp'] as const) {
       expect(endpoint.stats().packetsOut).toBe(20);
     });
 
+    it('settles with a debugger that sends a burst of RESETs at connect, as WinDbg does on a pipe', async () => {
+      const endpoint = await endpointOn(where);
+      const dbg = await connectTo(endpoint);
+      await until(() => endpoint.connected);
+      const delivered = endpoint.send(stateChange);
+      dbg.write(Buffer.concat([RESET, RESET, RESET, RESET, RESET]));
+      const frame = await dbg.nextFrame((f) => f.leader === 'data' && f.type === 7 && f.id === 0x80800000);
+      dbg.write(ackFor(frame.id));
+      await delivered;
+      // No resync bounce: a request sent now is answered by the link layer with an ACK of its id.
+      const request = Buffer.alloc(16 + 56 + 1);
+      request.write('0000', 0, 'latin1');
+      request.writeUInt16LE(2, 4);
+      request.writeUInt16LE(56, 6);
+      request.writeUInt32LE(0x80800000, 8);
+      request.fill(1, 16, 72);
+      request.writeUInt32LE(56, 12);
+      request[72] = 0xaa;
+      const got = nextEvent(endpoint, 'packet');
+      dbg.write(request);
+      await dbg.nextFrame((f) => f.leader === 'control' && f.type === 4 && f.id === 0x80800000);
+      expect(await got).toMatchObject({ kind: 'packet', packet: { type: 2 } });
+    });
+
     it('refuses a second concurrent debugger with a notice and keeps the first', async () => {
       const endpoint = await endpointOn(where);
       const first = await connectTo(endpoint);
