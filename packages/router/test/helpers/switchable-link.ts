@@ -78,7 +78,8 @@ export function createSwitchableLink(role: LinkRole, name: string, sendTimeoutMs
       detach();
       const sub = inner.events$.subscribe({
         next: (event) => {
-          if (current?.link !== inner) return;
+          // attach() itself reports the connect: the inner link's own may have fired before anyone listened.
+          if (current?.link !== inner || event.kind === 'connect') return;
           events.next(event);
           if (event.kind === 'disconnect') detach();
         },
@@ -89,6 +90,7 @@ export function createSwitchableLink(role: LinkRole, name: string, sendTimeoutMs
         },
       });
       current = { link: inner, sub };
+      events.next({ kind: 'connect', peer: inner.name });
       flush();
     },
     send,
