@@ -1,0 +1,130 @@
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { VmkdError } from '@vmkd/kd-protocol';
+import type { KdrpcHost } from '../kdrpc/host.js';
+import { PROXY_PIPE_MAX_MESSAGE, ProxyFrameReader, ProxyPipeErrorCode, encodeProxyFrame } from './framing.js';
+
+export interface KdrpcProxyPipeServerOptions {
+  /** A Unix socket path, or a Windows pipe path (`\\.\pipe\kdvmware_proxypipe`). */
+  readonly path: string;
+  /** The dispatcher: each request body goes to `host.handleRequest`. */
+  readonly host: Pick<KdrpcHost, 'handleRequest' | 'guestGone'>;
+  /** After the last forwarder connection closes, how long without a new transaction means the guest is gone. Default 1000 ms. */
+  readonly goneAfterMs?: number;
+}
+
+export interface KdrpcProxyPipeServer {
+  readonly path: string;
+  /** Transactions served and refused so far. */
+  stats(): { transactions: number; rejected: number; connections: number; brokenFrames: number };
+  /** Stops listening, drops connections, and reports the guest gone. */
+  close(): Promise<void>;
+}
+
+/**
+ * VirtualKD's proxy-pipe dispatcher (virtualkd-kdrpc spec §6.3): one request body in, one reply out
+ * (empty = rejected), one transaction at a time in arrival order. Messages are framed with a u32
+ * little-endian length on every transport, since Node's pipes and sockets are byte streams. Unix
+ * sockets are made owner-only.
+ */
+export async function createKdrpcProxyPipeServer(options: KdrpcProxyPipeServerOptions): Promise<KdrpcProxyPipeServer> {
+  const { path, host } = options;
+  const goneAfterMs = options.goneAfterMs ?? 1000;
+  const isWindowsPipe = /^\\\\[.?]\\pipe\\/i.test(path);
+  const sockets = new Set<Socket>();
+  let transactions = 0;
+  let rejected = 0;
+  let brokenFrames = 0;
+  let chain: Promise<void> = Promise.resolve();
+  let goneTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+
+  if (!isWindowsPipe) await removeStaleSocket(path);
+
+  const serve = (socket: Socket): void => {
+    sockets.add(socket);
+    if (goneTimer !== undefined) clearTimeout(goneTimer);
+    goneTimer = undefined;
+    let served = 0;
+    const reader = new ProxyFrameReader(PROXY_PIPE_MAX_MESSAGE);
+    socket.on('data', (chunk: Buffer) => {
+      let messages: Uint8Array[];
+      try {
+        messages = reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch {
+        // A length we will not buffer: the stream cannot be resynchronised, so drop this client.
+        brokenFrames++;
+        socket.destroy();
+        return;
+      }
+      for (const body of messages) {
+        // One transaction at a time, in arrival order, across all connections (as VirtualKD's single loop).
+        chain = chain.then(async () => {
+          if (socket.destroyed) return; // the forwarder gave up: drop the transaction
+          let reply: Uint8Array;
+          try {
+            reply = await host.handleRequest(body);
+          } catch {
+            reply = new Uint8Array(0);
+          }
+          transactions++;
+          served++;
+          if (reply.length === 0) rejected++;
+          if (!socket.destroyed) socket.write(encodeProxyFrame(reply));
+        });
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (closed || served === 0 || sockets.size > 0) return;
+      // Forwarders may connect per transaction; only a silence after the last one means the guest is gone.
+      goneTimer = setTimeout(() => {
+        if (sockets.size === 0 && !closed) host.guestGone('proxy pipe client gone');
+      }, goneAfterMs);
+      goneTimer.unref();
+    });
+  };
+
+  const server: Server = createServer({ pauseOnConnect: false }, serve);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) =>
+      reject(new VmkdError(ProxyPipeErrorCode.Listen, `proxy pipe: cannot listen on ${path}: ${error.message}`, { cause: error })),
+    );
+    server.listen(path, () => resolve());
+  });
+  if (!isWindowsPipe) await chmod(path, 0o600);
+
+  return {
+    path,
+    stats: () => ({ transactions, rejected, connections: sockets.size, brokenFrames }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (goneTimer !== undefined) clearTimeout(goneTimer);
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      host.guestGone('proxy pipe closed');
+    },
+  };
+}
+
+/** A socket file left by a dead server is removed; a live server's socket, or any other file, is left for listen() to report. */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = (await lstat(path)).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (!alive) await unlink(path);
+}
