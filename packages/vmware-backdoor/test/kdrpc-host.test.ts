@@ -6,7 +6,6 @@ import {
   encodeKdrpcRequest,
   kdrpcTestRequest,
   withKdrpcPrefix,
-  type KdrpcRequest,
   type LinkEvent,
 } from '@vmkd/kd-protocol';
 import { createEmulatedVmx, createKdrpcHost, createRpci, type KdrpcHost } from '../src/index.js';
