@@ -8,5 +8,5 @@ export * from './synthetic-packets.js';
 export * from './trace-writer.js';
 export type * from './route-events.js';
 export * from './route.js';
-export { packetTypeName, isDroppable, isContinue, expectsReply } from './kd-peek.js';
+export { isDroppable, isContinue, expectsReply } from './kd-peek.js';
 export * from './relay-bytes.js';

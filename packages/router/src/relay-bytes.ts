@@ -1,8 +1,7 @@
 import { concatMap, from, Subject, tap, type Observable, type Subscription } from 'rxjs';
-import { describeKdPacket, KdcomFrameDecoder, VmkdError, type ByteLink, type ByteLinkStats, type KdcomFrameEvent } from '@vmkd/kd-protocol';
+import { formatKdcomEvent, KdcomFrameDecoder, VmkdError, type ByteLink, type ByteLinkStats, type KdcomFrameEvent } from '@vmkd/kd-protocol';
 import { RouterErrorCode } from './errors.js';
 import { errorRecord } from './error-record.js';
-import { packetTypeName } from './kd-peek.js';
 import type { ErrorRecord } from './route-events.js';
 import { createTraceWriter, type TraceSink, type TraceWriter, type TraceWriterStats } from './trace-writer.js';
 
@@ -37,16 +36,12 @@ export type RelayEvent = { readonly t: number } & (
   | {
       readonly kind: 'frame';
       readonly dir: string;
-      readonly frame: KdcomFrameEvent['kind'];
-      readonly type?: number;
-      readonly typeName?: string;
-      readonly id?: number;
-      readonly byteCount?: number;
-      /** Bad frames: the decoder's `ERR_KDCOM_*` code. Garbage: the bytes skipped. */
-      readonly code?: string;
-      readonly count?: number;
-      /** Data frames: `describeKdPacket()` of the payload. */
-      readonly decoded?: unknown;
+      /**
+       * kd-protocol's `formatKdcomEvent()` of one deframer event (the shape `kd-decode` prints):
+       * `event` is `frame` (data or control, data decoded under `message`), `bad-frame`, `breakin`,
+       * `garbage` or `resync`.
+       */
+      readonly frame: Readonly<Record<string, unknown>>;
     }
   | { readonly kind: 'relay-ended'; readonly side?: string; readonly error?: ErrorRecord }
 );
@@ -107,29 +102,14 @@ export function relayBytes(a: ByteLink, b: ByteLink, options: RelayOptions = {})
   };
 
   const frameRecord = (dir: string, event: KdcomFrameEvent): void => {
-    switch (event.kind) {
-      case 'data': {
-        let decoded: unknown;
-        try {
-          decoded = describeKdPacket({ type: event.type, payload: event.payload });
-        } catch (cause) {
-          decoded = { undecodable: errorRecord(cause) };
-        }
-        emit({ kind: 'frame', dir, frame: 'data', type: event.type, typeName: packetTypeName(event.type), id: event.id, byteCount: event.byteCount, decoded });
-        break;
-      }
-      case 'control':
-        emit({ kind: 'frame', dir, frame: 'control', type: event.type, typeName: packetTypeName(event.type), id: event.id });
-        break;
-      case 'bad-frame':
-        emit({ kind: 'frame', dir, frame: 'bad-frame', type: event.type, id: event.id, byteCount: event.byteCount, code: event.code });
-        break;
-      case 'garbage':
-        emit({ kind: 'frame', dir, frame: 'garbage', count: event.count });
-        break;
-      default:
-        emit({ kind: 'frame', dir, frame: event.kind });
+    let frame: Record<string, unknown>;
+    try {
+      frame = formatKdcomEvent(event);
+    } catch (cause) {
+      // A frame whose checksum is right but whose message is nonsense: keep the frame, note why.
+      frame = { ...formatKdcomEvent(event, { describe: false }), undecodable: errorRecord(cause) };
     }
+    emit({ kind: 'frame', dir, frame });
   };
 
   const pipe = (from$: ByteLink, to: ByteLink, fromName: string, toName: string): void => {

@@ -1,10 +1,10 @@
 import { Subject, defer, race, throwError, mergeMap, type Observable, type Subscription } from 'rxjs';
-import { describeKdPacket, isVmkdError, VmkdError, type KdPacket, type LinkEvent, type LinkStats, type PacketLink } from '@vmkd/kd-protocol';
+import { describeKdPacket, isVmkdError, KdPacketType, packetTypeName, VmkdError, type KdPacket, type LinkEvent, type LinkStats, type PacketLink } from '@vmkd/kd-protocol';
 import type { DropReason } from './bounded-concat-map.js';
 import { DebuggerToGuest, GuestToDebugger, type Direction } from './direction.js';
 import { RouterErrorCode } from './errors.js';
 import { errorRecord } from './error-record.js';
-import { expectsReply, isDroppable, isStateChange, packetTypeName, PacketType } from './kd-peek.js';
+import { expectsReply, isDroppable, isStateChange } from './kd-peek.js';
 import { createLatencyReservoir, type LatencyReservoir, type LatencySummary } from './latency-reservoir.js';
 import { pumpPackets$, withBreakinPriority$, type PumpOutcome } from './pump.js';
 import type { PacketOrigin, RouteEvent, RouteSide } from './route-events.js';
@@ -315,7 +315,7 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
         }
         const { packet } = event;
         packetRecord(GuestToDebugger, packet, 'forwarded');
-        if (packet.type === PacketType.StateManipulate) {
+        if (packet.type === KdPacketType.StateManipulate) {
           const request = awaitingReply ?? d2gInFlight;
           if (request !== undefined && request.replied !== true) {
             request.replied = true;

@@ -1,5 +1,4 @@
-import type { KdPacket } from '@vmkd/kd-protocol';
-import { PacketType, StateChangeKind } from './kd-peek.js';
+import { KdPacketType, KdStateChange, type KdPacket } from '@vmkd/kd-protocol';
 
 /** Size of `DBGKD_ANY_WAIT_STATE_CHANGE` without extra data (kd-protocol spec §2.5). */
 const STATE_CHANGE_SIZE = 0xf0;
@@ -30,7 +29,7 @@ export function createTargetGoneStateChange(lastReal?: KdPacket): KdPacket {
     lastReal !== undefined && lastReal.payload.byteLength >= 0x0c
       ? new DataView(lastReal.payload.buffer, lastReal.payload.byteOffset, lastReal.payload.byteLength)
       : undefined;
-  view.setUint32(0x00, StateChangeKind.LoadSymbols, true);
+  view.setUint32(0x00, KdStateChange.LoadSymbols, true);
   view.setUint16(0x04, last?.getUint16(0x04, true) ?? 0, true); // ProcessorLevel
   view.setUint16(0x06, last?.getUint16(0x06, true) ?? 0, true); // Processor
   view.setUint32(0x08, last?.getUint32(0x08, true) ?? 1, true); // NumberProcessors
@@ -39,7 +38,7 @@ export function createTargetGoneStateChange(lastReal?: KdPacket): KdPacket {
   view.setBigUint64(0x28, 0xffffffffffffffffn, true); // BaseOfDll = −1
   view.setBigUint64(0x30, 0n, true); // ProcessId
   view.setUint8(0x40, 1); // UnloadSymbols
-  return { type: PacketType.StateChange64, payload };
+  return { type: KdPacketType.StateChange64, payload };
 }
 
 /**
@@ -53,15 +52,15 @@ export function createFailedReply(request: KdPacket, status: number = TARGET_GON
   view.setUint32(0x08, status >>> 0, true);
   // Memory APIs report a transfer count at 0x1C; nothing was transferred, whatever the request held.
   if (MEMORY_APIS.has(view.getUint32(0x00, true))) view.setUint32(0x1c, 0, true);
-  return { type: PacketType.StateManipulate, payload };
+  return { type: KdPacketType.StateManipulate, payload };
 }
 
 /** True for the router's own "target gone" state change (a debugger-side helper can use it too). */
 export function isTargetGoneStateChange(packet: KdPacket): boolean {
-  if (packet.type !== PacketType.StateChange64 || packet.payload.byteLength < STATE_CHANGE_SIZE) return false;
+  if (packet.type !== KdPacketType.StateChange64 || packet.payload.byteLength < STATE_CHANGE_SIZE) return false;
   const view = new DataView(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
   return (
-    view.getUint32(0x00, true) === StateChangeKind.LoadSymbols &&
+    view.getUint32(0x00, true) === KdStateChange.LoadSymbols &&
     view.getBigUint64(0x28, true) === 0xffffffffffffffffn &&
     view.getUint8(0x40) === 1
   );

@@ -99,16 +99,18 @@ describe('relayBytes', () => {
     await tick(20);
     await relay.close();
 
-    const frames = events.filter((e) => e.kind === 'frame');
+    const frames: Record<string, unknown>[] = events.flatMap((e) => (e.kind === 'frame' ? [{ dir: e.dir, ...e.frame }] : []));
     expect(frames).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ dir: 'debugger→guest', frame: 'breakin' }),
-        expect.objectContaining({ dir: 'debugger→guest', frame: 'control', typeName: 'RESET' }),
-        expect.objectContaining({ dir: 'guest→debugger', frame: 'control', typeName: 'RESET' }),
-        expect.objectContaining({ dir: 'guest→debugger', frame: 'data', typeName: 'STATE_CHANGE64', decoded: expect.objectContaining({ state: 'Exception' }) as unknown }),
-        expect.objectContaining({ dir: 'debugger→guest', frame: 'control', typeName: 'ACKNOWLEDGE' }),
+        expect.objectContaining({ dir: 'debugger→guest', event: 'breakin' }),
+        expect.objectContaining({ dir: 'debugger→guest', event: 'frame', leader: 'control', typeName: 'KD_RESET' }),
+        expect.objectContaining({ dir: 'guest→debugger', event: 'frame', leader: 'control', typeName: 'KD_RESET' }),
+        expect.objectContaining({ dir: 'guest→debugger', event: 'frame', leader: 'data', typeName: 'KD_STATE_CHANGE64' }),
+        expect.objectContaining({ dir: 'debugger→guest', event: 'frame', leader: 'control', typeName: 'KD_ACKNOWLEDGE' }),
       ]),
     );
+    const stateChange = frames.find((f) => f.typeName === 'KD_STATE_CHANGE64');
+    expect(stateChange?.message).toMatchObject({ state: 'Exception' });
     expect(events.some((e) => e.kind === 'chunk' && e.hex.length === e.length * 2)).toBe(true);
     const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
     expect(lines.length).toBe(events.length);

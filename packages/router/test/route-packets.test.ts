@@ -186,7 +186,7 @@ describe('route over memory packet pairs', () => {
     await target.send(print('hello from the kernel\n'));
     await got;
     const record = events.find((e) => e.kind === 'packet' && e.dir === 'guest→debugger');
-    expect(record).toMatchObject({ typeName: 'DEBUG_IO', origin: 'forwarded', decoded: { text: 'hello from the kernel\n' } });
+    expect(record).toMatchObject({ typeName: 'KD_DEBUG_IO', origin: 'forwarded', decoded: { text: 'hello from the kernel\n' } });
   });
 
   it('closes both links, completes events$ and settles done', async () => {

@@ -46,9 +46,9 @@ describe('route trace file', () => {
     for (const rec of records) expect(typeof rec.t).toBe('number');
     const packets = records.filter((rec) => rec.kind === 'packet');
     expect(packets.map((p) => [p.dir, p.typeName])).toEqual([
-      ['guest→debugger', 'STATE_CHANGE64'],
-      ['debugger→guest', 'STATE_MANIPULATE'],
-      ['guest→debugger', 'DEBUG_IO'],
+      ['guest→debugger', 'KD_STATE_CHANGE64'],
+      ['debugger→guest', 'KD_STATE_MANIPULATE'],
+      ['guest→debugger', 'KD_DEBUG_IO'],
     ]);
     expect(packets[0]).toMatchObject({ type: 7, origin: 'forwarded', decoded: { state: 'Exception', fields: { programCounter: '0xfffff80000401234' } } });
     expect(packets[1]).toMatchObject({ type: 2, length: 56, decoded: { api: 'ReadVirtualMemory', fields: { transferCount: 64 } } });
