@@ -9,3 +9,4 @@ export * from './clock.js';
 export * from './virtual-clock.js';
 export * from './link-machine.js';
 export * from './kdcom-link.js';
+export * from './format-event.js';
