@@ -99,8 +99,15 @@ const utf8 = new TextEncoder();
 const PREFIX_OK = utf8.encode('1 ');
 const PREFIX_FAIL = utf8.encode('0 ');
 
+/** Cookies come from a pool refilled 256 at a time: one OPEN needs two, and it is on every KD call's path. */
+const cookiePool = new Uint32Array(256);
+let cookieNext = cookiePool.length;
 function defaultRandom32(): number {
-  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0];
+  if (cookieNext === cookiePool.length) {
+    globalThis.crypto.getRandomValues(cookiePool);
+    cookieNext = 0;
+  }
+  return cookiePool[cookieNext++];
 }
 
 function toBytes(value: string | Uint8Array | undefined): Uint8Array {
