@@ -180,6 +180,21 @@ describe('route over memory packet pairs', () => {
     expect(decodeManipulate((await reply).payload).returnStatus).toBe(TARGET_GONE_STATUS);
   });
 
+  it('while the target is gone, a break-in after a continue brings the unload state change back', async () => {
+    const { target, debugger: dbg, route: r } = rig();
+    await stopAt(target, dbg, breakpointStateChange(0x4000n));
+    const unload = nextPacket(dbg, KdPacketType.StateChange64);
+    target.disconnect();
+    expect(isTargetGoneStateChange(await unload)).toBe(true);
+    await dbg.send(continueRequest()); // the debugger resumes the "unloaded" kernel
+    await tick(2);
+    expect(r.target.state).toBe('running');
+    const again = nextPacket(dbg, KdPacketType.StateChange64);
+    await dbg.breakIn();
+    expect(isTargetGoneStateChange(await again)).toBe(true);
+    expect(r.stats().syntheticStateChanges).toBe(2);
+  });
+
   it('forwards DbgPrint text while the target runs', async () => {
     const { target, debugger: dbg, events } = rig();
     const got = nextPacket(dbg, KdPacketType.DebugIo);
