@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKdcomLink, createMemoryBytePair, type LinkEvent, type PacketLink } from '../src/index.js';
+import { A1, A2, A3 } from './kdcom-vectors.js';
 
 const links: PacketLink[] = [];
 afterEach(async () => {
@@ -71,5 +72,28 @@ describe('createKdcomLink over a memory byte pair', () => {
     links.push(link);
     await expect(link.send(packet(2, 1))).rejects.toMatchObject({ code: 'ERR_LINK_TIMEOUT' });
     expect(link.stats().resends).toBe(2);
+  });
+
+  it('answers radare2 attach bytes (A.1) on the wire as listed, and ACKs its GetVersion (A.2)', async () => {
+    const [radare2, targetBytes] = createMemoryBytePair();
+    const target = createKdcomLink(targetBytes, { role: 'debugger-facing' });
+    links.push(target);
+    const events: LinkEvent[] = [];
+    target.events$.subscribe((e) => events.push(e));
+    const wire: number[] = [];
+    radare2.data$.subscribe((c) => wire.push(...c));
+    await radare2.write(A1.breakIn);
+    await radare2.write(A1.reset);
+    await radare2.write(A2[0].bytes);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(wire).toEqual([...A1.resetReply, ...A1.ack80800000]);
+    expect(events.map((e) => e.kind)).toEqual(['connect', 'breakin', 'reset', 'packet']);
+    // After the RESET the target numbers its first packet 0x80800000 (no SYNC).
+    const reply = target.send({ type: 2, payload: A3[0].bytes.subarray(16, -1) });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(wire.slice(32, 36)).toEqual([0x30, 0x30, 0x30, 0x30]);
+    expect(wire.slice(40, 44)).toEqual([0x00, 0x00, 0x80, 0x80]);
+    await radare2.write(A1.ack80800000);
+    await reply;
   });
 });
