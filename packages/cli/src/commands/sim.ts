@@ -4,7 +4,7 @@ import { usageError } from '../errors.js';
 import { whenAborted } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
 import { connectOptionsFor, listenOptionsFor, pacingFor } from '../links/byte-link-options.js';
-import { createSimBackend, describeSim } from '../sim/sim-backend.js';
+import { createSimBackend, describeSim, resolveBuild, SIM_BUILD_CHOICES } from '../sim/sim-backend.js';
 import { parseConnectUri, parseListenUri } from '../uri/parse-transport-uri.js';
 import type { SimOptions } from '../uri/transport-uri.js';
 
@@ -48,6 +48,9 @@ function describeNotice(n: LinkNotice): string {
 export async function runSim(ctx: CommandContext, options: SimCommandOptions): Promise<number> {
   if ((options.listen === undefined) === (options.connect === undefined)) {
     throw usageError('give exactly one of --listen <uri> or --connect <uri>');
+  }
+  if (resolveBuild(options.build) === undefined) {
+    throw usageError(`--build ${options.build} is not one of ${SIM_BUILD_CHOICES.join(', ')}`);
   }
   const pace = pacingFor(options.baud);
   let linkOptions: SerialPacketLinkOptions;

@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs';
 import { map } from 'rxjs';
 import type { PacketLink } from '@vmkd/kd-protocol';
-import { createSerialTargetLink, type LinkNotice } from '@vmkd/serial-fallback';
+import { createDebuggerEndpoint } from '@vmkd/dbgeng-pipe';
+import type { LinkNotice } from '@vmkd/serial-fallback';
 import type { EndpointSpec } from '../uri/transport-uri.js';
 import { listenOptionsFor } from './byte-link-options.js';
 
@@ -29,14 +30,8 @@ function noticeText(notice: LinkNotice): string {
   }
 }
 
-/**
- * The KDCOM server debuggers attach to: debugger after debugger on one link, a newcomer taking
- * over from a vanished one (WinDbg's `reconnect`).
- */
+/** The KDCOM server debuggers attach to (@vmkd/dbgeng-pipe): debugger after debugger on one link. */
 export async function openEndpoint(spec: EndpointSpec, options: OpenEndpointOptions = {}): Promise<OpenedEndpoint> {
-  const link = await createSerialTargetLink({
-    listen: listenOptionsFor(spec.address, { allowRemote: options.allowRemote === true }),
-    whenBusy: 'replace',
-  });
-  return { link, address: link.address, notices$: link.notices$.pipe(map(noticeText)), close: () => link.close() };
+  const endpoint = await createDebuggerEndpoint({ listen: listenOptionsFor(spec.address, { allowRemote: options.allowRemote === true }) });
+  return { link: endpoint, address: endpoint.address, notices$: endpoint.notices$.pipe(map(noticeText)), close: () => endpoint.close() };
 }

@@ -1,4 +1,5 @@
 import { badUriError } from '../errors.js';
+import { SIM_BUILD_CHOICES } from '../sim/sim-backend.js';
 import { parseByteSize, parseIntegerOption } from './parse-values.js';
 import {
   DEFAULT_SERIAL_BAUD,
@@ -153,7 +154,7 @@ function socketAddress(parsed: Parsed, kind: 'tcp' | 'unix' | 'pipe', allowPortZ
 }
 
 function simOptions(parsed: Parsed): SimOptions {
-  const build = choice<SimBuild>(parsed, 'build', ['win7', 'win10'], DEFAULT_SIM_OPTIONS.build);
+  const build = choice<SimBuild>(parsed, 'build', SIM_BUILD_CHOICES, DEFAULT_SIM_OPTIONS.build);
   const cpus = integer(parsed, 'cpus', DEFAULT_SIM_OPTIONS.cpus, 1, 64);
   const memoryText = parsed.query.get('memory');
   let memory = DEFAULT_SIM_OPTIONS.memory;

@@ -21,7 +21,8 @@ export interface SerialDeviceAddress {
 
 export type ByteAddress = SocketAddress | SerialDeviceAddress;
 
-export type SimBuild = 'win7' | 'win10';
+/** `win7`, `win10`, or one of @vmkd/sim-target's build names (`win10-2004-x64`, …). */
+export type SimBuild = string;
 
 /** The virtual kernel's own settings (shared by `sim://` and `vmkd sim`). */
 export interface SimOptions {

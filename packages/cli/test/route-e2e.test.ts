@@ -1,0 +1,153 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DebuggerSession } from '@vmkd/kd-protocol';
+import { TARGET_GONE_STATUS } from '@vmkd/router';
+import { createSimTarget, fillExpected } from '@vmkd/sim-target';
+import { createChildTracker, waitForExit, waitForOutput } from './cli-harness.js';
+import { connectDebugger } from './debugger-client.js';
+import { startPtyPair } from './socat-pty.js';
+
+/*
+ * Three real processes: `vmkd sim` (the guest), `vmkd route` (the router), and vmkd's own
+ * DebuggerSession here in the test process, talking KDCOM to the route's endpoint.
+ */
+
+const children = createChildTracker();
+const sessions: DebuggerSession[] = [];
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vmkd-e2e-'));
+});
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((s) => s.close().catch(() => undefined)));
+  await children.killAll();
+  await rm(dir, { recursive: true, force: true });
+});
+
+// The layout of the kernel `vmkd sim` serves with its defaults (win10, 256 MiB, 1 CPU) is
+// deterministic, so a local instance tells the test where things are.
+const reference = createSimTarget({ build: 'win10-2004-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
+const layout = reference.layout;
+reference.close();
+
+async function startSim(args: string[]): Promise<string> {
+  const sim = children.spawnCli(['sim', ...args]);
+  const [, address] = await waitForOutput(sim, 'stdout', /^(\S+)\n/, 15_000);
+  return address;
+}
+
+async function startRoute(guest: string, endpoint: string, extra: string[] = []) {
+  const child = children.spawnCli(['route', guest, endpoint, ...extra]);
+  const [, address] = await waitForOutput(child, 'stdout', /^(\S+)\n/, 15_000);
+  return { child, endpoint: address };
+}
+
+/** Attach, read and verify memory, hit a breakpoint, continue: the session every transport must carry. */
+async function debugThroughRoute(endpoint: string): Promise<void> {
+  const session = await connectDebugger(endpoint);
+  sessions.push(session);
+  const stop = await session.attach();
+  expect(stop.kind).toBe('exception');
+
+  const version = await session.getVersion();
+  expect(version.minorVersion).toBe(19041);
+  expect(version.machineType).toBe(0x8664);
+
+  // 64 KiB of formula memory (KDCOM chunks it into 4000-byte requests), verified byte for byte.
+  const base = layout.dataRegion.virtualBase + 0x12340n;
+  const read = await session.readVirtual(base, 64 * 1024);
+  expect(read.bytesRead).toBe(64 * 1024);
+  expect(Buffer.from(read.data).equals(Buffer.from(fillExpected(base, new Uint8Array(64 * 1024))))).toBe(true);
+  const header = await session.readVirtual(layout.kernBase, 2);
+  expect(Buffer.from(header.data).toString('latin1')).toBe('MZ');
+
+  // A breakpoint in the idle loop every CPU runs: continue, and the target stops there.
+  const handle = await session.writeBreakpoint(layout.idleLoopStart);
+  await session.continue();
+  const hit = await session.waitForStateChange(10_000);
+  expect(hit.kind).toBe('exception');
+  if (hit.kind === 'exception') {
+    expect(hit.exceptionCode).toBe(0x80000003);
+    expect(hit.exceptionAddress).toBe(layout.idleLoopStart);
+  }
+  await session.restoreBreakpoint(handle);
+  await session.continue();
+  const broken = await session.breakIn();
+  expect(broken.kind).toBe('exception');
+}
+
+describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => {
+  it('over Unix sockets', async () => {
+    const com = await startSim(['--listen', `unix:${join(dir, 'com1.sock')}`]);
+    expect(com).toBe(`unix:${join(dir, 'com1.sock')}`);
+    const { endpoint } = await startRoute(`serial+${com}`, `unix:${join(dir, 'kd.sock')}`);
+    await debugThroughRoute(endpoint);
+  });
+
+  it('over TCP, and the route prints its stats and exits 0 on SIGINT', async () => {
+    const com = await startSim(['--listen', 'tcp://127.0.0.1:0']);
+    const { child, endpoint } = await startRoute(`serial+${com}`, 'tcp://127.0.0.1:0', ['--trace', join(dir, 'route.jsonl')]);
+    expect(endpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    await debugThroughRoute(endpoint);
+    const exit = waitForExit(child, 10_000);
+    child.kill('SIGINT');
+    const { code, stderr } = await exit;
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/route stats after/);
+    expect(stderr).toMatch(/requests +\d+ \(latency p50/);
+  });
+
+  it('over a real pty pair (socat)', async () => {
+    const pair = await startPtyPair();
+    children.track(pair.process);
+    const [simEnd, routeEnd] = pair.paths;
+    await startSim(['--connect', `serial://${simEnd}`]);
+    const { endpoint } = await startRoute(`serial://${routeEnd}`, 'tcp://127.0.0.1:0');
+    await debugThroughRoute(endpoint);
+  });
+});
+
+describe('the guest process dies mid-request', () => {
+  it('the debugger gets "target gone" and nothing hangs', async () => {
+    // Paced at 115,200 bit/s, a 64 KiB read takes about 6 s: the kill lands in the middle of it.
+    const simChild = children.spawnCli(['sim', '--listen', 'tcp://127.0.0.1:0', '--baud', '115200']);
+    const [, com] = await waitForOutput(simChild, 'stdout', /^(\S+)\n/, 15_000);
+    const { child: routeChild, endpoint } = await startRoute(`serial+${com}`, 'tcp://127.0.0.1:0');
+    const session = await connectDebugger(endpoint);
+    sessions.push(session);
+    await session.attach();
+
+    const base = layout.dataRegion.virtualBase;
+    const reading = session.readVirtual(base, 64 * 1024);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const killedAt = performance.now();
+    simChild.kill('SIGKILL');
+
+    const result = await reading;
+    const waited = performance.now() - killedAt;
+    expect(result.status).toBe(TARGET_GONE_STATUS);
+    expect(result.bytesRead).toBeGreaterThan(0); // the chunks before the kill arrived …
+    expect(result.bytesRead).toBeLessThan(64 * 1024); // … the rest never could
+    expect(Buffer.from(result.data.subarray(0, result.bytesRead)).equals(Buffer.from(fillExpected(base, new Uint8Array(result.bytesRead))))).toBe(true);
+    expect(waited).toBeLessThan(5_000);
+
+    // VirtualKD's "kernel unloaded" state change tells the debugger the target is gone.
+    const deadline = performance.now() + 5_000;
+    while (session.lastStateChange?.kind !== 'loadSymbols' && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const gone = session.lastStateChange;
+    expect(gone?.kind === 'loadSymbols' && gone.unloadSymbols).toBe(1);
+    // Further requests fail at once instead of waiting for a dead peer.
+    await expect(session.getVersion()).rejects.toMatchObject({ code: 'ERR_KD_SESSION_STATUS' });
+
+    // The route itself stays up (waiting for the guest to come back) and stops cleanly.
+    const exit = waitForExit(routeChild, 10_000);
+    routeChild.kill('SIGTERM');
+    const { code, stderr } = await exit;
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/target gone/);
+    expect(stderr).toMatch(/target gone 1×/);
+  });
+});
