@@ -158,6 +158,8 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
     events$.next(record);
   };
   const packetRecord = (dir: Direction, packet: KdPacket, origin: PacketOrigin): void => {
+    // Decoding every packet is the costliest thing the router does; skip it when nobody listens.
+    if (trace === undefined && !events$.observed) return;
     let decoded: unknown;
     try {
       decoded = describe(packet);
