@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createManipulate, describeKdPacket, encodeManipulate, KdApi, KdPacketType } from '@vmkd/kd-protocol';
+import { createManipulate, describeKdPacket, encodeManipulate, KdApi, KdPacketType, packetTypeName } from '@vmkd/kd-protocol';
 import { createTraceWriter } from '@vmkd/router';
 import { runInProcess } from './cli-harness.js';
 
@@ -22,8 +22,8 @@ async function writeTrace(path: string): Promise<void> {
   const writer = createTraceWriter(path);
   const t = 1_700_000_000_000;
   writer.write({ t, kind: 'link', side: 'endpoint', event: 'connect', peer: 'unix:kd.sock' });
-  writer.write({ t: t + 1, kind: 'packet', dir: 'debugger→guest', origin: 'forwarded', type: request.type, typeName: 'StateManipulate', length: request.payload.length, decoded: describeKdPacket(request) });
-  writer.write({ t: t + 3.5, kind: 'packet', dir: 'guest→debugger', origin: 'forwarded', type: reply.type, typeName: 'StateManipulate', length: reply.payload.length, decoded: describeKdPacket(reply) });
+  writer.write({ t: t + 1, kind: 'packet', dir: 'debugger→guest', origin: 'forwarded', type: request.type, typeName: packetTypeName(request.type), length: request.payload.length, decoded: describeKdPacket(request) });
+  writer.write({ t: t + 3.5, kind: 'packet', dir: 'guest→debugger', origin: 'forwarded', type: reply.type, typeName: packetTypeName(reply.type), length: reply.payload.length, decoded: describeKdPacket(reply) });
   writer.write({ t: t + 10, kind: 'target-gone', failedRequest: true });
   await writer.close();
 }
@@ -37,7 +37,7 @@ describe('vmkd trace', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^\s+0\.000000 {2}endpoint connect unix:kd\.sock$/);
-    expect(lines[1]).toMatch(/0\.001000 {2}debugger→guest {2}StateManipulate {2}ReadVirtualMemory {2}addr=0xfffff80000400000 {2}count=16/);
+    expect(lines[1]).toMatch(/0\.001000 {2}debugger→guest {2}KD_STATE_MANIPULATE {2}ReadVirtualMemory {2}addr=0xfffff80000400000 {2}count=16/);
     expect(lines[2]).toMatch(/0\.003500 {2}guest→debugger .*read=16 .*72 B/);
     expect(lines[3]).toMatch(/0\.010000 {2}target gone \(the pending request was failed\)/);
     expect(run.stderr).toMatch(/4 records over 0\.010 s/);
@@ -55,7 +55,7 @@ describe('vmkd trace', () => {
       malformedLines: 2,
       durationSeconds: 0.01,
       kinds: { link: 1, packet: 2, 'target-gone': 1 },
-      packetTypes: { StateManipulate: 2 },
+      packetTypes: { KD_STATE_MANIPULATE: 2 },
     });
     expect(run.stderr).toMatch(/:5: skipped/);
     expect(run.stderr).toMatch(/:6: skipped \(not a trace record\)/);

@@ -23,12 +23,16 @@ const SHOWN_FIELDS: readonly (readonly [field: string, label: string])[] = [
   ['processor', 'cpu'],
   ['minorVersion', 'build'],
   ['returnStatus', 'status'],
+  
 ];
 
 const asText = (value: unknown): string =>
   typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 
-function packetSummary(decoded: unknown): string {
+/** Output fields a request carries only as garbage or zero (KD spec 4.2): shown on replies only. */
+const REPLY_ONLY = new Set(['actualBytesRead', 'actualBytesWritten', 'returnStatus', 'minorVersion']);
+
+function packetSummary(decoded: unknown, isRequest: boolean): string {
   if (decoded === null || typeof decoded !== 'object') return '';
   const d = decoded as Record<string, unknown>;
   const parts: string[] = [];
@@ -38,7 +42,7 @@ function packetSummary(decoded: unknown): string {
   for (const [field, label] of SHOWN_FIELDS) {
     const value = fields[field];
     // Requests carry garbage status words (KD spec 4.2); a zero processor is noise.
-    if (value === undefined || (field === 'processor' && value === 0)) continue;
+    if (value === undefined || (field === 'processor' && value === 0) || (isRequest && REPLY_ONLY.has(field))) continue;
     parts.push(`${label}=${asText(value)}`);
   }
   if (typeof d['imageName'] === 'string') parts.push(d['imageName']);
@@ -62,7 +66,7 @@ export function formatTraceRecord(record: TraceRecord, t0: number, style: Style)
         const dir = asText(record['dir']);
         const arrow = dir.startsWith('guest') ? style.cyan('guest→debugger') : style.yellow('debugger→guest');
         const origin = record['origin'] !== undefined && record['origin'] !== 'forwarded' ? style.dim(` [${asText(record['origin'])}]`) : '';
-        const summary = packetSummary(record['decoded']);
+        const summary = packetSummary(record['decoded'], !dir.startsWith('guest'));
         return `${arrow}  ${asText(record['typeName'])}  ${summary}  ${style.dim(`${asText(record['length'])} B`)}${origin}`;
       }
       case 'link': {
