@@ -43,13 +43,13 @@ export function faultRelay(a: net.Socket, b: net.Socket, plan: FaultPlan): { cou
         return;
       }
       untilFault = plan.interval;
-      const kind = plan.kinds[next++ % plan.kinds.length]!;
+      const kind = plan.kinds[next++ % plan.kinds.length];
       const at = random(chunk.length);
       counts[kind]++;
       if (kind === 'drop') to.write(Buffer.concat([chunk.subarray(0, at), chunk.subarray(at + 1)]));
       else if (kind === 'corrupt') {
         const copy = Buffer.from(chunk);
-        copy[at] = copy[at]! ^ 0x5a;
+        copy[at] = copy[at] ^ 0x5a;
         to.write(copy);
       } else {
         to.write(chunk);

@@ -125,7 +125,7 @@ export function describeSessionScenario(label: string, connect: () => Promise<Li
       expect(special.msrGsBase).toBe(new DataView((await session.readControlSpace(1, 0n, 8)).data.buffer).getBigUint64(0, true));
       // Continue from CPU 1 and stop again: the target keeps going.
       await session.continue();
-      expect((await session.breakIn()).exceptionCode).toBe(0x80000003);
+      expect(await session.breakIn()).toMatchObject({ exceptionCode: 0x80000003 });
     });
   });
 }
