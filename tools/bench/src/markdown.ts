@@ -1,0 +1,70 @@
+import { CELL_COLUMNS, targetVerdict } from './format-table.js';
+import { formatBytes, formatCount, formatRate, formatRatio } from './format-units.js';
+import type { BenchResult } from './result-types.js';
+
+/** Escapes what would break a Markdown table cell. */
+export function escapeCell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[], aligns: readonly ('left' | 'right')[]): string {
+  const head = `| ${headers.map(escapeCell).join(' | ')} |`;
+  const rule = `|${aligns.map((a) => (a === 'right' ? '---:' : ':---')).join('|')}|`;
+  return [head, rule, ...rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`)].join('\n');
+}
+
+/** The results as Markdown: machine and command, the cell table, the limits and the targets. */
+export function renderMarkdown(result: BenchResult, options: { readonly charts?: { throughput: string; latency: string } } = {}): string {
+  const m = result.machine;
+  const out: string[] = [];
+  out.push(`# vmkd benchmark results (${result.mode})`, '');
+  out.push(
+    `- date: ${result.date}`,
+    `- machine: ${m.cpus} × ${m.cpuModel}, ${formatBytes(m.totalMemoryBytes)} RAM, ${m.platform}/${m.arch}, Node ${m.node}`,
+    `- command: \`${result.command}\``,
+    `- duration: ${(result.durationMs / 1000).toFixed(1)} s`,
+    '',
+  );
+  const ok = result.cells.filter((c) => c.status === 'ok');
+  out.push('## Cells', '');
+  out.push(
+    table(
+      CELL_COLUMNS.map((c) => c.title),
+      ok.map((cell) => CELL_COLUMNS.map((c) => c.value(cell))),
+      CELL_COLUMNS.map((c) => c.align),
+    ),
+    '',
+  );
+  const other = result.cells.filter((c) => c.status !== 'ok');
+  if (other.length > 0) {
+    for (const c of other) out.push(`- \`${c.id}\` ${c.status}: ${c.reason ?? ''}`);
+    out.push('');
+  }
+  out.push('What each cell is:', '');
+  for (const c of result.cells) out.push(`- \`${c.id}\`: ${c.description}`);
+  out.push('');
+  if (result.limits.length > 0) {
+    out.push('## Raw same-pattern limit', '');
+    out.push(
+      table(
+        ['socket', 'round trips/s', 'payload rate', 'CPU s/MiB', 'what'],
+        result.limits.map((l) => [l.id, formatCount(l.roundTripsPerSecond), formatRate(l.payloadBytesPerSecond), l.cpuSecondsPerMiB.toFixed(3), l.description]),
+        ['left', 'right', 'right', 'right', 'left'],
+      ),
+      '',
+    );
+  }
+  out.push('## Targets', '');
+  out.push(
+    table(
+      ['target', 'measured', 'goal', 'verdict', 'from'],
+      result.targets.map((t) => [t.title, formatRatio(t.value), `≥ ${formatRatio(t.goal)}`, targetVerdict(t), t.detail]),
+      ['left', 'right', 'right', 'left', 'left'],
+    ),
+    '',
+  );
+  if (options.charts !== undefined) {
+    out.push('## Charts', '', `![memory-read throughput per transport](${options.charts.throughput})`, '', `![latency distributions](${options.charts.latency})`, '');
+  }
+  return out.join('\n');
+}

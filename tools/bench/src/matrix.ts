@@ -1,0 +1,123 @@
+import { openKdrpcVmxGuest } from './cells/kdrpc-guest.js';
+import { nativeSkipReason, openKdrpcNativeGuest } from './cells/native-guest.js';
+import { openSerialGuest } from './cells/serial-guest.js';
+import type { CellSpec } from './run-cell.js';
+import type { EndpointKind, GuestKind, Workload } from './result-types.js';
+
+export const SERIAL_BAUD = 115_200;
+/** 8N1: start bit, 8 data bits, stop bit. */
+export const BITS_PER_BYTE = 10;
+export const LINE_BYTES_PER_SECOND = SERIAL_BAUD / BITS_PER_BYTE;
+const SIM_MEMORY = 256 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+export interface PlannedCell extends CellSpec {
+  /** Set when the cell cannot run here; it is reported, not run. */
+  readonly skip?: string;
+  /** Rough seconds it takes, for the progress bar. */
+  readonly weight: number;
+}
+
+export interface MatrixOptions {
+  readonly quick: boolean;
+  /** Override the MiB read by the fast (unpaced) cells. */
+  readonly readMiB?: number;
+}
+
+const GUEST_TEXT: Record<GuestKind, string> = {
+  'serial-paced': `virtual kernel behind a ${SERIAL_BAUD.toLocaleString('en-US')} bit/s paced serial line (KDCOM over a Unix socket)`,
+  'serial-unix': 'virtual kernel behind an unpaced serial line (KDCOM over a Unix socket)',
+  'serial-tcp': 'virtual kernel behind an unpaced serial line (KDCOM over loopback TCP)',
+  'kdrpc-vmx': 'virtual kernel behind KDRPC (GuestRPC to the in-process emulated VMX)',
+  'kdrpc-native': 'virtual kernel behind KDRPC through native x86-64 stubs in a child under the ptrace harness',
+};
+
+const ENDPOINT_TEXT: Record<EndpointKind, string> = {
+  direct: 'debugger on the guest link, no router',
+  'routed-inproc': 'router → in-process endpoint → debugger',
+  'routed-unix': 'router → dbgeng-pipe endpoint on a Unix socket → debugger (KDCOM)',
+  'routed-tcp': 'router → dbgeng-pipe endpoint on loopback TCP → debugger (KDCOM)',
+};
+
+/**
+ * Which endpoints each guest is measured with. Pruned to the comparisons that say something: every
+ * transport direct and routed in-process (the router's own cost); the socket endpoints where they
+ * add a real hop worth seeing; the paced line only where its small workload tells something new.
+ */
+function endpointsFor(guest: GuestKind, quick: boolean): EndpointKind[] {
+  switch (guest) {
+    case 'serial-paced':
+      return quick ? ['direct'] : ['direct', 'routed-inproc', 'routed-unix'];
+    case 'serial-unix':
+      return quick ? ['direct', 'routed-inproc', 'routed-unix'] : ['direct', 'routed-inproc', 'routed-unix', 'routed-tcp'];
+    case 'serial-tcp':
+      return quick ? ['direct'] : ['direct', 'routed-inproc', 'routed-tcp'];
+    case 'kdrpc-vmx':
+      return quick ? ['direct', 'routed-inproc', 'routed-unix'] : ['direct', 'routed-inproc', 'routed-unix', 'routed-tcp'];
+    case 'kdrpc-native':
+      return quick ? ['direct'] : ['direct', 'routed-inproc', 'routed-unix'];
+  }
+}
+
+export function workloadFor(guest: GuestKind, options: MatrixOptions): Workload {
+  const { quick } = options;
+  if (guest === 'serial-paced') {
+    // 115,200 bit/s moves about 11 KB/s: a small read says all there is to say about a line.
+    return { readBytes: quick ? 16 * 1024 : 32 * 1024, latencySamples: quick ? 10 : 25, breakinSamples: quick ? 2 : 5, warmupBytes: 0 };
+  }
+  const fast = (options.readMiB ?? (quick ? 4 : 32)) * MiB;
+  if (guest === 'kdrpc-native') {
+    // Every backdoor instruction is a ptrace round trip: a few MiB are plenty.
+    return { readBytes: Math.max(MiB, Math.round(fast / 4 / MiB) * MiB), latencySamples: quick ? 100 : 300, breakinSamples: quick ? 3 : 10, warmupBytes: 256 * 1024 };
+  }
+  return { readBytes: fast, latencySamples: quick ? 300 : 2000, breakinSamples: quick ? 5 : 20, warmupBytes: 512 * 1024 };
+}
+
+function openerFor(guest: GuestKind): () => Promise<import('./cells/opened.js').OpenedGuest> {
+  switch (guest) {
+    case 'serial-paced':
+      return () => openSerialGuest({ socket: 'unix', memorySize: SIM_MEMORY, pace: { baud: SERIAL_BAUD, bitsPerByte: BITS_PER_BYTE } });
+    case 'serial-unix':
+      return () => openSerialGuest({ socket: 'unix', memorySize: SIM_MEMORY });
+    case 'serial-tcp':
+      return () => openSerialGuest({ socket: 'tcp', memorySize: SIM_MEMORY });
+    case 'kdrpc-vmx':
+      return () => openKdrpcVmxGuest({ memorySize: SIM_MEMORY });
+    case 'kdrpc-native':
+      return () => openKdrpcNativeGuest({ memorySize: SIM_MEMORY });
+  }
+}
+
+function weightOf(guest: GuestKind, w: Workload): number {
+  const rate = guest === 'serial-paced' ? LINE_BYTES_PER_SECOND * 0.95 : guest === 'kdrpc-native' ? 1.5e6 : 12e6;
+  const perCall = guest === 'serial-paced' ? 0.02 : guest === 'kdrpc-native' ? 0.003 : 0.0002;
+  return 0.3 + w.readBytes / rate + w.latencySamples * perCall + w.breakinSamples * 0.04;
+}
+
+export const GUEST_KINDS: readonly GuestKind[] = ['serial-paced', 'serial-unix', 'serial-tcp', 'kdrpc-vmx', 'kdrpc-native'];
+
+/** The cells of a run, in the order they run. `only` keeps cells whose id or guest kind is listed. */
+export function planMatrix(options: MatrixOptions & { readonly only?: readonly string[] }): PlannedCell[] {
+  const cells: PlannedCell[] = [];
+  const nativeSkip = nativeSkipReason();
+  for (const guest of GUEST_KINDS) {
+    for (const endpoint of endpointsFor(guest, options.quick)) {
+      const id = `${guest}/${endpoint}`;
+      if (options.only !== undefined && !options.only.some((o) => o === id || o === guest || o === endpoint)) continue;
+      const workload = workloadFor(guest, options);
+      cells.push({
+        guest,
+        endpoint,
+        workload,
+        description: `${GUEST_TEXT[guest]}; ${ENDPOINT_TEXT[endpoint]}`,
+        openGuest: openerFor(guest),
+        timeoutMs: guest === 'serial-paced' ? 15_000 : 5_000,
+        weight: weightOf(guest, workload),
+        ...(guest === 'kdrpc-native' && nativeSkip !== undefined ? { skip: nativeSkip } : {}),
+      });
+    }
+  }
+  return cells;
+}
+
+export { GUEST_TEXT, ENDPOINT_TEXT };

@@ -1,0 +1,98 @@
+import type { Summary } from './stats.js';
+
+/** Guest transports the benchmark can put the virtual kernel behind. */
+export type GuestKind = 'serial-paced' | 'serial-unix' | 'serial-tcp' | 'kdrpc-vmx' | 'kdrpc-native';
+
+/**
+ * How vmkd's debugger reaches the guest: `direct` (the DebuggerSession on the guest transport's own
+ * link, no router), or through the router to an endpoint: `routed-inproc` (an in-memory packet
+ * pair), `routed-unix` / `routed-tcp` (the dbgeng-pipe endpoint, the debugger speaking KDCOM over
+ * a real socket).
+ */
+export type EndpointKind = 'direct' | 'routed-inproc' | 'routed-unix' | 'routed-tcp';
+
+export interface Workload {
+  /** Bytes read in the throughput phase. */
+  readonly readBytes: number;
+  /** GetVersion round trips timed for the latency figure. */
+  readonly latencySamples: number;
+  /** Break-ins timed. */
+  readonly breakinSamples: number;
+  /** Bytes read (and GetVersions sent) untimed first, so the JIT has compiled the hot paths. */
+  readonly warmupBytes: number;
+}
+
+export interface CellResult {
+  readonly id: string;
+  readonly guest: GuestKind;
+  readonly endpoint: EndpointKind;
+  /** One line: what was measured. */
+  readonly description: string;
+  readonly status: 'ok' | 'skipped' | 'failed';
+  /** Why the cell was skipped or what failed. */
+  readonly reason?: string;
+  readonly workload: Workload;
+  readonly attachMs?: number;
+  /** GetVersion round trip, milliseconds; `samples` kept for the distribution chart. */
+  readonly latencyMs?: Summary & { readonly samples: readonly number[] };
+  /** Memory-read throughput in bytes of memory per second (payload, not wire bytes). */
+  readonly readBytesPerSecond?: number;
+  /** Read requests (3,944-byte chunks) per second. */
+  readonly roundTripsPerSecond?: number;
+  readonly readSeconds?: number;
+  /** Every byte read equalled the sim's formula. */
+  readonly verified?: boolean;
+  /** Bytes on the guest transport's wire (KDCOM frames or KDRPC bodies) during the read phase. */
+  readonly wireBytes?: number;
+  readonly breakinMs?: Summary;
+  /** CPU seconds (user + system; the child process too where one is used) per MiB read. */
+  readonly cpuSecondsPerMiB?: number;
+  /** Highest resident set size seen while the cell ran, in bytes (this process + any child). */
+  readonly peakRssBytes?: number;
+  /** Wall time the whole cell took, ms. */
+  readonly elapsedMs: number;
+}
+
+export interface RawLimitResult {
+  readonly id: string;
+  readonly socket: 'unix' | 'tcp';
+  readonly description: string;
+  readonly roundTrips: number;
+  readonly roundTripsPerSecond: number;
+  /** The 3,944 memory bytes each round trip would carry, per second. */
+  readonly payloadBytesPerSecond: number;
+  readonly wireBytesPerRoundTrip: number;
+  readonly cpuSecondsPerMiB: number;
+}
+
+export interface TargetCheck {
+  readonly id: string;
+  readonly title: string;
+  /** The measured ratio and the one it must reach. */
+  readonly value: number | undefined;
+  readonly goal: number;
+  readonly pass: boolean | undefined;
+  /** How the ratio was computed, from which cells. */
+  readonly detail: string;
+}
+
+export interface MachineInfo {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly node: string;
+  readonly platform: string;
+  readonly arch: string;
+  readonly totalMemoryBytes: number;
+}
+
+export interface BenchResult {
+  readonly schema: 'vmkd-bench/1';
+  readonly date: string;
+  readonly mode: 'quick' | 'full';
+  readonly command: string;
+  readonly machine: MachineInfo;
+  readonly durationMs: number;
+  readonly cells: readonly CellResult[];
+  readonly limits: readonly RawLimitResult[];
+  readonly targets: readonly TargetCheck[];
+}

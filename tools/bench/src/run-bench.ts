@@ -1,0 +1,107 @@
+import { VmkdError } from '@vmkd/kd-protocol';
+import { BenchErrorCode } from './errors.js';
+import { formatCellLine } from './format-table.js';
+import { describeMachine } from './machine.js';
+import { planMatrix, type PlannedCell } from './matrix.js';
+import { createProgressBar, type ProgressStream } from './progress.js';
+import { measureRawLimit, READ_PATTERN } from './raw-limit.js';
+import type { BenchResult, CellResult, RawLimitResult } from './result-types.js';
+import { runCell } from './run-cell.js';
+import { computeTargets } from './targets.js';
+import { writeBenchOutputs } from './write-outputs.js';
+
+export interface BenchOptions {
+  /** The small matrix and workloads: under a minute on a 2-core machine. */
+  readonly quick?: boolean;
+  /** Write `results.json`, `results.md` and the SVG charts here. */
+  readonly outDir?: string;
+  /** Progress bar and per-cell lines (default `process.stderr`; `false` for none). */
+  readonly progress?: ProgressStream | false;
+  /** Run only cells whose id (`serial-unix/direct`), guest kind or endpoint kind is listed. */
+  readonly only?: readonly string[];
+  /** MiB read by the unpaced cells (default 4 quick, 32 full); the native cell reads a quarter. */
+  readonly readMiB?: number;
+  /** Skip the raw socket limits. */
+  readonly skipLimits?: boolean;
+  /** The command line recorded with the results (default: this process's argv). */
+  readonly command?: string;
+}
+
+/**
+ * Runs the transport benchmark: the raw same-pattern socket limits, then every cell of the matrix
+ * (guest transports × endpoints, direct and routed), then the derived targets. Writes the outputs
+ * when `outDir` is given. Failed cells are reported in the result, not thrown.
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
+  const quick = options.quick ?? false;
+  if (options.readMiB !== undefined && !(Number.isInteger(options.readMiB) && options.readMiB >= 1 && options.readMiB <= 1024)) {
+    throw new VmkdError(BenchErrorCode.BadOption, `readMiB must be an integer 1 … 1024, not ${options.readMiB}`, { details: { readMiB: options.readMiB } });
+  }
+  const cells: PlannedCell[] = planMatrix({ quick, ...(options.readMiB === undefined ? {} : { readMiB: options.readMiB }), ...(options.only ? { only: options.only } : {}) });
+  if (options.only !== undefined && cells.length === 0) {
+    throw new VmkdError(BenchErrorCode.BadOption, `no cell matches ${options.only.join(', ')}`, { details: { only: options.only } });
+  }
+  const stream = options.progress === undefined ? process.stderr : options.progress;
+  const bar = stream === false ? undefined : createProgressBar(stream);
+  const date = new Date().toISOString();
+  const started = performance.now();
+
+  const fastBytes = (options.readMiB ?? (quick ? 4 : 32)) * 1024 * 1024;
+  const limitTrips = Math.ceil(fastBytes / READ_PATTERN.payload);
+  const limitWeight = options.skipLimits ? 0 : 2 * (0.2 + limitTrips / 10_000);
+  const total = limitWeight + cells.reduce((sum, c) => sum + (c.skip === undefined ? c.weight : 0), 0);
+  let doneWeight = 0;
+
+  const limits: RawLimitResult[] = [];
+  if (!options.skipLimits) {
+    for (const socket of ['unix', 'tcp'] as const) {
+      bar?.update(doneWeight / total, `raw-${socket} limit`);
+      // A short untimed pass first, as the cells warm up too.
+      await measureRawLimit({ socket, roundTrips: 200 });
+      const limit = await measureRawLimit({ socket, roundTrips: limitTrips });
+      limits.push(limit);
+      doneWeight += limitWeight / 2;
+      bar?.log(`raw-${socket.padEnd(4)} limit  ${(limit.payloadBytesPerSecond / 1e6).toFixed(2)} MB/s  ${limit.roundTripsPerSecond.toFixed(0)} round trips/s`);
+    }
+  }
+
+  const results: CellResult[] = [];
+  for (const cell of cells) {
+    if (cell.skip !== undefined) {
+      const skipped: CellResult = {
+        id: `${cell.guest}/${cell.endpoint}`,
+        guest: cell.guest,
+        endpoint: cell.endpoint,
+        description: cell.description,
+        workload: cell.workload,
+        status: 'skipped',
+        reason: cell.skip,
+        elapsedMs: 0,
+      };
+      results.push(skipped);
+      bar?.log(formatCellLine(skipped));
+      continue;
+    }
+    const before = doneWeight;
+    const result = await runCell(cell, (fraction, phase) => bar?.update((before + fraction * cell.weight) / total, `${cell.guest}/${cell.endpoint} ${phase}`));
+    doneWeight += cell.weight;
+    results.push(result);
+    bar?.log(formatCellLine(result));
+  }
+  bar?.update(1, 'done');
+  bar?.done();
+
+  const result: BenchResult = {
+    schema: 'vmkd-bench/1',
+    date,
+    mode: quick ? 'quick' : 'full',
+    command: options.command ?? ['node', ...process.argv.slice(1)].join(' '),
+    machine: describeMachine(),
+    durationMs: performance.now() - started,
+    cells: results,
+    limits,
+    targets: computeTargets(results, limits),
+  };
+  if (options.outDir !== undefined) await writeBenchOutputs(result, options.outDir);
+  return result;
+}

@@ -1,0 +1,148 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDebuggerSession, VmkdError, type DebuggerSession } from '@vmkd/kd-protocol';
+import { fillExpected } from '@vmkd/sim-target';
+import { prepareDebuggerSide, type PreparedSide } from './cells/debugger-side.js';
+import type { OpenedDebugger, OpenedGuest } from './cells/opened.js';
+import { BenchErrorCode } from './errors.js';
+import { childCpuSeconds, childPeakRss, startRssSampler } from './process-usage.js';
+import type { CellResult, EndpointKind, GuestKind, Workload } from './result-types.js';
+import { summarize } from './stats.js';
+
+export interface CellSpec {
+  readonly guest: GuestKind;
+  readonly endpoint: EndpointKind;
+  readonly workload: Workload;
+  readonly description: string;
+  /** Opens the guest transport (the virtual kernel behind it). */
+  readonly openGuest: () => Promise<OpenedGuest>;
+  /** Per-request timeout for the debugger (paced serial needs more). */
+  readonly timeoutMs: number;
+}
+
+/** Progress inside a cell: fraction 0 … 1 and what is being measured. */
+export type CellProgress = (fraction: number, phase: string) => void;
+
+const READ_CALL_BYTES = 1024 * 1024;
+
+export function cellId(guest: GuestKind, endpoint: EndpointKind): string {
+  return `${guest}/${endpoint}`;
+}
+
+/**
+ * Runs the workloads on one guest × endpoint combination: attach, GetVersion round trips, a memory
+ * read verified against the sim's formula, break-ins. Time, CPU and RSS are taken around the
+ * measured calls only; verification runs outside them.
+ */
+export async function runCell(spec: CellSpec, progress: CellProgress = () => undefined): Promise<CellResult> {
+  const id = cellId(spec.guest, spec.endpoint);
+  const base = { id, guest: spec.guest, endpoint: spec.endpoint, description: spec.description, workload: spec.workload };
+  const started = performance.now();
+  const rss = startRssSampler();
+  let guest: OpenedGuest | undefined;
+  let side: PreparedSide | undefined;
+  let debuggerSide: OpenedDebugger | undefined;
+  let session: DebuggerSession | undefined;
+  try {
+    const w = spec.workload;
+    progress(0, 'open');
+    guest = await spec.openGuest();
+    side = await prepareDebuggerSide(spec.endpoint, guest.link);
+
+    // ── attach: connect the debugger, RESET, the target's state change ──
+    progress(0.02, 'attach');
+    const a0 = performance.now();
+    debuggerSide = await side.connect();
+    session = createDebuggerSession(debuggerSide.link, { timeoutMs: spec.timeoutMs });
+    await session.attach({ timeoutMs: spec.timeoutMs * 2 });
+    const attachMs = performance.now() - a0;
+
+    // ── warm-up (untimed): compile the hot paths before anything is measured ──
+    if (w.warmupBytes > 0) {
+      for (let i = 0; i < 50; i++) await session.getVersion();
+      await session.readVirtual(guest.dataBase, Math.min(w.warmupBytes, Number(guest.dataSize)));
+    }
+
+    // ── small-request latency ──
+    const latencies: number[] = [];
+    for (let i = 0; i < w.latencySamples; i++) {
+      const t0 = performance.now();
+      await session.getVersion();
+      latencies.push(performance.now() - t0);
+      if (i % 16 === 0) progress(0.05 + 0.15 * (i / w.latencySamples), 'latency');
+    }
+
+    // ── memory-read throughput, verified ──
+    const callBytes = Math.min(READ_CALL_BYTES, w.readBytes);
+    if (BigInt(w.readBytes) > guest.dataSize) {
+      throw new VmkdError(BenchErrorCode.BadOption, `the read of ${w.readBytes} bytes is larger than the sim's data region`);
+    }
+    const buffer = new Uint8Array(callBytes);
+    const expected = new Uint8Array(callBytes);
+    let readNs = 0n;
+    let cpuMicros = 0;
+    const childCpu0 = guest.childPid === undefined ? undefined : childCpuSeconds(guest.childPid);
+    const wire0 = guest.wireBytes();
+    let verified = true;
+    for (let offset = 0; offset < w.readBytes; offset += callBytes) {
+      const n = Math.min(callBytes, w.readBytes - offset);
+      const address = guest.dataBase + BigInt(offset);
+      const target = buffer.subarray(0, n);
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      const got = await session.readVirtualInto(address, target);
+      readNs += process.hrtime.bigint() - t0;
+      const c = process.cpuUsage(c0);
+      cpuMicros += c.user + c.system;
+      if (got.bytesRead !== n) {
+        throw new VmkdError(BenchErrorCode.VerifyFailed, `read ${got.bytesRead} of ${n} bytes at 0x${address.toString(16)} (status 0x${got.status.toString(16)})`);
+      }
+      fillExpected(address, expected.subarray(0, n));
+      if (Buffer.compare(Buffer.from(target.buffer, target.byteOffset, n), Buffer.from(expected.buffer, 0, n)) !== 0) verified = false;
+      progress(0.2 + 0.6 * ((offset + n) / w.readBytes), 'read');
+    }
+    const wireBytes = guest.wireBytes() - wire0;
+    const childCpu = guest.childPid === undefined || childCpu0 === undefined ? 0 : (childCpuSeconds(guest.childPid) ?? childCpu0) - childCpu0;
+    const readSeconds = Number(readNs) / 1e9;
+    if (!verified) throw new VmkdError(BenchErrorCode.VerifyFailed, 'memory read back differs from the sim formula');
+
+    // ── break-in latency: run, let it settle, break in ──
+    const breakins: number[] = [];
+    for (let i = 0; i < w.breakinSamples; i++) {
+      await session.continue();
+      await sleep(20);
+      const t0 = performance.now();
+      await session.breakIn({ timeoutMs: spec.timeoutMs * 2 });
+      breakins.push(performance.now() - t0);
+      progress(0.8 + 0.18 * ((i + 1) / w.breakinSamples), 'break-in');
+    }
+
+    const peakSelf = rss.stop();
+    const peakChild = guest.childPid === undefined ? 0 : (childPeakRss(guest.childPid) ?? 0);
+    const latency = summarize(latencies);
+    return {
+      ...base,
+      status: 'ok',
+      attachMs,
+      latencyMs: { ...latency, samples: latencies },
+      readBytesPerSecond: w.readBytes / readSeconds,
+      roundTripsPerSecond: Math.ceil(w.readBytes / 3944) / readSeconds,
+      readSeconds,
+      verified,
+      wireBytes,
+      breakinMs: summarize(breakins),
+      cpuSecondsPerMiB: (cpuMicros / 1e6 + childCpu) / (w.readBytes / 1048576),
+      peakRssBytes: peakSelf + peakChild,
+      elapsedMs: performance.now() - started,
+    };
+  } catch (error) {
+    rss.stop();
+    const reason = error instanceof VmkdError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+    return { ...base, status: 'failed', reason, elapsedMs: performance.now() - started };
+  } finally {
+    progress(1, 'close');
+    await session?.close().catch(() => undefined);
+    await debuggerSide?.close().catch(() => undefined);
+    await side?.close().catch(() => undefined);
+    await guest?.close().catch(() => undefined);
+  }
+}
