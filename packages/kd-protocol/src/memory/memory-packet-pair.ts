@@ -1,11 +1,12 @@
 import { Subject } from 'rxjs';
 import { LinkErrorCode, VmkdError } from '../errors.js';
+import { PACKET_MAX_SIZE } from '../kdcom/constants.js';
 import { emptyLinkStats, type KdPacket, type LinkEvent, type LinkRole, type LinkStats, type PacketLink } from '../packet-link.js';
 
 export interface MemoryPacketPairOptions {
   /** Names of the target-facing and debugger-facing ends (default `memory:target-facing`, `memory:debugger-facing`). */
   names?: readonly [string, string];
-  /** Largest payload send() accepts (default 4096, the KDCOM receive limit). */
+  /** Largest payload send() accepts (default 4000, what KDCOM sends: tests catch what a real link would refuse). */
   maxPayload?: number;
 }
 
@@ -34,7 +35,7 @@ interface End {
  */
 export function createMemoryPacketPair(options: MemoryPacketPairOptions = {}): [MemoryPacketLink, MemoryPacketLink] {
   const [nameT, nameD] = options.names ?? ['memory:target-facing', 'memory:debugger-facing'];
-  const maxPayload = options.maxPayload ?? 4096;
+  const maxPayload = options.maxPayload ?? PACKET_MAX_SIZE;
   const t = makeEndState('target-facing');
   const d = makeEndState('debugger-facing');
   return [makeEnd(nameT, t, d, nameD, maxPayload), makeEnd(nameD, d, t, nameT, maxPayload)];
