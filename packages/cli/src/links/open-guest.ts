@@ -1,10 +1,9 @@
 import { map } from 'rxjs';
-import { VmkdError } from '@vmkd/kd-protocol';
 import { createSerialGuestLink, type LinkNotice, type SerialPacketLinkOptions } from '@vmkd/serial-fallback';
-import { CliErrorCode } from '../errors.js';
 import type { GuestSpec } from '../uri/transport-uri.js';
 import { connectOptionsFor, listenOptionsFor, pacingFor } from './byte-link-options.js';
 import type { OpenedGuest } from './opened-guest.js';
+import { openKdrpcProxyGuest, openSimKdrpcGuest, openSimKdrpcNativeGuest } from './kdrpc-guests.js';
 import { openSimSerialGuest } from './sim-guest.js';
 
 export interface OpenGuestOptions {
@@ -43,8 +42,8 @@ export async function openGuest(spec: GuestSpec, options: OpenGuestOptions = {})
     }
     case 'sim':
       if (spec.via === 'serial') return openSimSerialGuest(spec.sim, spec.baud);
-      throw new VmkdError(CliErrorCode.NotAvailable, 'the accelerated sim://?via=kdrpc guest is not wired into this build yet');
+      return spec.backdoor === 'native' ? openSimKdrpcNativeGuest(spec.sim) : openSimKdrpcGuest(spec.sim);
     case 'kdrpc-proxy':
-      throw new VmkdError(CliErrorCode.NotAvailable, 'the KDRPC proxy-pipe guest is not wired into this build yet');
+      return openKdrpcProxyGuest(spec.address);
   }
 }

@@ -9,7 +9,9 @@ import type { OpenedGuest } from './opened-guest.js';
  * `sim://?via=serial`: the virtual kernel in this process behind an in-memory "serial line",
  * paced like a UART at `baud` (0 = unpaced), with real KDCOM on both ends.
  */
-export function openSimSerialGuest(sim: SimOptions, baud: number, backend: TargetBackend = createSimBackend(sim)): OpenedGuest & { readonly session: TargetSession } {
+export function openSimSerialGuest(sim: SimOptions, baud: number, given?: TargetBackend): OpenedGuest & { readonly session: TargetSession } {
+  const owned = given === undefined ? createSimBackend(sim) : undefined;
+  const backend = given ?? owned!;
   const [targetEnd, guestEnd] = createMemoryBytePair({ names: ['sim:target', 'sim:line'] });
   // Pacing on the target's end times both directions of the line, as a UART does.
   const line = baud > 0 ? createPacedByteLink(targetEnd, { baud }) : targetEnd;
@@ -24,6 +26,7 @@ export function openSimSerialGuest(sim: SimOptions, baud: number, backend: Targe
       await link.close();
       await session.close();
       await targetLink.close();
+      owned?.close();
     },
   };
 }

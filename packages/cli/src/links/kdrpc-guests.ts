@@ -1,0 +1,104 @@
+import { VmkdError, createTargetSession, KDRPC_COMMAND_NAME } from '@vmkd/kd-protocol';
+import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcHost, createKdrpcProxyPipeServer, runUnderHarness } from '@vmkd/vmware-backdoor';
+import { CliErrorCode } from '../errors.js';
+import { childNodeArgs, probePath } from '../probes/run-probe.js';
+import { createSimBackend, describeSim } from '../sim/sim-backend.js';
+import type { SimOptions, SocketAddress } from '../uri/transport-uri.js';
+import type { OpenedGuest } from './opened-guest.js';
+
+/**
+ * `sim://?via=kdrpc`: the whole accelerated path in this process. The virtual kernel's
+ * TargetSession → KDRPC guest link (the kdvm.dll role) → GuestRPC → emulated VMX → `~kdVMvA` →
+ * vmkd's KDRPC host, whose target-facing side the router uses.
+ */
+export function openSimKdrpcGuest(sim: SimOptions): OpenedGuest {
+  const host = createKdrpcHost({ name: 'kdrpc+sim' });
+  const stack = createKdrpcGuestStack({ host });
+  const backend = createSimBackend(sim);
+  const session = createTargetSession(stack.link, backend);
+  return {
+    link: host,
+    description: `${describeSim(sim)} on the accelerated path (KDRPC over GuestRPC, in-process emulated VMX)`,
+    async close() {
+      await host.close();
+      await session.close();
+      await stack.close();
+      backend.close();
+    },
+  };
+}
+
+/**
+ * `sim://?via=kdrpc&backdoor=native`: as above, but the guest half runs in a child process whose
+ * backdoor calls are real `IN`/`REP OUTSB`/`REP INSB` instructions, trapped by the ptrace harness
+ * and answered by the emulated VMX here. Linux x86-64 only.
+ */
+export async function openSimKdrpcNativeGuest(sim: SimOptions, startTimeoutMs = 30_000): Promise<OpenedGuest> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new VmkdError(CliErrorCode.UnsupportedPlatform, `backdoor=native runs the guest under a ptrace harness: Linux x86-64 only (this is ${process.platform}/${process.arch})`);
+  }
+  const host = createKdrpcHost({ name: 'kdrpc+native', guestIdleTimeoutMs: 30_000 });
+  const vmx = createEmulatedVmx();
+  const unregister = vmx.register(KDRPC_COMMAND_NAME, host.vmxHandler);
+  let stdout = '';
+  let stderr = '';
+  let onReady: ((form: string) => void) | undefined;
+  const ready = new Promise<string>((resolve) => (onReady = resolve));
+  const run = await runUnderHarness({
+    command: process.execPath,
+    args: [...childNodeArgs(), probePath('../sim/native-kdrpc-child'), sim.build, String(sim.memory), String(sim.cpus)],
+    vmx,
+    timeoutMs: 7 * 24 * 3600_000,
+    onStdout: (chunk) => {
+      stdout += chunk.toString();
+      const match = /^ready (\S+)$/m.exec(stdout);
+      if (match) onReady?.(match[1]);
+    },
+    onStderr: (chunk) => {
+      if (stderr.length < 4096) stderr += chunk.toString();
+    },
+  });
+  const close = async (): Promise<void> => {
+    run.kill();
+    await run.exited.catch(() => undefined);
+    unregister();
+    await host.close();
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const form = await Promise.race([
+      ready,
+      run.exited.then((exit) => {
+        throw new VmkdError(CliErrorCode.Internal, `the native guest exited before it was ready (${JSON.stringify(exit)}): ${stderr.trim().slice(0, 500)}`);
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new VmkdError(CliErrorCode.Internal, `the native guest was not ready within ${startTimeoutMs} ms: ${stderr.trim().slice(0, 500)}`)), startTimeoutMs);
+      }),
+    ]);
+    return {
+      link: host,
+      description: `${describeSim(sim)} on the accelerated path, guest in process ${run.pid} calling the backdoor with native ${form} stubs under the ptrace harness`,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `kdrpc+proxypipe://…` / `kdrpc+proxyunix:…`: serve VirtualKD's proxy-pipe protocol for a VMM-side forwarder. */
+export async function openKdrpcProxyGuest(address: SocketAddress): Promise<OpenedGuest> {
+  if (address.kind === 'tcp') throw new VmkdError(CliErrorCode.BadUri, 'the KDRPC proxy protocol runs on a named pipe or a Unix socket');
+  const host = createKdrpcHost({ name: `kdrpc+proxy:${address.path}` });
+  const server = await createKdrpcProxyPipeServer({ path: address.path, host });
+  return {
+    link: host,
+    description: `KDRPC proxy ${address.kind === 'pipe' ? 'pipe' : 'socket'} ${address.path}, waiting for the VMM-side forwarder`,
+    async close() {
+      await server.close();
+      await host.close();
+    },
+  };
+}

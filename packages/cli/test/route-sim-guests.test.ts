@@ -1,0 +1,92 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DebuggerSession } from '@vmkd/kd-protocol';
+import { createSimTarget, fillExpected } from '@vmkd/sim-target';
+import { connectDebugger } from './debugger-client.js';
+import { runInProcess, type CliRun } from './cli-harness.js';
+
+/*
+ * `vmkd route sim://… unix:…` in-process: every flavour of the embedded guest, routed to a real
+ * dbgeng-pipe endpoint on a Unix socket, with vmkd's DebuggerSession attached through it.
+ */
+
+let dir: string;
+const sessions: DebuggerSession[] = [];
+const stops: AbortController[] = [];
+const runs: Promise<CliRun>[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vmkd-simroute-'));
+});
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((s) => s.close().catch(() => undefined)));
+  for (const stop of stops.splice(0)) stop.abort();
+  await Promise.all(runs.splice(0));
+  await rm(dir, { recursive: true, force: true });
+});
+
+const reference = createSimTarget({ build: 'win10-2004-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
+const layout = reference.layout;
+reference.close();
+
+async function route(guest: string): Promise<{ endpoint: string; finish: () => Promise<CliRun> }> {
+  const stop = new AbortController();
+  stops.push(stop);
+  const endpoint = `unix:${join(dir, 'kd.sock')}`;
+  const run = runInProcess(['route', guest, endpoint], { signal: stop.signal });
+  runs.push(run);
+  // The endpoint exists once the route is up; connecting earlier is refused.
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    try {
+      const session = await connectDebugger(endpoint);
+      sessions.push(session);
+      return {
+        endpoint,
+        finish: async () => {
+          await session.close();
+          stop.abort();
+          return run;
+        },
+      };
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+describe.each([
+  ['sim://?via=serial&baud=0', 'serial, unpaced'],
+  ['sim://?via=kdrpc', 'accelerated KDRPC, in-process VMX'],
+  ...(process.platform === 'linux' && process.arch === 'x64' ? [['sim://?via=kdrpc&backdoor=native', 'accelerated KDRPC, native stubs under the ptrace harness'] as const] : []),
+])('vmkd route %s (%s)', (guest) => {
+  it('attaches, reads verified memory, hits a breakpoint, continues; stats on shutdown', async () => {
+    const { finish } = await route(guest);
+    const session = sessions.at(-1)!;
+    await session.attach();
+    expect((await session.getVersion()).minorVersion).toBe(19041);
+    const base = layout.dataRegion.virtualBase + 0x1000n;
+    const size = 256 * 1024;
+    const read = await session.readVirtual(base, size);
+    expect(read.bytesRead).toBe(size);
+    expect(Buffer.from(read.data).equals(Buffer.from(fillExpected(base, new Uint8Array(size))))).toBe(true);
+
+    const handle = await session.writeBreakpoint(layout.idleLoopStart);
+    await session.continue();
+    const hit = await session.waitForStateChange(10_000);
+    expect(hit.kind === 'exception' && hit.exceptionAddress).toBe(layout.idleLoopStart);
+    await session.restoreBreakpoint(handle);
+    await session.continue();
+    expect((await session.breakIn()).kind).toBe('exception');
+
+    const result = await finish();
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe(`unix:${join(dir, 'kd.sock')}`);
+    expect(result.stdout).toMatch(/r2 -a x86 -b 64 -D winkd winkd:\/\//);
+    expect(result.stderr).toMatch(/route stats after/);
+    expect(result.stderr).toMatch(/debuggers +1 connects/);
+  });
+});
