@@ -58,11 +58,15 @@ async function route(guest: string): Promise<{ endpoint: string; finish: () => P
   }
 }
 
-describe.each([
+const GUESTS: [guest: string, what: string][] = [
   ['sim://?via=serial&baud=0', 'serial, unpaced'],
   ['sim://?via=kdrpc', 'accelerated KDRPC, in-process VMX'],
-  ...(process.platform === 'linux' && process.arch === 'x64' ? [['sim://?via=kdrpc&backdoor=native', 'accelerated KDRPC, native stubs under the ptrace harness'] as const] : []),
-])('vmkd route %s (%s)', (guest) => {
+];
+if (process.platform === 'linux' && process.arch === 'x64') {
+  GUESTS.push(['sim://?via=kdrpc&backdoor=native', 'accelerated KDRPC, native stubs under the ptrace harness']);
+}
+
+describe.each(GUESTS)('vmkd route %s (%s)', (guest) => {
   it('attaches, reads verified memory, hits a breakpoint, continues; stats on shutdown', async () => {
     const { finish } = await route(guest);
     const session = sessions.at(-1)!;
