@@ -289,7 +289,12 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
       return empty(KdRecvCode.Failed, breakIn); // the kernel re-sends its state change
     }
     const entry = await waitForPacket(request.packetType);
-    if (entry === undefined) return empty(KdRecvCode.Timeout, breakIn || breakInPending);
+    if (entry === undefined) {
+      // A break-in that arrived while this receive waited is reported now, once.
+      const late = breakInPending;
+      breakInPending = false;
+      return empty(KdRecvCode.Timeout, breakIn || late);
+    }
     const payload = entry.packet.payload;
     const size1 = Math.min(payload.length, request.buffer1.maxLength);
     const size2 = payload.length - size1;
