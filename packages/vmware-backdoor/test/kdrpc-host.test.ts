@@ -130,6 +130,15 @@ describe('KDRPC host: the dispatcher role', () => {
     expect(host.stats().breakins).toBe(1);
   });
 
+  it('a break-in that arrives while a receive waits is reported once, in that reply', async () => {
+    const host = newHost({ receiveWaitMs: 40 });
+    await host.handleRequest(v);
+    const waiting = host.handleRequest(r(2));
+    await host.breakIn();
+    expect(decodeKdrpcReply('r', await waiting)).toMatchObject({ status: KdRecvCode.Timeout, context: { breakInRequested: true } });
+    expect(decodeKdrpcReply('r', await host.handleRequest(r(8)))).toMatchObject({ status: KdRecvCode.Timeout, context: { breakInRequested: false } });
+  });
+
   it('resync() flushes queued packets and answers the next r with FAILED', async () => {
     const host = newHost();
     await host.handleRequest(v);
