@@ -31,3 +31,8 @@ export function formatCount(value: number | undefined, digits = 0): string {
   if (value === undefined || !Number.isFinite(value)) return '–';
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
+
+export function formatTargetValue(value: number | undefined, unit: 'ratio' | 'percent'): string {
+  if (unit === 'percent') return value === undefined || !Number.isFinite(value) ? '–' : `${(value * 100).toFixed(1)} %`;
+  return formatRatio(value);
+}

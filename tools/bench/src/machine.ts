@@ -1,8 +1,7 @@
-import { cpus, totalmem } from 'node:os';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import type { MachineInfo } from './result-types.js';
 
-export function describeMachine(): MachineInfo {
+export function describeMachine(loadAtStart: number): MachineInfo {
   const list = cpus();
   return {
     cpus: availableParallelism(),
@@ -11,5 +10,10 @@ export function describeMachine(): MachineInfo {
     platform: process.platform,
     arch: process.arch,
     totalMemoryBytes: totalmem(),
+    loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
   };
+}
+
+export function currentLoad(): number {
+  return loadavg()[0] ?? 0;
 }

@@ -1,6 +1,6 @@
 import { CELL_COLUMNS, targetVerdict } from './format-table.js';
-import { formatBytes, formatCount, formatRate, formatRatio } from './format-units.js';
-import type { BenchResult } from './result-types.js';
+import { formatBytes, formatCount, formatRate, formatTargetValue } from './format-units.js';
+import { limitRate, type BenchResult } from './result-types.js';
 
 /** Escapes what would break a Markdown table cell. */
 export function escapeCell(text: string): string {
@@ -22,7 +22,7 @@ export function renderMarkdown(result: BenchResult, options: { readonly charts?:
     `- date: ${result.date}`,
     `- machine: ${m.cpus} × ${m.cpuModel}, ${formatBytes(m.totalMemoryBytes)} RAM, ${m.platform}/${m.arch}, Node ${m.node}`,
     `- command: \`${result.command}\``,
-    `- duration: ${(result.durationMs / 1000).toFixed(1)} s`,
+    `- duration: ${(result.durationMs / 1000).toFixed(1)} s; 1-minute load average ${m.loadAverage.start.toFixed(2)} at the start, ${m.loadAverage.end.toFixed(2)} at the end`,
     '',
   );
   const ok = result.cells.filter((c) => c.status === 'ok');
@@ -40,16 +40,21 @@ export function renderMarkdown(result: BenchResult, options: { readonly charts?:
     for (const c of other) out.push(`- \`${c.id}\` ${c.status}: ${c.reason ?? ''}`);
     out.push('');
   }
-  out.push('What each cell is:', '');
+  out.push(
+    'RTT = GetVersion round trip. read p50 = median rate of the 256 KiB read calls (what the targets use); overall = all bytes ÷ all time. CPU s/MiB counts this process and the native guest child.',
+    '',
+    'What each cell is:',
+    '',
+  );
   for (const c of result.cells) out.push(`- \`${c.id}\`: ${c.description}`);
   out.push('');
   if (result.limits.length > 0) {
     out.push('## Raw same-pattern limit', '');
     out.push(
       table(
-        ['socket', 'round trips/s', 'payload rate', 'CPU s/MiB', 'what'],
-        result.limits.map((l) => [l.id, formatCount(l.roundTripsPerSecond), formatRate(l.payloadBytesPerSecond), l.cpuSecondsPerMiB.toFixed(3), l.description]),
-        ['left', 'right', 'right', 'right', 'left'],
+        ['socket', 'round trips/s', 'payload p50', 'payload overall', 'CPU s/MiB', 'what'],
+        result.limits.map((l) => [l.id, formatCount(l.roundTripsPerSecond), formatRate(limitRate(l)), formatRate(l.payloadBytesPerSecond), l.cpuSecondsPerMiB.toFixed(3), l.description]),
+        ['left', 'right', 'right', 'right', 'right', 'left'],
       ),
       '',
     );
@@ -58,7 +63,7 @@ export function renderMarkdown(result: BenchResult, options: { readonly charts?:
   out.push(
     table(
       ['target', 'measured', 'goal', 'verdict', 'from'],
-      result.targets.map((t) => [t.title, formatRatio(t.value), `≥ ${formatRatio(t.goal)}`, targetVerdict(t), t.detail]),
+      result.targets.map((t) => [t.title, formatTargetValue(t.value, t.unit), `≥ ${formatTargetValue(t.goal, t.unit)}`, targetVerdict(t), t.detail]),
       ['left', 'right', 'right', 'left', 'left'],
     ),
     '',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { VmkdError } from '@vmkd/kd-protocol';
 import { BenchErrorCode } from './errors.js';
 import type { RawLimitResult } from './result-types.js';
+import { summarize } from './stats.js';
 
 /**
  * The KDCOM shape of one memory read (spec §9, anchor 5): a data frame with the 56-byte manipulate
@@ -77,6 +78,10 @@ export async function measureRawLimit(options: RawLimitOptions): Promise<RawLimi
 
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    // Batches of the same size as the cells' read calls (256 KiB of payload), for a median rate.
+    const batch = Math.ceil((256 * 1024) / READ_PATTERN.payload);
+    const batchRates: number[] = [];
+    let batchStart = t0;
     await new Promise<void>((resolve, reject) => {
       let done = 0;
       let have = 0;
@@ -91,6 +96,11 @@ export async function measureRawLimit(options: RawLimitOptions): Promise<RawLimi
           have -= perTrip;
           client.write(ack);
           done++;
+          if (done % batch === 0) {
+            const t = performance.now();
+            batchRates.push((batch * READ_PATTERN.payload) / ((t - batchStart) / 1000));
+            batchStart = t;
+          }
           if (done === roundTrips) {
             clearTimeout(timer);
             resolve();
@@ -115,6 +125,7 @@ export async function measureRawLimit(options: RawLimitOptions): Promise<RawLimi
       roundTrips,
       roundTripsPerSecond: roundTrips / seconds,
       payloadBytesPerSecond: (roundTrips * READ_PATTERN.payload) / seconds,
+      payloadRate: summarize(batchRates.length > 0 ? batchRates : [(roundTrips * READ_PATTERN.payload) / seconds]),
       wireBytesPerRoundTrip: WIRE_BYTES_PER_READ,
       cpuSecondsPerMiB: (cpu.user + cpu.system) / 1e6 / mib,
     };

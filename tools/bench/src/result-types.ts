@@ -37,6 +37,8 @@ export interface CellResult {
   readonly latencyMs?: Summary & { readonly samples: readonly number[] };
   /** Memory-read throughput in bytes of memory per second (payload, not wire bytes). */
   readonly readBytesPerSecond?: number;
+  /** Rates of the read's individual calls (256 KiB each), bytes per second; p50 is the robust figure. */
+  readonly readRate?: Summary;
   /** Read requests (3,944-byte chunks) per second. */
   readonly roundTripsPerSecond?: number;
   readonly readSeconds?: number;
@@ -61,6 +63,8 @@ export interface RawLimitResult {
   readonly roundTripsPerSecond: number;
   /** The 3,944 memory bytes each round trip would carry, per second. */
   readonly payloadBytesPerSecond: number;
+  /** Rates of 256 KiB batches (as the cells' read calls); p50 is the robust figure. */
+  readonly payloadRate: Summary;
   readonly wireBytesPerRoundTrip: number;
   readonly cpuSecondsPerMiB: number;
 }
@@ -71,6 +75,8 @@ export interface TargetCheck {
   /** The measured ratio and the one it must reach. */
   readonly value: number | undefined;
   readonly goal: number;
+  /** How to show value and goal: a multiple (×) or a percentage. */
+  readonly unit: 'ratio' | 'percent';
   readonly pass: boolean | undefined;
   /** How the ratio was computed, from which cells. */
   readonly detail: string;
@@ -83,6 +89,17 @@ export interface MachineInfo {
   readonly platform: string;
   readonly arch: string;
   readonly totalMemoryBytes: number;
+  /** 1-minute load average when the run started and ended: other work on the machine skews figures. */
+  readonly loadAverage: { readonly start: number; readonly end: number };
+}
+
+/** The robust read rate of a cell: the median of its calls' rates (the overall rate if none). */
+export function cellReadRate(cell: CellResult): number | undefined {
+  return cell.readRate?.p50 ?? cell.readBytesPerSecond;
+}
+
+export function limitRate(limit: RawLimitResult): number {
+  return limit.payloadRate.p50;
 }
 
 export interface BenchResult {

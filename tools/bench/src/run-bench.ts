@@ -1,7 +1,7 @@
 import { VmkdError } from '@vmkd/kd-protocol';
 import { BenchErrorCode } from './errors.js';
 import { formatCellLine } from './format-table.js';
-import { describeMachine } from './machine.js';
+import { currentLoad, describeMachine } from './machine.js';
 import { planMatrix, type PlannedCell } from './matrix.js';
 import { createProgressBar, type ProgressStream } from './progress.js';
 import { measureRawLimit, READ_PATTERN } from './raw-limit.js';
@@ -44,6 +44,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const stream = options.progress === undefined ? process.stderr : options.progress;
   const bar = stream === false ? undefined : createProgressBar(stream);
   const date = new Date().toISOString();
+  const loadAtStart = currentLoad();
   const started = performance.now();
 
   const fastBytes = (options.readMiB ?? (quick ? 4 : 32)) * 1024 * 1024;
@@ -96,7 +97,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     date,
     mode: quick ? 'quick' : 'full',
     command: options.command ?? ['node', ...process.argv.slice(1)].join(' '),
-    machine: describeMachine(),
+    machine: describeMachine(loadAtStart),
     durationMs: performance.now() - started,
     cells: results,
     limits,

@@ -1,5 +1,5 @@
 import { formatMs, formatRate } from './format-units.js';
-import type { BenchResult, GuestKind } from './result-types.js';
+import { cellReadRate, limitRate, type BenchResult, type GuestKind } from './result-types.js';
 import { percentile } from './stats.js';
 
 /** Escapes text for SVG/XML content and attribute values. */
@@ -62,11 +62,12 @@ function logAxis(x0: number, x1: number, yTop: number, yBottom: number, ticks: n
 export function renderThroughputSvg(result: BenchResult): string {
   const rows: (Row & { value: number; text: string })[] = [];
   for (const l of result.limits) {
-    rows.push({ label: `${l.id} (limit, no protocol)`, color: COLORS.raw, value: l.payloadBytesPerSecond, text: formatRate(l.payloadBytesPerSecond) });
+    rows.push({ label: `${l.id} (limit, no protocol)`, color: COLORS.raw, value: limitRate(l), text: formatRate(limitRate(l)) });
   }
   for (const c of result.cells) {
-    if (c.status !== 'ok' || c.readBytesPerSecond === undefined) continue;
-    rows.push({ label: c.id, color: COLORS[c.guest], value: c.readBytesPerSecond, text: formatRate(c.readBytesPerSecond) });
+    const rate = cellReadRate(c);
+    if (c.status !== 'ok' || rate === undefined) continue;
+    rows.push({ label: c.id, color: COLORS[c.guest], value: rate, text: formatRate(rate) });
   }
   const rowH = 22;
   const left = 230;
@@ -85,7 +86,7 @@ export function renderThroughputSvg(result: BenchResult): string {
     body.push(`<rect x="${left}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${r.color}" rx="2"><title>${escapeXml(`${r.label}: ${r.text}`)}</title></rect>`);
     body.push(`<text x="${(left + w + 6).toFixed(1)}" y="${y + 15}" font-size="11" fill="#111827" ${FONT}>${escapeXml(r.text)}</text>`);
   });
-  return frame(width, height, 'vmkd: memory-read throughput per transport', `${result.mode} run, ${result.date.slice(0, 10)}, ${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node}; content verified`, body);
+  return frame(width, height, 'vmkd: memory-read throughput per transport', `${result.mode} run, ${result.date.slice(0, 10)}, ${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node}; median of 256 KiB read calls, content verified`, body);
 }
 
 /**
