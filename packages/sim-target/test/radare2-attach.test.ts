@@ -206,12 +206,10 @@ describe('the real radare2 attach bytes (KD spec 4.1, appendix A)', () => {
   // DbgBreakPointWithStatus, and the exchange is exactly the one of spec 4.1 / appendix A.
   it('answers radare2’s sequence exactly as listed (kernel running when radare2 connects)', () => radare2Session(true));
 
-  // Known kd-protocol issue, not the simulator's: a TargetSession that is already stopped when
-  // the debugger connects sends its state change with the SYNC id, and after RESET both the KDCOM
-  // link (retransmitting that unacknowledged packet) and the session (re-announcing the stop) send
-  // it, so a second copy follows; the target then answers radare2's GetVersion with RESEND, which
-  // makes radare2 abandon the request (spec 4.1 item 8). Flip to `it` once fixed.
-  it.fails('answers radare2’s sequence exactly as listed (kernel stopped when radare2 connects)', () => radare2Session(false));
+  // Stopped when radare2 connects: the state change is already queued with the SYNC id; after the
+  // RESET only the link retransmits it (the session must not announce a second copy, or the
+  // target answers radare2's GetVersion with RESEND and radare2 abandons the request, spec 4.1).
+  it('answers radare2’s sequence exactly as listed (kernel stopped when radare2 connects)', () => radare2Session(false));
 
   it('keeps every reply within radare2’s 2048-byte limit and fails unreadable memory with no data', async () => {
     const { next, send } = await radare2Target({ startRunning: true });

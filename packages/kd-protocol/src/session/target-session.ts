@@ -58,6 +58,13 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
   let stateChange: Uint8Array | undefined;
   /** True once the current stop was sent to the debugger now attached; a (re)connect resends otherwise. */
   let announced = false;
+  /**
+   * State changes handed to the link and not yet acknowledged. The link layer retransmits its own
+   * pending packet after a RESET (spec 1.6), so announcing again while one is in flight would put
+   * a second copy on the wire, and a debugger that ACKed the first answers the second with RESEND
+   * (radare2 then drops its next request).
+   */
+  let stateChangesInFlight = 0;
 
   const send = (packet: KdPacket): void => {
     // Sends queue FIFO in the link; a failure (no debugger yet, link closed) is not fatal for a
@@ -69,9 +76,18 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
 
   const announce = (resend: boolean): void => {
     if (stop === undefined || stateChange === undefined) return;
+    if (resend && stateChangesInFlight > 0) return;
     announced = true;
     activity.next({ kind: 'state-change', reason: stop, resend });
-    send({ type: KdPacketType.StateChange64, payload: stateChange });
+    stateChangesInFlight += 1;
+    link
+      .send({ type: KdPacketType.StateChange64, payload: stateChange })
+      .catch((error: unknown) => {
+        if (state !== 'closed') activity.next({ kind: 'send-error', error });
+      })
+      .finally(() => {
+        stateChangesInFlight -= 1;
+      });
   };
 
   const enterStopped = (reason: StopReason): void => {
