@@ -14,8 +14,13 @@ const MiB = 1024 * 1024;
 export interface PlannedCell extends CellSpec {
   /** Set when the cell cannot run here; it is reported, not run. */
   readonly skip?: string;
-  /** Rough seconds it takes, for the progress bar. */
+  /** Rough seconds one round takes, for the progress bar. */
   readonly weight: number;
+  /**
+   * Rounds to run, interleaved with the other cells (round-robin), so that a burst of other load
+   * on a shared machine hits every cell a little rather than one cell a lot.
+   */
+  readonly rounds: number;
 }
 
 export interface MatrixOptions {
@@ -113,6 +118,8 @@ export function planMatrix(options: MatrixOptions & { readonly only?: readonly s
         openGuest: openerFor(guest),
         timeoutMs: guest === 'serial-paced' ? 15_000 : 5_000,
         weight: weightOf(guest, workload),
+        // The paced line and the ptrace harness are slow and steady; one round says it all.
+        rounds: guest === 'serial-paced' || guest === 'kdrpc-native' ? 1 : options.quick ? 2 : 3,
         ...(guest === 'kdrpc-native' && nativeSkip !== undefined ? { skip: nativeSkip } : {}),
       });
     }

@@ -118,6 +118,7 @@ export async function measureRawLimit(options: RawLimitOptions): Promise<RawLimi
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const mib = (roundTrips * READ_PATTERN.payload) / 1048576;
+    const rates = batchRates.length > 0 ? batchRates : [(roundTrips * READ_PATTERN.payload) / seconds];
     return {
       id: `raw-${options.socket}`,
       socket: options.socket,
@@ -125,7 +126,7 @@ export async function measureRawLimit(options: RawLimitOptions): Promise<RawLimi
       roundTrips,
       roundTripsPerSecond: roundTrips / seconds,
       payloadBytesPerSecond: (roundTrips * READ_PATTERN.payload) / seconds,
-      payloadRate: summarize(batchRates.length > 0 ? batchRates : [(roundTrips * READ_PATTERN.payload) / seconds]),
+      payloadRate: { ...summarize(rates), samples: rates },
       wireBytesPerRoundTrip: WIRE_BYTES_PER_READ,
       cpuSecondsPerMiB: (cpu.user + cpu.system) / 1e6 / mib,
     };

@@ -38,7 +38,9 @@ export interface CellResult {
   /** Memory-read throughput in bytes of memory per second (payload, not wire bytes). */
   readonly readBytesPerSecond?: number;
   /** Rates of the read's individual calls (256 KiB each), bytes per second; p50 is the robust figure. */
-  readonly readRate?: Summary;
+  readonly readRate?: Summary & { readonly samples: readonly number[] };
+  /** How many times the cell ran (interleaved with the others); figures merge all rounds. */
+  readonly rounds?: number;
   /** Read requests (3,944-byte chunks) per second. */
   readonly roundTripsPerSecond?: number;
   readonly readSeconds?: number;
@@ -46,7 +48,7 @@ export interface CellResult {
   readonly verified?: boolean;
   /** Bytes on the guest transport's wire (KDCOM frames or KDRPC bodies) during the read phase. */
   readonly wireBytes?: number;
-  readonly breakinMs?: Summary;
+  readonly breakinMs?: Summary & { readonly samples: readonly number[] };
   /** CPU seconds (user + system; the child process too where one is used) per MiB read. */
   readonly cpuSecondsPerMiB?: number;
   /** Highest resident set size seen while the cell ran, in bytes (this process + any child). */
@@ -64,7 +66,7 @@ export interface RawLimitResult {
   /** The 3,944 memory bytes each round trip would carry, per second. */
   readonly payloadBytesPerSecond: number;
   /** Rates of 256 KiB batches (as the cells' read calls); p50 is the robust figure. */
-  readonly payloadRate: Summary;
+  readonly payloadRate: Summary & { readonly samples: readonly number[] };
   readonly wireBytesPerRoundTrip: number;
   readonly cpuSecondsPerMiB: number;
 }

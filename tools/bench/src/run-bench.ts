@@ -5,8 +5,10 @@ import { currentLoad, describeMachine } from './machine.js';
 import { planMatrix, type PlannedCell } from './matrix.js';
 import { createProgressBar, type ProgressStream } from './progress.js';
 import { measureRawLimit, READ_PATTERN } from './raw-limit.js';
-import type { BenchResult, CellResult, RawLimitResult } from './result-types.js';
-import { runCell } from './run-cell.js';
+import { limitRate, type BenchResult, type CellResult, type RawLimitResult } from './result-types.js';
+import { summarize } from './stats.js';
+import { formatRate } from './format-units.js';
+import { mergeRounds, runCell } from './run-cell.js';
 import { computeTargets } from './targets.js';
 import { writeBenchOutputs } from './write-outputs.js';
 
@@ -49,25 +51,38 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
 
   const fastBytes = (options.readMiB ?? (quick ? 4 : 32)) * 1024 * 1024;
   const limitTrips = Math.ceil(fastBytes / READ_PATTERN.payload);
-  const limitWeight = options.skipLimits ? 0 : 2 * (0.2 + limitTrips / 10_000);
-  const total = limitWeight + cells.reduce((sum, c) => sum + (c.skip === undefined ? c.weight : 0), 0);
+  const limitWeight = options.skipLimits ? 0 : 4 * (0.2 + limitTrips / 10_000);
+  const total = limitWeight + cells.reduce((sum, c) => sum + (c.skip === undefined ? c.weight * c.rounds : 0), 0);
   let doneWeight = 0;
 
-  const limits: RawLimitResult[] = [];
-  if (!options.skipLimits) {
+  // The limits are measured before and after the cells and pooled, as the cells run in rounds.
+  const limitPasses: RawLimitResult[][] = [[], []];
+  const measureLimits = async (pass: RawLimitResult[], warm: boolean): Promise<void> => {
+    if (options.skipLimits) return;
     for (const socket of ['unix', 'tcp'] as const) {
       bar?.update(doneWeight / total, `raw-${socket} limit`);
       // A short untimed pass first, as the cells warm up too.
-      await measureRawLimit({ socket, roundTrips: 200 });
-      const limit = await measureRawLimit({ socket, roundTrips: limitTrips });
-      limits.push(limit);
-      doneWeight += limitWeight / 2;
-      bar?.log(`raw-${socket.padEnd(4)} limit  ${(limit.payloadBytesPerSecond / 1e6).toFixed(2)} MB/s  ${limit.roundTripsPerSecond.toFixed(0)} round trips/s`);
+      if (warm) await measureRawLimit({ socket, roundTrips: 200 });
+      pass.push(await measureRawLimit({ socket, roundTrips: limitTrips }));
+      doneWeight += limitWeight / 4;
+    }
+  };
+  await measureLimits(limitPasses[0] as RawLimitResult[], true);
+
+  const rounds = new Map<PlannedCell, CellResult[]>(cells.map((c) => [c, []]));
+  const maxRounds = Math.max(1, ...cells.map((c) => c.rounds));
+  for (let round = 0; round < maxRounds; round++) {
+    for (const cell of cells) {
+      if (cell.skip !== undefined || round >= cell.rounds) continue;
+      const before = doneWeight;
+      const label = `${cell.guest}/${cell.endpoint}${cell.rounds > 1 ? ` (${round + 1}/${cell.rounds})` : ''}`;
+      const result = await runCell(cell, (fraction, phase) => bar?.update((before + fraction * cell.weight) / total, `${label} ${phase}`));
+      doneWeight += cell.weight;
+      rounds.get(cell)?.push(result);
+      if (round === cell.rounds - 1) bar?.log(formatCellLine(mergeRounds(rounds.get(cell) ?? [result])));
     }
   }
-
-  const results: CellResult[] = [];
-  for (const cell of cells) {
+  const results: CellResult[] = cells.map((cell) => {
     if (cell.skip !== undefined) {
       const skipped: CellResult = {
         id: `${cell.guest}/${cell.endpoint}`,
@@ -79,15 +94,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         reason: cell.skip,
         elapsedMs: 0,
       };
-      results.push(skipped);
       bar?.log(formatCellLine(skipped));
-      continue;
+      return skipped;
     }
-    const before = doneWeight;
-    const result = await runCell(cell, (fraction, phase) => bar?.update((before + fraction * cell.weight) / total, `${cell.guest}/${cell.endpoint} ${phase}`));
-    doneWeight += cell.weight;
-    results.push(result);
-    bar?.log(formatCellLine(result));
+    return mergeRounds(rounds.get(cell) ?? []);
+  });
+  await measureLimits(limitPasses[1] as RawLimitResult[], false);
+  const limits = (limitPasses[0] as RawLimitResult[]).map((a, i) => mergeLimits(a, (limitPasses[1] as RawLimitResult[])[i]));
+  for (const limit of limits) {
+    bar?.log(`${limit.id.padEnd(28)} ${formatRate(limitRate(limit)).padStart(12)}  (limit: the read pattern, no protocol work)`);
   }
   bar?.update(1, 'done');
   bar?.done();
@@ -105,4 +120,19 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   };
   if (options.outDir !== undefined) await writeBenchOutputs(result, options.outDir);
   return result;
+}
+
+function mergeLimits(a: RawLimitResult, b: RawLimitResult | undefined): RawLimitResult {
+  if (b === undefined) return a;
+  const rates = [...a.payloadRate.samples, ...b.payloadRate.samples];
+  const trips = a.roundTrips + b.roundTrips;
+  const seconds = a.roundTrips / a.roundTripsPerSecond + b.roundTrips / b.roundTripsPerSecond;
+  return {
+    ...a,
+    roundTrips: trips,
+    roundTripsPerSecond: trips / seconds,
+    payloadBytesPerSecond: (trips * READ_PATTERN.payload) / seconds,
+    payloadRate: { ...summarize(rates), samples: rates },
+    cpuSecondsPerMiB: (a.cpuSecondsPerMiB * a.roundTrips + b.cpuSecondsPerMiB * b.roundTrips) / trips,
+  };
 }

@@ -132,12 +132,13 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
       attachMs,
       latencyMs: { ...latency, samples: latencies },
       readBytesPerSecond: w.readBytes / readSeconds,
-      readRate: summarize(chunkRates),
+      readRate: { ...summarize(chunkRates), samples: chunkRates },
+      rounds: 1,
       roundTripsPerSecond: Math.ceil(w.readBytes / 3944) / readSeconds,
       readSeconds,
       verified,
       wireBytes,
-      breakinMs: summarize(breakins),
+      breakinMs: { ...summarize(breakins), samples: breakins },
       cpuSecondsPerMiB: (cpuMicros / 1e6 + childCpu) / (w.readBytes / 1048576),
       peakRssBytes: peakSelf + peakChild,
       elapsedMs: performance.now() - started,
@@ -153,4 +154,43 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
     await side?.close().catch(() => undefined);
     await guest?.close().catch(() => undefined);
   }
+}
+
+/**
+ * One result from several rounds of the same cell: samples pooled (latency, read-call rates,
+ * break-ins), totals summed, attach time the median, peak RSS the highest. A failed round fails
+ * the cell (its reason is kept).
+ */
+export function mergeRounds(rounds: readonly CellResult[]): CellResult {
+  const first = rounds[0];
+  if (first === undefined) throw new RangeError('no rounds to merge');
+  if (rounds.length === 1) return first;
+  const failed = rounds.find((r) => r.status !== 'ok');
+  const elapsedMs = rounds.reduce((t, r) => t + r.elapsedMs, 0);
+  if (failed !== undefined) return { ...failed, elapsedMs, rounds: rounds.length };
+  const pool = (pick: (r: CellResult) => readonly number[] | undefined): number[] => rounds.flatMap((r) => [...(pick(r) ?? [])]);
+  const sum = (pick: (r: CellResult) => number | undefined): number => rounds.reduce((t, r) => t + (pick(r) ?? 0), 0);
+  const latencies = pool((r) => r.latencyMs?.samples);
+  const rates = pool((r) => r.readRate?.samples);
+  const breakins = pool((r) => r.breakinMs?.samples);
+  const readBytes = first.workload.readBytes * rounds.length;
+  const readSeconds = sum((r) => r.readSeconds);
+  const cpuSeconds = sum((r) => (r.cpuSecondsPerMiB ?? 0) * (r.workload.readBytes / 1048576));
+  return {
+    ...first,
+    workload: { ...first.workload, readBytes, latencySamples: first.workload.latencySamples * rounds.length, breakinSamples: first.workload.breakinSamples * rounds.length },
+    rounds: rounds.length,
+    attachMs: summarize(rounds.map((r) => r.attachMs ?? Number.NaN)).p50,
+    latencyMs: { ...summarize(latencies), samples: latencies },
+    readRate: { ...summarize(rates), samples: rates },
+    readBytesPerSecond: readBytes / readSeconds,
+    roundTripsPerSecond: Math.ceil(readBytes / 3944) / readSeconds,
+    readSeconds,
+    verified: rounds.every((r) => r.verified === true),
+    wireBytes: sum((r) => r.wireBytes),
+    breakinMs: { ...summarize(breakins), samples: breakins },
+    cpuSecondsPerMiB: cpuSeconds / (readBytes / 1048576),
+    peakRssBytes: Math.max(...rounds.map((r) => r.peakRssBytes ?? 0)),
+    elapsedMs,
+  };
 }
