@@ -6,7 +6,7 @@ import type { DebuggerSession } from '@vmkd/kd-protocol';
 import { TARGET_GONE_STATUS } from '@vmkd/router';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { createChildTracker, waitForExit, waitForOutput } from './cli-harness.js';
-import { connectDebugger } from './debugger-client.js';
+import { connectDebugger } from '../src/links/connect-debugger.js';
 import { startPtyPair } from './socat-pty.js';
 
 /*

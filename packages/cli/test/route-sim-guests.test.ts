@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DebuggerSession } from '@vmkd/kd-protocol';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
-import { connectDebugger } from './debugger-client.js';
+import { connectDebugger } from '../src/links/connect-debugger.js';
 import { runInProcess, type CliRun } from './cli-harness.js';
 
 /*

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { integerArg, sizeArg, type ActionRunner } from '../program.js';
 import { DEFAULT_SIM_OPTIONS } from '../uri/transport-uri.js';
+import type { BenchCommandOptions } from './bench.js';
+import type { DemoOptions } from './demo.js';
 import type { RouteCommandOptions } from './route.js';
 import type { SimCommandOptions } from './sim.js';
 
@@ -66,6 +68,23 @@ Examples:
   vmkd route serial+tcp://127.0.0.1:5555 tcp://127.0.0.1:9999      # in another terminal`,
     )
     .action(async (options: SimCommandOptions, command: Command) => runner.run(command, async (ctx) => (await import('./sim.js')).runSim(ctx, options)));
+
+  program
+    .command('demo')
+    .description('a guided tour: the virtual kernel on a paced serial line, routed, debugged by vmkd, then the accelerated path')
+    .option('--baud <bits-per-second>', 'serial line rate', integerArg('--baud', 300, 10_000_000), 115_200)
+    .option('--serial-kib <n>', 'KiB read over the serial line for the throughput figure', integerArg('--serial-kib', 1, 1024), 16)
+    .option('--accelerated-mib <n>', 'MiB read over the accelerated path', integerArg('--accelerated-mib', 1, 1024), 16)
+    .action(async (options: DemoOptions, command: Command) => runner.run(command, async (ctx) => (await import('./demo.js')).runDemo(ctx, options)));
+
+  program
+    .command('bench')
+    .description('benchmark the transports: serial vs accelerated, direct vs routed, against the raw socket limit')
+    .option('--quick', 'the small matrix (under a minute on 2 cores)')
+    .option('--out <dir>', 'also write results.json, results.md and SVG charts to <dir>')
+    .option('--only <cells>', 'run only these cells, guest kinds or endpoint kinds (comma-separated)')
+    .option('--read-mib <n>', 'MiB read by each unpaced cell (default 4 with --quick, 32 otherwise)', integerArg('--read-mib', 1, 65_536))
+    .action(async (options: BenchCommandOptions, command: Command) => runner.run(command, async (ctx) => (await import('./bench.js')).runBench(ctx, options)));
 
   program
     .command('trace')

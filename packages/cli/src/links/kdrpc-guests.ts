@@ -1,4 +1,4 @@
-import { VmkdError, createTargetSession, KDRPC_COMMAND_NAME } from '@vmkd/kd-protocol';
+import { VmkdError, createTargetSession, KDRPC_COMMAND_NAME, type TargetBackend } from '@vmkd/kd-protocol';
 import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcHost, createKdrpcProxyPipeServer, runUnderHarness } from '@vmkd/vmware-backdoor';
 import { CliErrorCode } from '../errors.js';
 import { childNodeArgs, probePath } from '../probes/run-probe.js';
@@ -11,10 +11,11 @@ import type { OpenedGuest } from './opened-guest.js';
  * TargetSession → KDRPC guest link (the kdvm.dll role) → GuestRPC → emulated VMX → `~kdVMvA` →
  * vmkd's KDRPC host, whose target-facing side the router uses.
  */
-export function openSimKdrpcGuest(sim: SimOptions): OpenedGuest {
+export function openSimKdrpcGuest(sim: SimOptions, given?: TargetBackend): OpenedGuest {
   const host = createKdrpcHost({ name: 'kdrpc+sim' });
   const stack = createKdrpcGuestStack({ host });
-  const backend = createSimBackend(sim);
+  const owned = given === undefined ? createSimBackend(sim) : undefined;
+  const backend = given ?? owned!;
   const session = createTargetSession(stack.link, backend);
   return {
     link: host,
@@ -23,7 +24,7 @@ export function openSimKdrpcGuest(sim: SimOptions): OpenedGuest {
       await host.close();
       await session.close();
       await stack.close();
-      backend.close();
+      owned?.close();
     },
   };
 }

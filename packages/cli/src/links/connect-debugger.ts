@@ -1,7 +1,7 @@
 import { createDebuggerSession, createKdcomLink, type DebuggerSession } from '@vmkd/kd-protocol';
 import { openByteLink } from '@vmkd/serial-fallback';
-import { connectOptionsFor } from '../src/links/byte-link-options.js';
-import { parseEndpointUri } from '../src/uri/parse-transport-uri.js';
+import { connectOptionsFor } from './byte-link-options.js';
+import { parseEndpointUri } from '../uri/parse-transport-uri.js';
 
 /** vmkd's own debugger (DebuggerSession over KDCOM) connected to an endpoint URI. */
 export async function connectDebugger(endpointUri: string, timeoutMs = 10_000): Promise<DebuggerSession> {

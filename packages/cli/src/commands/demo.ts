@@ -1,0 +1,208 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DebuggerSession } from '@vmkd/kd-protocol';
+import { route, type Route } from '@vmkd/router';
+import { buildProfile, fillExpected } from '@vmkd/sim-target';
+import { VmkdError } from '@vmkd/kd-protocol';
+import { CliErrorCode } from '../errors.js';
+import type { CommandContext } from '../output/command-context.js';
+import { hexdump } from '../output/hexdump.js';
+import { connectDebugger } from '../links/connect-debugger.js';
+import { openSimKdrpcGuest } from '../links/kdrpc-guests.js';
+import { openEndpoint, type OpenedEndpoint } from '../links/open-endpoint.js';
+import type { OpenedGuest } from '../links/opened-guest.js';
+import { openSimSerialGuest } from '../links/sim-guest.js';
+import { createSimBackend, describeSim, resolveBuild } from '../sim/sim-backend.js';
+import { parseEndpointUri } from '../uri/parse-transport-uri.js';
+import type { SimOptions } from '../uri/transport-uri.js';
+import { readExact, readKdDebuggerData, walkModules, walkProcesses } from '../demo/kernel-walk.js';
+
+export interface DemoOptions {
+  readonly baud: number;
+  readonly serialKib: number;
+  readonly acceleratedMib: number;
+}
+
+interface Throughput {
+  readonly transport: string;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly bytesPerSecond: number;
+  readonly verified: boolean;
+}
+
+const SIM: SimOptions = { build: 'win10', memory: 256 * 1024 * 1024, cpus: 1 };
+
+const addr = (value: bigint): string => {
+  const hex = value.toString(16).padStart(16, '0');
+  return `${hex.slice(0, 8)}\`${hex.slice(8)}`;
+};
+
+function rate(bytesPerSecond: number): string {
+  if (bytesPerSecond >= 1e6) return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
+  return `${(bytesPerSecond / 1e3).toFixed(1)} kB/s`;
+}
+
+function size(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`;
+}
+
+/** A route from an in-process guest to a local endpoint, with vmkd's debugger attached through it. */
+interface Rig {
+  readonly endpoint: OpenedEndpoint;
+  readonly route: Route;
+  readonly session: DebuggerSession;
+  close(): Promise<void>;
+}
+
+async function rigUp(guest: OpenedGuest, endpointUri: string): Promise<Rig> {
+  const endpoint = await openEndpoint(parseEndpointUri(endpointUri));
+  const routed = route(guest.link, endpoint.link);
+  const session = await connectDebugger(endpoint.address, 15_000);
+  return {
+    endpoint,
+    route: routed,
+    session,
+    async close() {
+      await session.close();
+      await routed.close();
+      await endpoint.close();
+      await guest.close();
+    },
+  };
+}
+
+async function measuredRead(session: DebuggerSession, address: bigint, bytes: number, transport: string): Promise<Throughput> {
+  const started = performance.now();
+  const result = await session.readVirtual(address, bytes);
+  const seconds = (performance.now() - started) / 1000;
+  const verified = result.bytesRead === bytes && Buffer.from(result.data).equals(Buffer.from(fillExpected(address, new Uint8Array(bytes))));
+  if (!verified) {
+    throw new VmkdError(CliErrorCode.Internal, `${transport}: the ${bytes}-byte read at 0x${address.toString(16)} came back wrong (${result.bytesRead} bytes, status 0x${result.status.toString(16)})`);
+  }
+  return { transport, bytes, seconds, bytesPerSecond: bytes / seconds, verified };
+}
+
+/** Where the demo's endpoints live: a private temp directory (Unix sockets) or a per-process pipe name. */
+function endpointUri(dir: string, name: string): string {
+  return process.platform === 'win32' ? `pipe://./pipe/vmkd-demo-${process.pid}-${name}` : `unix:${join(dir, `${name}.sock`)}`;
+}
+
+/**
+ * `vmkd demo`: no set-up. The virtual kernel behind a paced serial line, routed to a local
+ * endpoint, with vmkd's own debugger attached through it; then the accelerated path next to it.
+ */
+export async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<number> {
+  const { out } = ctx;
+  const say = (line = ''): void => {
+    if (!ctx.json) ctx.io.stdout.write(`${line}\n`);
+  };
+  const report: Record<string, unknown> = {};
+  const dir = await mkdtemp(join(tmpdir(), 'vmkd-demo-'));
+  const cleanups: (() => Promise<void>)[] = [async () => rm(dir, { recursive: true, force: true })];
+  try {
+    const backend = createSimBackend(SIM);
+    const build = buildProfile(resolveBuild(SIM.build)!);
+    const guestUri = `sim://?via=serial&baud=${options.baud}`;
+    const serialEndpoint = endpointUri(dir, 'kd-serial');
+    say(out.bold(`vmkd demo: a virtual Windows kernel behind a ${options.baud.toLocaleString('en-US')} bit/s serial line, debugged through vmkd`));
+    say();
+
+    let progress = ctx.progress('attaching over the serial line');
+    const serial = await rigUp(openSimSerialGuest(SIM, options.baud, backend), serialEndpoint);
+    cleanups.unshift(() => serial.close());
+    const attachStarted = performance.now();
+    await serial.session.attach();
+    const attachMs = performance.now() - attachStarted;
+    progress.done();
+    say(`  ${out.dim('guest   ')}  ${describeSim(SIM)}`);
+    say(`  ${out.dim('route   ')}  ${guestUri} → router → ${serial.endpoint.address}`);
+    say(`  ${out.dim('debugger')}  vmkd's DebuggerSession over KDCOM, attached in ${attachMs.toFixed(0)} ms`);
+    report['guest'] = { uri: guestUri, description: describeSim(SIM), endpoint: serial.endpoint.address, attachMs };
+
+    const session = serial.session;
+    progress = ctx.progress('reading the version and KDDEBUGGER_DATA64');
+    const version = await session.getVersion();
+    const kdbg = await readKdDebuggerData(session, version);
+    progress.done();
+    say();
+    say(out.bold('Version') + out.dim(' (GetVersion, then KDDEBUGGER_DATA64 through DebuggerDataList)'));
+    say(`  Windows build ${version.minorVersion}, ${version.machineType === 0x8664 ? 'AMD64' : `machine 0x${version.machineType.toString(16)}`}, KD protocol ${version.protocolVersion}, NtBuildLab ${kdbg.ntBuildLab}`);
+    say(`  kernel base ${addr(version.kernBase)}, KDDEBUGGER_DATA64 at ${addr(kdbg.address)} (tag ${kdbg.ownerTag}, 0x${kdbg.size.toString(16)} bytes)`);
+    report['version'] = { build: version.minorVersion, machineType: version.machineType, protocolVersion: version.protocolVersion, kernBase: version.kernBase, kdDebuggerData: kdbg.address, ntBuildLab: kdbg.ntBuildLab };
+
+    progress = ctx.progress('walking PsLoadedModuleList');
+    const modules = await walkModules(session, kdbg.psLoadedModuleList);
+    progress.done();
+    say();
+    say(out.bold('Modules') + out.dim(` (PsLoadedModuleList → KLDR_DATA_TABLE_ENTRY, ${modules.length} entries)`));
+    for (const m of modules) say(`  ${addr(m.base)}  ${`0x${m.size.toString(16).padStart(8, '0')}`}  ${m.name}`);
+    report['modules'] = modules;
+
+    progress = ctx.progress('walking PsActiveProcessHead');
+    const processes = await walkProcesses(session, kdbg.psActiveProcessHead, build.eprocess);
+    progress.done();
+    say();
+    say(out.bold('Processes') + out.dim(` (PsActiveProcessHead → EPROCESS.ActiveProcessLinks, ${processes.length} entries)`));
+    say(out.dim(`  ${'PID'.padStart(6)}  ${'PPID'.padStart(6)}  EPROCESS           name`));
+    for (const p of processes) say(`  ${String(p.pid).padStart(6)}  ${String(p.parentPid).padStart(6)}  ${addr(p.eprocess)}  ${p.name}`);
+    report['processes'] = processes;
+
+    say();
+    say(out.bold('Memory') + out.dim(` (db ${addr(kdbg.address)} L40: the KDDEBUGGER_DATA64 header)`));
+    const head = await readExact(session, kdbg.address, 64);
+    for (const line of hexdump(kdbg.address, head)) say(`  ${line}`);
+    report['memory'] = { address: kdbg.address, bytes: head };
+
+    progress = ctx.progress('breakpoint: continue and wait for the hit');
+    const bpAddress = backend.layout.idleLoopStart;
+    const handle = await session.writeBreakpoint(bpAddress);
+    const continued = performance.now();
+    await session.continue();
+    const hit = await session.waitForStateChange(15_000);
+    const hitMs = performance.now() - continued;
+    await session.restoreBreakpoint(handle);
+    progress.done();
+    const hitAt = hit.kind === 'exception' ? hit.exceptionAddress : hit.programCounter;
+    say();
+    say(out.bold('Breakpoint'));
+    say(
+      `  bp ${addr(bpAddress)} (the idle loop) → handle ${handle}; g → ${hit.kind === 'exception' && hit.exceptionCode === 0x80000003 ? 'breakpoint hit' : `stopped (${hit.kind})`} at ${addr(hitAt)} on CPU ${hit.processor} after ${hitMs.toFixed(0)} ms; bc ${handle}`,
+    );
+    report['breakpoint'] = { address: bpAddress, handle, hitAddress: hitAt, processor: hit.processor, afterMs: hitMs };
+
+    const dataBase = backend.layout.dataRegion.virtualBase;
+    progress = ctx.progress(`reading ${size(options.serialKib * 1024)} over the serial line`);
+    const serialRead = await measuredRead(session, dataBase, options.serialKib * 1024, `serial, ${options.baud.toLocaleString('en-US')} bit/s (KDCOM)`);
+    progress.done();
+    await serial.close();
+    cleanups.shift();
+
+    progress = ctx.progress(`reading ${size(options.acceleratedMib * 1024 * 1024)} over the accelerated path`);
+    const fast = await rigUp(openSimKdrpcGuest(SIM), endpointUri(dir, 'kd-kdrpc'));
+    cleanups.unshift(() => fast.close());
+    await fast.session.attach();
+    const fastRead = await measuredRead(fast.session, dataBase, options.acceleratedMib * 1024 * 1024, 'accelerated, KDRPC over GuestRPC');
+    progress.done();
+    await fast.close();
+    cleanups.shift();
+
+    const reads = [serialRead, fastRead];
+    const ratio = fastRead.bytesPerSecond / serialRead.bytesPerSecond;
+    say();
+    say(out.bold('Throughput') + out.dim(' (memory reads through the route, every byte verified)'));
+    const width = Math.max(...reads.map((r) => r.transport.length));
+    say(out.dim(`  ${'transport'.padEnd(width)}  ${'read'.padStart(7)}  ${'time'.padStart(7)}  ${'rate'.padStart(10)}`));
+    for (const r of reads) say(`  ${r.transport.padEnd(width)}  ${size(r.bytes).padStart(7)}  ${`${r.seconds.toFixed(2)} s`.padStart(7)}  ${rate(r.bytesPerSecond).padStart(10)}`);
+    say(`  ${out.green(`the accelerated path read ${Math.round(ratio).toLocaleString('en-US')}× faster`)} (serial line rate: ${rate(options.baud / 10)})`);
+    say();
+    say(out.dim('Next: vmkd route sim:// tcp://127.0.0.1:9999   then   windbg -k com:ipport=9999,port=127.0.0.1'));
+    report['throughput'] = { reads, ratio };
+
+    ctx.result(report, () => '');
+    return 0;
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  }
+}
