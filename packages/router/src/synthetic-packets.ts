@@ -1,4 +1,4 @@
-import { KdPacketType, KdStateChange, type KdPacket } from '@vmkd/kd-protocol';
+import { KdPacketType, KdStateChange, NtStatus, type KdPacket } from '@vmkd/kd-protocol';
 
 /** Size of `DBGKD_ANY_WAIT_STATE_CHANGE` without extra data (kd-protocol spec §2.5). */
 const STATE_CHANGE_SIZE = 0xf0;
@@ -12,7 +12,7 @@ const MEMORY_APIS = new Set([0x3130, 0x3131, 0x3137, 0x3138, 0x313d, 0x313e]);
  * A distinct value, so a debugger session can tell "target gone" from an API the target refused
  * (STATUS_UNSUCCESSFUL).
  */
-export const TARGET_GONE_STATUS = 0xc0000037;
+export const TARGET_GONE_STATUS: number = NtStatus.PortDisconnected;
 
 /**
  * The state change VirtualKD sends when the VM dies (virtualkd-kdrpc spec §7.3): LoadSymbols with

@@ -112,6 +112,12 @@ export const NtStatus = {
   Unsuccessful: 0xc0000001,
   NoSuchFile: 0xc000000f,
   AccessViolation: 0xc0000005,
+  /**
+   * STATUS_PORT_DISCONNECTED: what a router answers, on the target's behalf, for a request the
+   * target vanished under (the guest process died, the VM powered off). DebuggerSession turns it
+   * into ERR_KD_TARGET_GONE.
+   */
+  PortDisconnected: 0xc0000037,
   Breakpoint: 0x80000003,
   SingleStep: 0x80000004,
   WakeSystemDebugger: 0x80000007,

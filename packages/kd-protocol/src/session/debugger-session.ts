@@ -394,7 +394,13 @@ export class DebuggerSession {
         case KdPacketType.StateManipulate: {
           const p = this.pending;
           // Anything that is not the reply we wait for is a duplicate or stale reply: ignore it.
-          if (p !== undefined && matches(p, packet.payload)) p.resolve(packet.payload);
+          if (p !== undefined && matches(p, packet.payload)) {
+            if (u32(packet.payload, 8) === NtStatus.PortDisconnected) {
+              p.reject(sessionError(KdSessionErrorCode.TargetGone, 'the target is gone: the router answered for it', { api: kdApiName(u32(p.request, 0)) ?? u32(p.request, 0) }, { disconnected: true }));
+            } else {
+              p.resolve(packet.payload);
+            }
+          }
           break;
         }
         case KdPacketType.StateChange64:

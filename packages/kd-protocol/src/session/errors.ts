@@ -6,6 +6,8 @@ export const KdSessionErrorCode = {
   Timeout: 'ERR_KD_SESSION_TIMEOUT',
   /** The target went away (link disconnect or its events ended) while the call was pending. */
   Disconnected: 'ERR_KD_SESSION_DISCONNECTED',
+  /** The target vanished under a pending call and a router answered for it (status 0xC0000037). */
+  TargetGone: 'ERR_KD_TARGET_GONE',
   /** The session was closed locally; pending calls are canceled. */
   Closed: 'ERR_KD_SESSION_CLOSED',
   /** The call needs a stopped target, but it is running (or not attached yet). */
