@@ -67,7 +67,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       doneWeight += limitWeight / 4;
     }
   };
-  await measureLimits(limitPasses[0] as RawLimitResult[], true);
+  await measureLimits(limitPasses[0], true);
 
   const rounds = new Map<PlannedCell, CellResult[]>(cells.map((c) => [c, []]));
   const maxRounds = Math.max(1, ...cells.map((c) => c.rounds));
@@ -99,8 +99,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
     return mergeRounds(rounds.get(cell) ?? []);
   });
-  await measureLimits(limitPasses[1] as RawLimitResult[], false);
-  const limits = (limitPasses[0] as RawLimitResult[]).map((a, i) => mergeLimits(a, (limitPasses[1] as RawLimitResult[])[i]));
+  await measureLimits(limitPasses[1], false);
+  const limits = (limitPasses[0]).map((a, i) => mergeLimits(a, (limitPasses[1])[i]));
   for (const limit of limits) {
     bar?.log(`${limit.id.padEnd(28)} ${formatRate(limitRate(limit)).padStart(12)}  (limit: the read pattern, no protocol work)`);
   }
