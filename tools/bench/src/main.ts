@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /** `npm run bench -w @vmkd/bench` and the `vmkd-bench` bin: run the benchmark from the command line. */
 import { runBenchCommand } from './bench-command.js';
 
