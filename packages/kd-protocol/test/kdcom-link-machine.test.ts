@@ -86,6 +86,26 @@ describe('KDCOM link machine, single faults', () => {
     expect(sim.tgt.machine.ids.nextSendId).toBe(0x80800800);
   });
 
+  it('a target that gave up on us and starts over with SYNC is followed: its next packet is not taken for a duplicate', () => {
+    const sim = new KdcomSim({}, (chunk, from) => (from === 'dbg' && isControl(chunk, KdPacketType.Acknowledge) ? null : chunk));
+    const print = (text: string) => ({ type: KdPacketType.DebugIo, payload: Uint8Array.from([0x30, 0x32, 0, 0, ...new TextEncoder().encode(text)]) });
+    sim.tgt.machine.send(print('first'), 1); // SYNC-flagged; every ACK is lost, so it is repeated 5 times
+    sim.settle();
+    expect(sim.tgt.failed).toEqual([{ token: 1, code: 'ERR_LINK_TIMEOUT' }]);
+    expect(sim.dbg.delivered).toHaveLength(1); // the repeats were recognised as repeats
+    sim.fault = undefined;
+    sim.tgt.machine.send(print('second'), 2); // SYNC again, same id as the first
+    sim.settle();
+    expect(sim.dbg.delivered.map((p) => new TextDecoder().decode(p.payload.subarray(4)))).toEqual(['first', 'second']);
+    expect(sim.tgt.sent).toEqual([2]);
+    // And both sides agree on the ids afterwards.
+    sim.dbg.machine.send(numbered('dbg', 1), 1);
+    sim.tgt.machine.send(print('third'), 3);
+    sim.settle();
+    expect(sim.tgt.delivered.map(seqOf)).toEqual([1]);
+    expect(sim.dbg.delivered).toHaveLength(3);
+  });
+
   it('ordinary packets give up after maxRetries', () => {
     const sim = new KdcomSim({ maxRetries: 3 }, (chunk, from) => (from === 'dbg' ? null : chunk));
     sim.dbg.machine.send(numbered('dbg', 1), 1);
@@ -145,7 +165,7 @@ const step = fc.oneof(
 );
 
 describe('KDCOM link machine, properties', () => {
-  test.prop([fc.array(step, { maxLength: 120 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 64 })], { numRuns: 200 })(
+  test.prop([fc.array(step, { maxLength: 120 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 64 })], { numRuns: 300 })(
     'full duplex, RESET from either side at any point, any interleaving and timeouts: both ends converge, exactly once, in order',
     (steps, picks) => {
       const sim = new KdcomSim({ impliedAck: false, maxRetries: Infinity });
@@ -181,7 +201,7 @@ describe('KDCOM link machine, properties', () => {
       fc.array(fc.record({ drop: fc.boolean(), corrupt: fc.boolean(), at: fc.nat() }), { maxLength: 80 }),
       fc.array(fc.boolean(), { minLength: 1, maxLength: 16 }),
     ],
-    { numRuns: 200 },
+    { numRuns: 300 },
   )('half-duplex request/response over a lossy wire (drops, corrupted data frames): exactly once, in order', (requests, faults, picks) => {
     let f = 0;
     const sim = new KdcomSim({ maxRetries: Infinity }, (chunk) => {
@@ -209,5 +229,38 @@ describe('KDCOM link machine, properties', () => {
     expect(sim.dbg.delivered.map(seqOf)).toEqual(range);
     expect(sim.dbg.sent).toEqual(range);
     expect(sim.tgt.sent).toEqual(range);
+  });
+
+  test.prop(
+    [
+      fc.array(fc.constantFrom<Side>('dbg', 'tgt'), { maxLength: 30 }),
+      fc.array(fc.record({ drop: fc.boolean(), corrupt: fc.boolean(), at: fc.nat() }), { maxLength: 60 }),
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 16 }),
+    ],
+    { numRuns: 300 },
+  )('full duplex over a lossy wire with break-ins: exactly once, in order, both ways', (sends, faults, picks) => {
+    let f = 0;
+    const sim = new KdcomSim({ impliedAck: false, maxRetries: Infinity }, (chunk) => {
+      const fault = faults[f++];
+      if (fault === undefined || chunk.length === 1) return chunk; // break-in bytes always arrive here
+      if (fault.drop) return null;
+      if (fault.corrupt && isData(chunk)) {
+        const bad = chunk.slice();
+        bad[16 + (fault.at % (bad.length - 16))] ^= 0x81;
+        return bad;
+      }
+      return chunk;
+    });
+    const next: Record<Side, number> = { dbg: 0, tgt: 0 };
+    for (const side of sends) {
+      sim[side].machine.send(numbered(side, ++next[side], 1 + (next[side] * 37) % 300), next[side]);
+      if (side === 'dbg' && next.dbg % 3 === 0) sim.dbg.machine.breakIn();
+    }
+    let i = 0;
+    sim.settle(() => (picks[i++ % picks.length] ? 'dbg' : 'tgt'));
+    const range = (n: number) => Array.from({ length: n }, (_, k) => k + 1);
+    expect(sim.tgt.delivered.map(seqOf)).toEqual(range(next.dbg));
+    expect(sim.dbg.delivered.map(seqOf)).toEqual(range(next.tgt));
+    expect(sim.tgt.breakins).toBe(Math.floor(next.dbg / 3));
   });
 });

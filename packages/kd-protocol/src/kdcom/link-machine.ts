@@ -2,7 +2,7 @@ import { KdPacketType } from '../api/constants.js';
 import { LinkErrorCode, VmkdError } from '../errors.js';
 import { emptyLinkStats, type KdPacket, type LinkRole, type LinkStats } from '../packet-link.js';
 import { systemClock, type KdcomClock } from './clock.js';
-import { BREAKIN_BYTE, INITIAL_PACKET_ID } from './constants.js';
+import { BREAKIN_BYTE, INITIAL_PACKET_ID, SYNC_PACKET_ID } from './constants.js';
 import type { KdcomFrameEvent } from './frame-decoder.js';
 import { encodeControlFrame, encodeDataFrame } from './frame-encoder.js';
 import { FRESH_TARGET_SEND_ID, nextPacketId, stripSync } from './packet-ids.js';
@@ -74,16 +74,20 @@ export class KdcomLinkMachine<T> {
   private retries = 0;
   private resetPending = false;
   /**
-   * RESETs we sent (from resync(), retries included) whose replies have not come back. An incoming
-   * RESET while this is non-zero is a reply, never answered: answering replies would make two
-   * links bounce RESETs forever, and a late duplicate reply must not reset the ids again.
+   * RESETs we sent for the current resync() (retries included) that have not come back. Every
+   * RESET we send gets exactly one RESET back on an ordered stream: the peer's reply, or the
+   * peer's own RESET crossing ours. Only when all are back do both sides agree where the ids
+   * restart, so the resync completes at zero, never at the first reply.
    */
   private resetsUnanswered = 0;
-  /** Stale replies are expected only this long after a resync completed (lost RESETs never answer). */
-  private staleRepliesUntil = 0;
+  /** After a resync gave up: replies that may still straggle in, consumed silently (never answered) until `lateRepliesUntil`. */
+  private lateReplies = 0;
+  private lateRepliesUntil = 0;
   /** The last acknowledged frame, for a RESEND that arrives when nothing is in flight. */
   private lastFrame: Uint8Array | null = null;
   private closed = false;
+  /** The last delivered packet if it carried SYNC (debugger role: tells a repeat from a restarted target). */
+  private lastSync: { type: number; length: number; checksum: number } | null = null;
   private readonly clock: KdcomClock;
   private readonly ackTimeoutMs: number;
   private readonly maxRetries: number;
@@ -150,6 +154,11 @@ export class KdcomLinkMachine<T> {
     if (this.closed) return;
     // An in-flight packet stays in flight: an ACK that was already on its way still counts (the
     // byte stream is ordered, so it arrives before the RESET reply) and saves a duplicate.
+    if (!this.resetPending) {
+      // Stragglers from a resync that gave up still come back before the answer to this one.
+      this.resetsUnanswered = this.clock.now() <= this.lateRepliesUntil ? this.lateReplies : 0;
+      this.lateReplies = 0;
+    }
     this.resetPending = true;
     this.retries = 0;
     this.stats.resyncs += 1;
@@ -178,7 +187,7 @@ export class KdcomLinkMachine<T> {
     if (this.closed) return;
     switch (event.kind) {
       case 'data':
-        this.onData(event.type, event.id, event.payload);
+        this.onData(event.type, event.id, event.payload, event.checksum);
         return;
       case 'control':
         this.onControl(event.type, event.id);
@@ -203,13 +212,22 @@ export class KdcomLinkMachine<T> {
     }
   }
 
-  private onData(type: number, id: number, payload: Uint8Array): void {
+  private onData(type: number, id: number, payload: Uint8Array, checksum: number): void {
     // While our RESET is unanswered the ids are about to change: ignore data, the peer repeats it.
     if (this.resetPending) return;
+    const sync = (id & SYNC_PACKET_ID) !== 0;
     if (stripSync(id) !== this.expectedRecvId) {
-      // A duplicate: the peer missed our ACK. ACK again, deliver nothing.
-      this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
-      return;
+      if (sync && !this.isTarget && !this.isRepeatOfLastSync(type, payload.length, checksum)) {
+        // A SYNC packet that is not a repeat of the last one we took: the target started over
+        // (reboot, or it gave up on us). Follow it rather than drop its first packet as a duplicate.
+        this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
+        this.lastFrame = null;
+        this.stats.resyncs += 1;
+      } else {
+        // A duplicate: the peer missed our ACK. ACK again, deliver nothing.
+        this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
+        return;
+      }
     }
     if (this.waitingAck && this.impliedAck) {
       // The peer moved on, so it has our packet. Ask it to repeat its own; count ours as delivered.
@@ -219,8 +237,15 @@ export class KdcomLinkMachine<T> {
     }
     this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
     this.expectedRecvId = (this.expectedRecvId ^ 1) >>> 0;
+    this.lastSync = sync ? { type, length: payload.length, checksum } : null;
     this.stats.packetsIn += 1;
     this.out.deliver({ type, payload });
+  }
+
+  /** Retransmissions are byte-identical, so type, length and checksum tell a repeat from a new packet. */
+  private isRepeatOfLastSync(type: number, length: number, checksum: number): boolean {
+    const last = this.lastSync;
+    return last !== null && last.type === type && last.length === length && last.checksum === checksum;
   }
 
   private onControl(type: number, id: number): void {
@@ -246,27 +271,31 @@ export class KdcomLinkMachine<T> {
   }
 
   private onReset(): void {
-    if (this.resetsUnanswered > 0 && !this.resetPending && this.clock.now() > this.staleRepliesUntil) this.resetsUnanswered = 0;
-    if (this.resetsUnanswered > 0) {
-      this.resetsUnanswered -= 1;
-      // A reply. Only the first one after resync() counts; later ones are stale duplicates.
-      if (!this.resetPending) return;
+    if (this.resetPending) {
+      if (--this.resetsUnanswered > 0) return;
       this.resetPending = false;
-      this.staleRepliesUntil = this.clock.now() + this.ackTimeoutMs;
       this.resetIds();
       this.out.resynced();
-    } else {
-      this.writeControl(KdPacketType.Reset, 0);
-      this.resetIds();
-      this.stats.resyncs += 1;
-      this.out.peerReset();
+      this.pump();
+      return;
     }
+    if (this.lateReplies > 0 && this.clock.now() <= this.lateRepliesUntil) {
+      // Answering a straggler would start two links bouncing RESETs at each other.
+      this.lateReplies -= 1;
+      return;
+    }
+    this.lateReplies = 0;
+    this.writeControl(KdPacketType.Reset, 0);
+    this.resetIds();
+    this.stats.resyncs += 1;
+    this.out.peerReset();
     this.pump();
   }
 
   private resetIds(): void {
     this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
     this.lastFrame = null;
+    this.lastSync = null;
     this.retries = 0;
     this.waitingAck = false;
     this.deadline = Infinity;
@@ -311,6 +340,8 @@ export class KdcomLinkMachine<T> {
     if (this.resetPending) {
       if (++this.retries > this.maxRetries) {
         this.resetPending = false;
+        this.lateReplies = this.resetsUnanswered;
+        this.lateRepliesUntil = this.clock.now() + 10 * this.ackTimeoutMs;
         this.resetsUnanswered = 0;
         this.retries = 0;
         this.out.resyncFailed(new VmkdError(LinkErrorCode.Timeout, 'KDCOM: the peer did not answer RESET', { details: { retries: this.maxRetries } }));
