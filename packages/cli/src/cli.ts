@@ -11,3 +11,11 @@ process.exitCode = await runCli(process.argv.slice(2), io);
 // Every command closes what it opened; should a stray handle (a half-closed socket, a device)
 // still hold the event loop, do not leave the user's shell hanging.
 setTimeout(() => process.exit(), 3000).unref();
+
+// `vmkd trace big.jsonl | head`: a reader that stops early is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw error;
+  });
+}

@@ -76,4 +76,19 @@ describe('vmkd basics', () => {
     expect(report.schemes.map((s) => s.scheme)).toEqual(expect.arrayContaining(['serial+tcp:', 'sim://?via=kdrpc', 'tcp:']));
     expect(report.schemes.find((s) => s.scheme === 'tcp:')?.available).toBe(true);
   });
+
+  it('delegates vmkd bench to @vmkd/bench (one cell, --json)', { timeout: 60_000 }, async () => {
+    const run = await runInProcess(['bench', '--quick', '--only', 'serial-unix/direct', '--read-mib', '1', '--json']);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { schema: string; cells: { id: string; status: string; verified: boolean }[] };
+    expect(result.schema).toBe('vmkd-bench/1');
+    expect(result.cells).toHaveLength(1);
+    expect(result.cells[0]).toMatchObject({ id: 'serial-unix/direct', status: 'ok', verified: true });
+  });
+
+  it('reports a bad bench option as a usage error', async () => {
+    const run = await runInProcess(['bench', '--read-mib', 'lots']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--read-mib="lots" is not a whole number/);
+  });
 });

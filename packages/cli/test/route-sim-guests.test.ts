@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DebuggerSession } from '@vmkd/kd-protocol';
+import { createTargetSession, KDRPC_COMMAND_NAME, type DebuggerSession } from '@vmkd/kd-protocol';
+import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcProxyPipeClient, kdrpcProxyVmxHandler } from '@vmkd/vmware-backdoor';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { connectDebugger } from '../src/links/connect-debugger.js';
 import { runInProcess, type CliRun } from './cli-harness.js';
@@ -92,5 +93,37 @@ describe.each(GUESTS)('vmkd route %s (%s)', (guest) => {
     expect(result.stdout).toMatch(/r2 -a x86 -b 64 -D winkd winkd:\/\//);
     expect(result.stderr).toMatch(/route stats after/);
     expect(result.stderr).toMatch(/debuggers +1 connects/);
+  });
+});
+
+describe.runIf(process.platform !== 'win32')('vmkd route kdrpc+proxyunix:… (VirtualKD proxy-pipe protocol)', () => {
+  it('serves a VMM-side forwarder: the guest reaches the debugger through the proxy socket', async () => {
+    const proxyPath = join(dir, 'proxy.sock');
+    const { finish } = await route(`kdrpc+proxyunix:${proxyPath}`);
+    const session = sessions.at(-1)!;
+
+    // The VMM side, as a VirtualKD forwarder in proxy mode: an emulated VMX whose `~kdVMvA`
+    // handler hands each raw KDRPC body to the proxy socket, and the guest kernel calling it.
+    const client = createKdrpcProxyPipeClient({ path: proxyPath });
+    const vmx = createEmulatedVmx();
+    vmx.register(KDRPC_COMMAND_NAME, kdrpcProxyVmxHandler(client));
+    const stack = createKdrpcGuestStack({ vmx });
+    const sim = createSimTarget({ build: 'win10-2004-x64' });
+    const target = createTargetSession(stack.link, sim);
+    try {
+      await session.attach();
+      expect((await session.getVersion()).minorVersion).toBe(19041);
+      const base = layout.dataRegion.virtualBase;
+      const read = await session.readVirtual(base, 64 * 1024);
+      expect(Buffer.from(read.data).equals(Buffer.from(fillExpected(base, new Uint8Array(64 * 1024))))).toBe(true);
+    } finally {
+      await target.close();
+      await stack.close();
+      await client.close();
+      sim.close();
+    }
+    const result = await finish();
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/KDRPC proxy socket .*proxy\.sock/);
   });
 });

@@ -22,6 +22,10 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
   // Parse both before opening anything, so a typo in the second costs nothing.
   const guestSpec = parseGuestUri(guestUri);
   const endpointSpec = parseEndpointUri(endpointUri);
+  if (options.relay === true) {
+    const { runRelay } = await import('./route-relay.js');
+    return runRelay(ctx, guestSpec, endpointSpec, options);
+  }
   const openOptions = { allowRemote: options.allowRemote === true };
 
   const guest = await openGuest(guestSpec, openOptions);

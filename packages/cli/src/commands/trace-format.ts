@@ -86,6 +86,23 @@ export function formatTraceRecord(record: TraceRecord, t0: number, style: Style)
         return style.red(`guest ${asText(record['operation'])} failed: ${errorText(record['error'])}`);
       case 'route-closed':
         return style.bold('route closed');
+      // Records of `vmkd route --relay` (a transparent relay's tap).
+      case 'frame': {
+        const dir = asText(record['dir']);
+        const frame = (record['frame'] ?? {}) as Record<string, unknown>;
+        const arrow = dir.startsWith('guest') ? style.cyan(dir) : style.yellow(dir);
+        const event = asText(frame['event']);
+        if (event !== 'frame') return `${arrow}  ${style.red(event)}  ${JSON.stringify(frame)}`;
+        const bad = frame['checksumOk'] === false ? `  ${style.red('bad checksum')}` : '';
+        const summary = frame['message'] === undefined ? '' : `  ${packetSummary(frame['message'], !dir.startsWith('guest'))}`;
+        return `${arrow}  frame  ${asText(frame['typeName'])}  ${style.dim(`id=${asText(frame['id'])}`)}${summary}${bad}  ${style.dim(`${asText(frame['byteCount'])} B`)}`;
+      }
+      case 'chunk': {
+        const hex = asText(record['hex']);
+        return `${asText(record['dir'])}  chunk  ${asText(record['length'])} B  ${style.dim(hex.length > 48 ? `${hex.slice(0, 48)}…` : hex)}`;
+      }
+      case 'relay-ended':
+        return style.bold(`relay ended${record['side'] === undefined ? '' : ` (${asText(record['side'])} side)`}${record['error'] === undefined ? '' : `: ${errorText(record['error'])}`}`);
       case 'trace-dropped':
         return style.red(`… ${asText(record['count'])} records dropped by the trace writer (disk too slow)`);
       default:

@@ -1,0 +1,96 @@
+import type { Subscription } from 'rxjs';
+import type { ByteLink } from '@vmkd/kd-protocol';
+import { relayBytes, type ByteRelay } from '@vmkd/router';
+import { listenByteLinks, openByteLink } from '@vmkd/serial-fallback';
+import { usageError } from '../errors.js';
+import { whenAborted } from '../output/cli-io.js';
+import type { CommandContext } from '../output/command-context.js';
+import { connectOptionsFor, listenOptionsFor, pacingFor } from '../links/byte-link-options.js';
+import { debuggerCommandsFor } from '../uri/debugger-commands.js';
+import { parseEndpointUri } from '../uri/parse-transport-uri.js';
+import type { EndpointSpec, GuestSpec } from '../uri/transport-uri.js';
+
+export interface RelayCommandOptions {
+  readonly trace?: string;
+  readonly allowRemote?: boolean;
+}
+
+interface Totals {
+  sessions: number;
+  guestToDebugger: number;
+  debuggerToGuest: number;
+}
+
+/**
+ * `vmkd route --relay`: a transparent byte relay for diagnosis. No link termination: the debugger
+ * and the guest run KDCOM with each other as if wired directly, and the trace records every chunk
+ * and every KDCOM frame seen in passing. One debugger at a time; the guest connection is opened
+ * when a debugger arrives and closed when it leaves.
+ */
+export async function runRelay(ctx: CommandContext, guest: GuestSpec, endpointSpec: EndpointSpec, options: RelayCommandOptions): Promise<number> {
+  if (guest.kind !== 'serial-device' && !(guest.kind === 'serial' && guest.mode === 'connect')) {
+    throw usageError('--relay needs a byte-stream guest that vmkd connects to: serial+tcp://, serial+unix:, serial+pipe:// or serial:');
+  }
+  const guestOptions = connectOptionsFor(guest.address, guest.kind === 'serial' ? pacingFor(guest.pace) : undefined);
+  const listener = await listenByteLinks(listenOptionsFor(endpointSpec.address, { allowRemote: options.allowRemote === true }));
+  const address = listener.address;
+  const commands = debuggerCommandsFor(parseEndpointUri(address).address);
+  ctx.result({ guest: guest.uri, endpoint: address, relay: true, debuggerCommands: commands }, () => [address, ...commands.map((c) => c.command)].join('\n'));
+  ctx.status(`vmkd route --relay: bytes between ${guest.uri} and debuggers at ${address}, unchanged (no KDCOM termination). Ctrl-C stops.`);
+
+  const totals: Totals = { sessions: 0, guestToDebugger: 0, debuggerToGuest: 0 };
+  let current: { relay: ByteRelay; subscription: Subscription } | undefined;
+  const finish = (relay: ByteRelay): void => {
+    const stats = relay.stats();
+    totals.guestToDebugger += stats.directions['guest→debugger']?.bytes ?? 0;
+    totals.debuggerToGuest += stats.directions['debugger→guest']?.bytes ?? 0;
+  };
+  const accept = async (debuggerLink: ByteLink): Promise<void> => {
+    if (current !== undefined) {
+      ctx.status(ctx.err.yellow(`[relay] refused ${debuggerLink.name}: a debugger is already attached`));
+      await debuggerLink.close();
+      return;
+    }
+    let guestLink: ByteLink;
+    try {
+      guestLink = await openByteLink(guestOptions);
+    } catch (error) {
+      ctx.status(ctx.err.red(`[relay] guest not reachable: ${error instanceof Error ? error.message : String(error)}`));
+      await debuggerLink.close();
+      return;
+    }
+    totals.sessions++;
+    const relay = relayBytes(guestLink, debuggerLink, {
+      names: ['guest', 'debugger'],
+      tap: 'frames',
+      ...(options.trace === undefined ? {} : { trace: options.trace }),
+    });
+    const subscription = relay.events$.subscribe((event) => {
+      if (event.kind === 'relay-ended') {
+        ctx.status(`[relay] ended${event.side === undefined ? '' : ` (${event.side} side)`}${event.error ? `: ${event.error.message}` : ''}`);
+      }
+    });
+    current = { relay, subscription };
+    ctx.status(ctx.err.green(`[relay] debugger ${debuggerLink.name} ⇄ guest ${guestLink.name}`));
+    void relay.done.then(() => {
+      finish(relay);
+      subscription.unsubscribe();
+      if (current?.relay === relay) current = undefined;
+    });
+  };
+  const connections = listener.connections$.subscribe((link) => void accept(link));
+
+  await whenAborted(ctx.io.shutdown);
+  connections.unsubscribe();
+  await listener.close();
+  if (current !== undefined) {
+    const { relay, subscription } = current;
+    await relay.close();
+    finish(relay);
+    subscription.unsubscribe();
+    current = undefined;
+  }
+  if (ctx.json) ctx.result({ stats: totals }, () => '');
+  else ctx.status(`relay stats: ${totals.sessions} debugger session(s); guest→debugger ${totals.guestToDebugger} bytes, debugger→guest ${totals.debuggerToGuest} bytes`);
+  return 0;
+}
