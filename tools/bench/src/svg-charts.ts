@@ -102,13 +102,13 @@ export function renderLatencySvg(result: BenchResult): string {
     });
   const rowH = 22;
   const left = 230;
-  const right = 170;
-  const width = 900;
+  const right = 230;
+  const width = 980;
   const top = 60;
   const height = top + Math.max(1, rows.length) * rowH + 50;
   const all = rows.flatMap((r) => r.sorted).filter((v) => v > 0);
   const ticks = decades(Math.min(0.01, ...all), Math.max(1, ...all));
-  const axis = logAxis(left, width - right, top - 6, top + rows.length * rowH, ticks, (v) => formatMs(v), 'GetVersion round trip (log scale)');
+  const axis = logAxis(left, width - right, top - 6, top + rows.length * rowH, ticks, (v) => formatMs(v).replace('.00', ''), 'GetVersion round trip (log scale)');
   const body = [...axis.parts];
   rows.forEach((r, i) => {
     const y = top + i * rowH + rowH / 2;
