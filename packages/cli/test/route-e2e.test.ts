@@ -2,10 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DebuggerSession } from '@vmkd/kd-protocol';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { createChildTracker, waitForExit, waitForOutput } from './cli-harness.js';
-import { connectDebugger } from '../src/links/connect-debugger.js';
+import { connectDebugger, type DebuggerConnection } from '../src/links/connect-debugger.js';
 import { startPtyPair } from './socat-pty.js';
 
 /*
@@ -14,14 +13,14 @@ import { startPtyPair } from './socat-pty.js';
  */
 
 const children = createChildTracker();
-const sessions: DebuggerSession[] = [];
+const connections: DebuggerConnection[] = [];
 let dir: string;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vmkd-e2e-'));
 });
 afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close().catch(() => undefined)));
+  await Promise.all(connections.splice(0).map((c) => c.close().catch(() => undefined)));
   await children.killAll();
   await rm(dir, { recursive: true, force: true });
 });
@@ -46,8 +45,9 @@ async function startRoute(guest: string, endpoint: string, extra: string[] = [])
 
 /** Attach, read and verify memory, hit a breakpoint, continue: the session every transport must carry. */
 async function debugThroughRoute(endpoint: string): Promise<void> {
-  const session = await connectDebugger(endpoint);
-  sessions.push(session);
+  const connection = await connectDebugger(endpoint);
+  connections.push(connection);
+  const { session } = connection;
   const stop = await session.attach();
   expect(stop.kind).toBe('exception');
 
@@ -136,8 +136,9 @@ describe('the guest process dies mid-request', () => {
     const simChild = children.spawnCli(['sim', '--listen', 'tcp://127.0.0.1:0', '--baud', '115200']);
     const [, com] = await waitForOutput(simChild, 'stdout', /^(\S+)\n/, 15_000);
     const { child: routeChild, endpoint } = await startRoute(`serial+${com}`, 'tcp://127.0.0.1:0');
-    const session = await connectDebugger(endpoint);
-    sessions.push(session);
+    const connection = await connectDebugger(endpoint);
+    connections.push(connection);
+    const { session } = connection;
     await session.attach();
 
     const base = layout.dataRegion.virtualBase;

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTargetSession, KDRPC_COMMAND_NAME, type DebuggerSession } from '@vmkd/kd-protocol';
+import { createTargetSession, KDRPC_COMMAND_NAME } from '@vmkd/kd-protocol';
 import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcProxyPipeClient, kdrpcProxyVmxHandler } from '@vmkd/vmware-backdoor';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
-import { connectDebugger } from '../src/links/connect-debugger.js';
+import { connectDebugger, type DebuggerConnection } from '../src/links/connect-debugger.js';
 import { runInProcess, type CliRun } from './cli-harness.js';
 
 /*
@@ -14,7 +14,7 @@ import { runInProcess, type CliRun } from './cli-harness.js';
  */
 
 let dir: string;
-const sessions: DebuggerSession[] = [];
+const connections: DebuggerConnection[] = [];
 const stops: AbortController[] = [];
 const runs: Promise<CliRun>[] = [];
 
@@ -22,7 +22,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vmkd-simroute-'));
 });
 afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close().catch(() => undefined)));
+  await Promise.all(connections.splice(0).map((c) => c.close().catch(() => undefined)));
   for (const stop of stops.splice(0)) stop.abort();
   await Promise.all(runs.splice(0));
   await rm(dir, { recursive: true, force: true });
@@ -42,12 +42,12 @@ async function route(guest: string): Promise<{ endpoint: string; finish: () => P
   const deadline = performance.now() + 20_000;
   for (;;) {
     try {
-      const session = await connectDebugger(endpoint);
-      sessions.push(session);
+      const connection = await connectDebugger(endpoint);
+      connections.push(connection);
       return {
         endpoint,
         finish: async () => {
-          await session.close();
+          await connection.close();
           stop.abort();
           return run;
         },
@@ -70,7 +70,7 @@ if (process.platform === 'linux' && process.arch === 'x64') {
 describe.each(GUESTS)('vmkd route %s (%s)', (guest) => {
   it('attaches, reads verified memory, hits a breakpoint, continues; stats on shutdown', async () => {
     const { finish } = await route(guest);
-    const session = sessions.at(-1)!;
+    const { session } = connections.at(-1)!;
     await session.attach();
     expect((await session.getVersion()).minorVersion).toBe(19041);
     const base = layout.dataRegion.virtualBase + 0x1000n;
@@ -100,7 +100,7 @@ describe.runIf(process.platform !== 'win32')('vmkd route kdrpc+proxyunix:… (Vi
   it('serves a VMM-side forwarder: the guest reaches the debugger through the proxy socket', async () => {
     const proxyPath = join(dir, 'proxy.sock');
     const { finish } = await route(`kdrpc+proxyunix:${proxyPath}`);
-    const session = sessions.at(-1)!;
+    const { session } = connections.at(-1)!;
 
     // The VMM side, as a VirtualKD forwarder in proxy mode: an emulated VMX whose `~kdVMvA`
     // handler hands each raw KDRPC body to the proxy socket, and the guest kernel calling it.

@@ -59,13 +59,13 @@ interface Rig {
 async function rigUp(guest: OpenedGuest, endpointUri: string): Promise<Rig> {
   const endpoint = await openEndpoint(parseEndpointUri(endpointUri));
   const routed = route(guest.link, endpoint.link);
-  const session = await connectDebugger(endpoint.address, 15_000);
+  const debuggerSide = await connectDebugger(endpoint.address, 15_000);
   return {
     endpoint,
     route: routed,
-    session,
+    session: debuggerSide.session,
     async close() {
-      await session.close();
+      await debuggerSide.close();
       await routed.close();
       await endpoint.close();
       await guest.close();
