@@ -59,7 +59,8 @@ describe('kd-decode', () => {
     const { code, lines } = await run([file, '--raw']);
     expect(code).toBe(0);
     expect(lines.map((l) => l.event)).toEqual(['garbage', 'resync', 'bad-frame', 'bad-frame', 'end']);
-    expect(lines[0]).toEqual({ event: 'garbage', count: 2 });
+    expect(lines[0]).toEqual({ event: 'garbage', offset: 0, count: 2 });
+    expect(lines[3]).toMatchObject({ offset: 2 + bad.length });
     expect(lines[2]).toMatchObject({ reason: 'checksum', code: 'ERR_KDCOM_BAD_CHECKSUM', checksumOk: false, checksum: '0x00000006', actualChecksum: '0x0000000d' });
     expect(lines[3]).toMatchObject({ reason: 'truncated', code: 'ERR_KDCOM_TRUNCATED', received: 26 });
   });
@@ -68,6 +69,7 @@ describe('kd-decode', () => {
     const { lines } = await run(['--hex', '--raw', '--no-describe'], toHex(encodeDataFrame(3, 0x80800800, Uint8Array.of(0xde, 0xad))));
     expect(lines[0]).toEqual({
       event: 'frame',
+      offset: 0,
       leader: 'data',
       type: 3,
       typeName: 'KD_DEBUG_IO',
@@ -86,7 +88,7 @@ describe('kd-decode', () => {
     expect(missing.lines.at(-1)).toMatchObject({ error: { code: 'ERR_KD_DECODE_READ' } });
     const badHex = await run(['--hex'], '62 zz');
     expect(badHex.code).toBe(1);
-    expect(badHex.lines).toMatchObject([{ event: 'breakin' }, { error: { code: 'ERR_KD_DECODE_BAD_HEX', details: { offset: 3 } } }]);
+    expect(badHex.lines).toMatchObject([{ event: 'breakin', offset: 0 }, { error: { code: 'ERR_KD_DECODE_BAD_HEX', details: { offset: 3 } } }]);
     const odd = await run(['--hex'], '6');
     expect(odd.code).toBe(1);
     expect((await run(['--bogus'])).code).toBe(2);
@@ -107,8 +109,8 @@ describe('kd-decode', () => {
     });
     expect(child.status).toBe(1);
     expect(child.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toMatchObject([
-      { event: 'breakin' },
-      { event: 'breakin' },
+      { event: 'breakin', offset: 0 },
+      { event: 'breakin', offset: 1 },
       { error: { code: 'ERR_KD_DECODE_BAD_HEX', details: { offset: 6 } } },
     ]);
     expect(child.stderr).toContain('not a hex digit');

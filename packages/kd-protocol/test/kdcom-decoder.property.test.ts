@@ -74,18 +74,23 @@ describe('KdcomFrameDecoder properties', () => {
     const expected: KdcomFrameEvent[] = [];
     const expectedBad: string[] = [];
     let garbageBytes = tail.length;
+    let offset = 0;
     for (const f of frames) {
       parts.push(f.before);
       garbageBytes += f.before.length;
+      offset += f.before.length;
       if (f.kind === 'control') {
         parts.push(encodeControlFrame(f.type, f.id));
-        expected.push({ kind: 'control', type: f.type, id: f.id, byteCount: 0, checksum: 0 });
+        expected.push({ kind: 'control', offset, type: f.type, id: f.id, byteCount: 0, checksum: 0 });
+        offset += 16;
         continue;
       }
+      const frameOffset = offset;
       parts.push(wire(f));
+      offset += 17 + f.payload.length;
       const corruption = f.corruption === 'payload' && f.payload.length === 0 ? 'checksum' : f.corruption;
       if (corruption === 'none') {
-        expected.push({ kind: 'data', type: f.type, id: f.id, byteCount: f.payload.length, checksum: f.payload.reduce((s, b) => s + b, 0), payload: f.payload });
+        expected.push({ kind: 'data', offset: frameOffset, type: f.type, id: f.id, byteCount: f.payload.length, checksum: f.payload.reduce((s, b) => s + b, 0), payload: f.payload });
       } else {
         expectedBad.push(corruption === 'trailer' ? 'ERR_KDCOM_BAD_TRAILER' : 'ERR_KDCOM_BAD_CHECKSUM');
       }
@@ -119,7 +124,8 @@ describe('KdcomFrameDecoder rejects', () => {
     const events = decodeKdcomFrames(concat([bad, good]));
     expect(events.map((e) => e.kind)).toEqual(['bad-frame', 'garbage', 'resync', 'data']);
     expect(events[0]).toMatchObject({ reason: 'type', code: 'ERR_KDCOM_BAD_TYPE', type: 12, byteCount: 2 });
-    expect(events[1]).toEqual({ kind: 'garbage', count: 3 }); // the rest of the bad frame: 2 payload bytes + trailer
+    expect(events[1]).toEqual({ kind: 'garbage', offset: 16, count: 3 }); // the rest of the bad frame: 2 payload bytes + trailer
+    expect(events[3]).toMatchObject({ kind: 'data', offset: bad.length });
   });
 
   it('a ByteCount over 4096 on the header alone, before buffering anything', () => {

@@ -51,7 +51,7 @@ describe('Appendix A.2/A.3 frames', () => {
       expect(encodeDataFrame(v.type, v.id, payload)).toEqual(v.bytes);
       const events = decodeKdcomFrames(v.bytes);
       expect(events).toEqual<KdcomFrameEvent[]>([
-        { kind: 'data', type: v.type, id: v.id, byteCount: payload.length, checksum: v.checksum, payload },
+        { kind: 'data', offset: 0, type: v.type, id: v.id, byteCount: payload.length, checksum: v.checksum, payload },
       ]);
     });
   }
@@ -74,8 +74,8 @@ describe('Appendix A.2/A.3 frames', () => {
 
 describe('Appendix A.1: radare2 attach bytes', () => {
   it('decode as break-in and RESET; ACK and RESET encode to the listed bytes', () => {
-    expect(decodeKdcomFrames(A1.breakIn)).toEqual([{ kind: 'breakin' }]);
-    expect(decodeKdcomFrames(A1.reset)).toEqual([{ kind: 'control', type: KdPacketType.Reset, id: 0, byteCount: 0, checksum: 0 }]);
+    expect(decodeKdcomFrames(A1.breakIn)).toEqual([{ kind: 'breakin', offset: 0 }]);
+    expect(decodeKdcomFrames(A1.reset)).toEqual([{ kind: 'control', offset: 0, type: KdPacketType.Reset, id: 0, byteCount: 0, checksum: 0 }]);
     expect(encodeControlFrame(KdPacketType.Reset, 0)).toEqual(A1.reset);
     expect(encodeControlFrame(KdPacketType.Acknowledge, 0x80800000)).toEqual(A1.ack80800000);
   });
@@ -142,7 +142,7 @@ describe('Appendix A.4: SYNC → RESET → resend', () => {
     const events = decodeKdcomFrames(new Uint8Array([...A4.reset, ...A4.reset, ...A4.reset, ...A4.reset, ...A4.reset, ...syncFrame, ...A4.resetOddId]));
     expect(events.map((e) => e.kind)).toEqual(['control', 'control', 'control', 'control', 'control', 'data', 'control']);
     expect(events[5]).toMatchObject({ kind: 'data', type: 7, id: 0x80800800, byteCount: 0x10f, checksum: 0x3344 });
-    expect(events[6]).toMatchObject({ kind: 'control', type: 6, id: 0x0005f863 });
+    expect(events[6]).toMatchObject({ kind: 'control', type: 6, id: 0x0005f863, offset: 5 * 16 + syncFrame.length });
 
     const d = recordingMachine('target-facing');
     d.feed(syncFrame);

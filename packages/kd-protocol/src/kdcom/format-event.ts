@@ -17,7 +17,7 @@ const hex32 = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 const hexBytes = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 /**
- * One decoder event as a flat JSON-friendly object (`kd-decode` prints one per line; router
+ * One decoder event as a flat JSON-friendly object, with its stream offset (`kd-decode` prints one per line; router
  * traces use the same shape). `event` is `frame`, `bad-frame`, `breakin`, `garbage` or `resync`.
  */
 export function formatKdcomEvent(event: KdcomFrameEvent, options: FormatKdcomEventOptions = {}): Record<string, unknown> {
@@ -25,6 +25,7 @@ export function formatKdcomEvent(event: KdcomFrameEvent, options: FormatKdcomEve
     case 'data': {
       const out: Record<string, unknown> = {
         event: 'frame',
+        offset: event.offset,
         leader: 'data',
         type: event.type,
         typeName: packetTypeName(event.type),
@@ -41,6 +42,7 @@ export function formatKdcomEvent(event: KdcomFrameEvent, options: FormatKdcomEve
     case 'control':
       return {
         event: 'frame',
+        offset: event.offset,
         leader: 'control',
         type: event.type,
         typeName: packetTypeName(event.type),
@@ -50,6 +52,7 @@ export function formatKdcomEvent(event: KdcomFrameEvent, options: FormatKdcomEve
     case 'bad-frame': {
       const out: Record<string, unknown> = {
         event: 'bad-frame',
+        offset: event.offset,
         reason: event.reason,
         code: event.code,
         leader: event.leader,
@@ -68,10 +71,10 @@ export function formatKdcomEvent(event: KdcomFrameEvent, options: FormatKdcomEve
       return out;
     }
     case 'garbage':
-      return { event: 'garbage', count: event.count };
+      return { event: 'garbage', offset: event.offset, count: event.count };
     case 'breakin':
-      return { event: 'breakin' };
+      return { event: 'breakin', offset: event.offset };
     case 'resync':
-      return { event: 'resync' };
+      return { event: 'resync', offset: event.offset };
   }
 }

@@ -8,6 +8,8 @@ export type LeaderKind = 'data' | 'control';
 /** A data frame that passed the trailer and checksum checks. */
 export interface KdcomDataFrame {
   readonly kind: 'data';
+  /** Stream offset of the frame's first leader byte. */
+  readonly offset: number;
   readonly type: number;
   readonly id: number;
   readonly byteCount: number;
@@ -21,6 +23,7 @@ export interface KdcomDataFrame {
 
 export interface KdcomControlFrame {
   readonly kind: 'control';
+  readonly offset: number;
   readonly type: number;
   readonly id: number;
   /** Should be 0; reported as seen. */
@@ -31,6 +34,8 @@ export interface KdcomControlFrame {
 /** A frame the decoder refused. The data is never delivered; a link answers with RESEND. */
 export interface KdcomBadFrame {
   readonly kind: 'bad-frame';
+  /** Stream offset of the frame's first leader byte. */
+  readonly offset: number;
   readonly reason: BadFrameReason;
   /** Stable code, `ERR_KDCOM_*`. */
   readonly code: string;
@@ -52,11 +57,11 @@ export type KdcomFrameEvent =
   | KdcomControlFrame
   | KdcomBadFrame
   /** A lone `b` while hunting for a leader: a debugger's break-in request. */
-  | { readonly kind: 'breakin' }
-  /** Bytes skipped while hunting (emitted before whatever ended the run of garbage). */
-  | { readonly kind: 'garbage'; readonly count: number }
-  /** A leader was found after garbage or a broken frame: the decoder is back in step. */
-  | { readonly kind: 'resync' };
+  | { readonly kind: 'breakin'; readonly offset: number }
+  /** Bytes skipped while hunting (emitted before whatever ended the run of garbage); `offset` is the first. */
+  | { readonly kind: 'garbage'; readonly offset: number; readonly count: number }
+  /** A leader was found after garbage or a broken frame: the decoder is back in step at `offset`. */
+  | { readonly kind: 'resync'; readonly offset: number };
 
 const HUNT = 0;
 const HEADER = 1;
@@ -87,6 +92,9 @@ export class KdcomFrameDecoder {
   private checksum = 0;
   private body: Uint8Array | null = null;
   private bodyFill = 0;
+  /** Stream offset of the current chunk's first byte. */
+  private chunkBase = 0;
+  private frameStart = 0;
 
   constructor(private readonly onEvent: (event: KdcomFrameEvent) => void) {}
 
@@ -98,6 +106,11 @@ export class KdcomFrameDecoder {
   /** True while a frame has started but not finished. */
   get inFrame(): boolean {
     return this.state !== HUNT;
+  }
+
+  /** Bytes pushed so far (between push() calls: the stream offset of the next byte). */
+  get offset(): number {
+    return this.chunkBase;
   }
 
   push(chunk: Uint8Array): void {
@@ -118,6 +131,7 @@ export class KdcomFrameDecoder {
           this.finishFrame(this.body ?? new Uint8Array(0), chunk[i++]);
       }
     }
+    this.chunkBase += n;
   }
 
   /**
@@ -131,7 +145,7 @@ export class KdcomFrameDecoder {
     }
     this.garbage += this.leaderCount;
     this.leaderCount = 0;
-    this.flushGarbage();
+    this.flushGarbage(this.chunkBase);
   }
 
   private hunt(chunk: Uint8Array, i: number, n: number): number {
@@ -145,14 +159,15 @@ export class KdcomFrameDecoder {
         this.leaderByte = c;
         if (++this.leaderCount === 4) {
           this.leaderCount = 0;
-          this.startFrame();
+          this.startFrame(this.chunkBase + i - 4);
           return i;
         }
       } else if (c === BREAKIN_BYTE) {
         this.garbage += this.leaderCount;
         this.leaderCount = 0;
-        this.flushGarbage();
-        this.onEvent({ kind: 'breakin' });
+        const at = this.chunkBase + i - 1;
+        this.flushGarbage(at);
+        this.onEvent({ kind: 'breakin', offset: at });
       } else {
         this.garbage += this.leaderCount + 1;
         this.leaderCount = 0;
@@ -161,11 +176,12 @@ export class KdcomFrameDecoder {
     return i;
   }
 
-  private startFrame(): void {
-    if (this.garbage > 0) this.flushGarbage();
+  private startFrame(at: number): void {
+    this.frameStart = at;
+    if (this.garbage > 0) this.flushGarbage(at);
     if (this.lostSync) {
       this.lostSync = false;
-      this.onEvent({ kind: 'resync' });
+      this.onEvent({ kind: 'resync', offset: at });
     }
     this.frameLeader = this.leaderByte === DATA_LEADER_BYTE ? 'data' : 'control';
     this.state = HEADER;
@@ -173,12 +189,13 @@ export class KdcomFrameDecoder {
     this.type = this.count = this.id = this.checksum = 0;
   }
 
-  private flushGarbage(): void {
+  /** Report the run of garbage that ends just before stream offset `end`. */
+  private flushGarbage(end: number): void {
     if (this.garbage === 0) return;
     const count = this.garbage;
     this.garbage = 0;
     this.lostSync = true;
-    this.onEvent({ kind: 'garbage', count });
+    this.onEvent({ kind: 'garbage', offset: end - count, count });
   }
 
   private readHeader(chunk: Uint8Array, i: number, n: number): number {
@@ -203,7 +220,7 @@ export class KdcomFrameDecoder {
     this.checksum = (b[at + 8] | (b[at + 9] << 8) | (b[at + 10] << 16) | (b[at + 11] << 24)) >>> 0;
     this.state = HUNT;
     if (this.frameLeader === 'control') {
-      this.onEvent({ kind: 'control', type: this.type, id: this.id, byteCount: this.count, checksum: this.checksum });
+      this.onEvent({ kind: 'control', offset: this.frameStart, type: this.type, id: this.id, byteCount: this.count, checksum: this.checksum });
     } else if (this.type >= KdPacketType.Max) {
       this.bad('type');
     } else if (this.count > PACKET_MAX_ACCEPT) {
@@ -244,7 +261,7 @@ export class KdcomFrameDecoder {
       this.bad('checksum', { actualChecksum: actual });
       return;
     }
-    this.onEvent({ kind: 'data', type: this.type, id: this.id, byteCount: this.count, checksum: this.checksum, payload });
+    this.onEvent({ kind: 'data', offset: this.frameStart, type: this.type, id: this.id, byteCount: this.count, checksum: this.checksum, payload });
   }
 
   private bad(reason: BadFrameReason, extra: { actualChecksum?: number; trailer?: number; received?: number } = {}): void {
@@ -255,6 +272,7 @@ export class KdcomFrameDecoder {
     if (reason !== 'checksum') this.lostSync = true;
     this.onEvent({
       kind: 'bad-frame',
+      offset: this.frameStart,
       reason,
       code: BAD_FRAME_CODES[reason],
       leader: this.frameLeader,
