@@ -11,8 +11,6 @@ export const CliErrorCode = {
   UnsupportedPlatform: 'ERR_CLI_UNSUPPORTED_PLATFORM',
   /** A file the command needs could not be read or parsed (exit 1). */
   BadFile: 'ERR_CLI_BAD_FILE',
-  /** The command depends on a part of vmkd this build does not provide (exit 1). */
-  NotAvailable: 'ERR_CLI_NOT_AVAILABLE',
   /** Anything that is not a VmkdError (a bug, or an unexpected OS failure) is reported as this (exit 1). */
   Internal: 'ERR_CLI_INTERNAL',
 } as const;

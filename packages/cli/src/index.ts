@@ -15,4 +15,5 @@ export {
   CONNECT_SCHEMES,
 } from './uri/parse-transport-uri.js';
 export { debuggerCommandsFor, type DebuggerCommand } from './uri/debugger-commands.js';
+export { connectDebugger, type DebuggerConnection } from './links/connect-debugger.js';
 export { diagnose, type DoctorReport, type DoctorCheck, type SchemeSupport } from './commands/doctor.js';
