@@ -88,11 +88,17 @@ Run "vmkd demo" for a tour, "vmkd <command> --help" for details.`,
   } catch (error) {
     if (error instanceof CommanderError) return commanderExit(error, io, json);
     const vmkdError = toVmkdError(error);
-    const hint = exitCodeFor(vmkdError) === 2 ? `(add --help for usage)` : undefined;
+    const hint = exitCodeFor(vmkdError) === 2 ? `(add --help for usage)` : HINTS[vmkdError.code];
     printError(io, vmkdError, json, hint);
     return exitCodeFor(vmkdError);
   }
 }
+
+/** What to tell a CLI user about errors whose messages speak in library terms. */
+const HINTS: Readonly<Record<string, string>> = {
+  ERR_SERIAL_REMOTE_BIND_REFUSED: '(add --allow-remote to listen on a non-loopback address: whoever connects controls the kernel)',
+  ERR_SERIAL_ADDRESS_IN_USE: '(another process holds that address; pick another, or port 0 for a free one)',
+};
 
 function commanderExit(error: CommanderError, io: CliIo, json: boolean): number {
   // --help and --version are successes; commander has already printed them.

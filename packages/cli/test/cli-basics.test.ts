@@ -91,4 +91,37 @@ describe('vmkd basics', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--read-mib="lots" is not a whole number/);
   });
+
+  it('rejects a bad guest URI before opening anything (exit 2, ERR_CLI_BAD_URI naming the problem)', async () => {
+    const run = await runInProcess(['route', 'sim://?via=usb', 'tcp://127.0.0.1:0', '--json']);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({
+      error: {
+        code: 'ERR_CLI_BAD_URI',
+        message: 'bad URI "sim://?via=usb": via="usb" is not one of serial, kdrpc',
+        details: { uri: 'sim://?via=usb', reason: 'via="usb" is not one of serial, kdrpc' },
+      },
+    });
+    const endpoint = await runInProcess(['route', 'sim://', 'serial+tcp://127.0.0.1:1']);
+    expect(endpoint.code).toBe(2);
+    expect(endpoint.stderr).toMatch(/unknown endpoint scheme "serial\+tcp:"/);
+  });
+
+  it('refuses a non-loopback endpoint without --allow-remote (exit 1, with the flag to use)', async () => {
+    const run = await runInProcess(['route', 'sim://?baud=0', 'tcp://0.0.0.0:0', '--json']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'ERR_SERIAL_REMOTE_BIND_REFUSED' } });
+    expect(run.stderr).toMatch(/add --allow-remote/);
+  });
+
+  it('checks vmkd sim options as usage errors', async () => {
+    expect((await runInProcess(['sim'])).code).toBe(2);
+    expect((await runInProcess(['sim', '--listen', 'unix:a.sock', '--connect', 'tcp://127.0.0.1:1'])).stderr).toMatch(/exactly one of --listen/);
+    const build = await runInProcess(['sim', '--listen', 'unix:a.sock', '--build', 'win95']);
+    expect(build.code).toBe(2);
+    expect(build.stderr).toMatch(/--build win95 is not one of win7, win10, win7-sp1-x64/);
+    const memory = await runInProcess(['sim', '--listen', 'unix:a.sock', '--memory', '1M']);
+    expect(memory.code).toBe(2);
+    expect(memory.stderr).toMatch(/--memory=1M is out of range \(32M\.\.256G\)/);
+  });
 });
