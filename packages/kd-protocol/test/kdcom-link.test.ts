@@ -96,4 +96,18 @@ describe('createKdcomLink over a memory byte pair', () => {
     await radare2.write(A1.ack80800000);
     await reply;
   });
+
+  it('a frame that stalls half-way is dropped after T_byte and RESEND brings it again, long before T_ack', async () => {
+    let cut = 0;
+    const [a, b] = createMemoryBytePair({ fault: (c, dir) => (dir === 'a→b' && c[0] === 0x30 && cut++ === 0 ? c.subarray(0, 30) : c) });
+    const sender = createKdcomLink(a, { role: 'target-facing', ackTimeoutMs: 60_000, byteTimeoutMs: 20 });
+    const receiver = createKdcomLink(b, { role: 'debugger-facing', ackTimeoutMs: 60_000, byteTimeoutMs: 20 });
+    links.push(sender, receiver);
+    const got: LinkEvent[] = [];
+    receiver.events$.subscribe((e) => got.push(e));
+    await sender.send(packet(2, ...new Array<number>(100).fill(7)));
+    expect(got.filter((e) => e.kind === 'packet')).toHaveLength(1);
+    expect(receiver.stats()).toMatchObject({ badFrames: 1, resends: 1 });
+    expect(sender.stats().resends).toBe(1);
+  });
 });
