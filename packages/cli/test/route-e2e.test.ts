@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -106,6 +106,33 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
     await startSim(['--connect', `serial://${simEnd}`]);
     const { endpoint } = await startRoute(`serial://${routeEnd}`, 'tcp://127.0.0.1:0');
     await debugThroughRoute(endpoint);
+  });
+});
+
+describe('debugger reconnects across processes', () => {
+  it('20 debuggers in a row each get the current state; the guest never sees a reset', async () => {
+    const com = await startSim(['--listen', `unix:${join(dir, 'com1.sock')}`]);
+    const trace = join(dir, 'route.jsonl');
+    const { child, endpoint } = await startRoute(`serial+${com}`, `unix:${join(dir, 'kd.sock')}`, ['--trace', trace]);
+    for (let i = 0; i < 20; i++) {
+      const connection = await connectDebugger(endpoint);
+      connections.push(connection);
+      const stop = await connection.session.attach({ breakIn: 'never' });
+      expect(stop.kind).toBe('exception');
+      expect((await connection.session.getVersion()).minorVersion).toBe(19041);
+      await connection.close();
+    }
+    const exit = waitForExit(child, 10_000);
+    child.kill('SIGINT');
+    const { code, stderr } = await exit;
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/debuggers +20 connects/);
+    const records = (await readFile(trace, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; side?: string; event?: string });
+    expect(records.filter((r) => r.kind === 'link' && r.side === 'endpoint' && r.event === 'connect')).toHaveLength(20);
+    expect(records.filter((r) => r.kind === 'link' && r.side === 'guest' && r.event === 'reset')).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@ import { CliErrorCode } from '../errors.js';
 import { childNodeArgs, probePath } from '../probes/run-probe.js';
 import { createSimBackend, describeSim } from '../sim/sim-backend.js';
 import type { SimOptions, SocketAddress } from '../uri/transport-uri.js';
+import { holdEvents } from './hold-events.js';
 import type { OpenedGuest } from './opened-guest.js';
 
 /**
@@ -13,12 +14,13 @@ import type { OpenedGuest } from './opened-guest.js';
  */
 export function openSimKdrpcGuest(sim: SimOptions, given?: TargetBackend): OpenedGuest {
   const host = createKdrpcHost({ name: 'kdrpc+sim' });
+  const link = holdEvents(host);
   const stack = createKdrpcGuestStack({ host });
   const owned = given === undefined ? createSimBackend(sim) : undefined;
   const backend = given ?? owned!;
   const session = createTargetSession(stack.link, backend);
   return {
-    link: host,
+    link,
     description: `${describeSim(sim)} on the accelerated path (KDRPC over GuestRPC, in-process emulated VMX)`,
     async close() {
       await host.close();
@@ -39,6 +41,7 @@ export async function openSimKdrpcNativeGuest(sim: SimOptions, startTimeoutMs = 
     throw new VmkdError(CliErrorCode.UnsupportedPlatform, `backdoor=native runs the guest under a ptrace harness: Linux x86-64 only (this is ${process.platform}/${process.arch})`);
   }
   const host = createKdrpcHost({ name: 'kdrpc+native', guestIdleTimeoutMs: 30_000 });
+  const link = holdEvents(host);
   const vmx = createEmulatedVmx();
   const unregister = vmx.register(KDRPC_COMMAND_NAME, host.vmxHandler);
   let stdout = '';
@@ -77,7 +80,7 @@ export async function openSimKdrpcNativeGuest(sim: SimOptions, startTimeoutMs = 
       }),
     ]);
     return {
-      link: host,
+      link,
       description: `${describeSim(sim)} on the accelerated path, guest in process ${run.pid} calling the backdoor with native ${form} stubs under the ptrace harness`,
       close,
     };
@@ -93,9 +96,10 @@ export async function openSimKdrpcNativeGuest(sim: SimOptions, startTimeoutMs = 
 export async function openKdrpcProxyGuest(address: SocketAddress): Promise<OpenedGuest> {
   if (address.kind === 'tcp') throw new VmkdError(CliErrorCode.BadUri, 'the KDRPC proxy protocol runs on a named pipe or a Unix socket');
   const host = createKdrpcHost({ name: `kdrpc+proxy:${address.path}` });
+  const link = holdEvents(host);
   const server = await createKdrpcProxyPipeServer({ path: address.path, host });
   return {
-    link: host,
+    link,
     description: `KDRPC proxy ${address.kind === 'pipe' ? 'pipe' : 'socket'} ${address.path}, waiting for the VMM-side forwarder`,
     async close() {
       await server.close();

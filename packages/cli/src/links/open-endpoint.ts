@@ -5,6 +5,7 @@ import { createDebuggerEndpoint } from '@vmkd/dbgeng-pipe';
 import type { LinkNotice } from '@vmkd/serial-fallback';
 import type { EndpointSpec } from '../uri/transport-uri.js';
 import { listenOptionsFor } from './byte-link-options.js';
+import { holdEvents } from './hold-events.js';
 
 export interface OpenedEndpoint {
   /** The debugger-facing link the router serves debuggers through. */
@@ -33,5 +34,5 @@ function noticeText(notice: LinkNotice): string {
 /** The KDCOM server debuggers attach to (@vmkd/dbgeng-pipe): debugger after debugger on one link. */
 export async function openEndpoint(spec: EndpointSpec, options: OpenEndpointOptions = {}): Promise<OpenedEndpoint> {
   const endpoint = await createDebuggerEndpoint({ listen: listenOptionsFor(spec.address, { allowRemote: options.allowRemote === true }) });
-  return { link: endpoint, address: endpoint.address, notices$: endpoint.notices$.pipe(map(noticeText)), close: () => endpoint.close() };
+  return { link: holdEvents(endpoint), address: endpoint.address, notices$: endpoint.notices$.pipe(map(noticeText)), close: () => endpoint.close() };
 }

@@ -2,6 +2,7 @@ import { map } from 'rxjs';
 import { createSerialGuestLink, type LinkNotice, type SerialPacketLinkOptions } from '@vmkd/serial-fallback';
 import type { GuestSpec } from '../uri/transport-uri.js';
 import { connectOptionsFor, listenOptionsFor, pacingFor } from './byte-link-options.js';
+import { holdEvents } from './hold-events.js';
 import type { OpenedGuest } from './opened-guest.js';
 import { openKdrpcProxyGuest, openSimKdrpcGuest, openSimKdrpcNativeGuest } from './kdrpc-guests.js';
 import { openSimSerialGuest } from './sim-guest.js';
@@ -31,12 +32,13 @@ export async function openGuest(spec: GuestSpec, options: OpenGuestOptions = {})
         spec.kind === 'serial' && spec.mode === 'listen'
           ? { listen: listenOptionsFor(spec.address, { allowRemote: options.allowRemote === true, ...(spec.pace > 0 ? { pace: { baud: spec.pace } } : {}) }) }
           : { connect: connectOptionsFor(spec.address, spec.kind === 'serial' ? pacingFor(spec.pace) : undefined) };
-      const link = await createSerialGuestLink(linkOptions);
-      const where = spec.kind === 'serial' && spec.mode === 'listen' ? `waiting for the VM on ${link.address}` : link.address;
+      const serial = await createSerialGuestLink(linkOptions);
+      const link = holdEvents(serial);
+      const where = spec.kind === 'serial' && spec.mode === 'listen' ? `waiting for the VM on ${serial.address}` : serial.address;
       return {
         link,
         description: `serial line (KDCOM) ${where}`,
-        notices$: link.notices$.pipe(map(noticeText)),
+        notices$: serial.notices$.pipe(map(noticeText)),
         close: () => link.close(),
       };
     }

@@ -3,6 +3,7 @@ import type { TargetBackend, TargetSession } from '@vmkd/kd-protocol';
 import { createPacedByteLink } from '@vmkd/serial-fallback';
 import { createSimBackend, describeSim } from '../sim/sim-backend.js';
 import type { SimOptions } from '../uri/transport-uri.js';
+import { holdEvents } from './hold-events.js';
 import type { OpenedGuest } from './opened-guest.js';
 
 /**
@@ -17,7 +18,7 @@ export function openSimSerialGuest(sim: SimOptions, baud: number, given?: Target
   const line = baud > 0 ? createPacedByteLink(targetEnd, { baud }) : targetEnd;
   const targetLink = createKdcomLink(line, { role: 'debugger-facing' });
   const session = createTargetSession(targetLink, backend);
-  const link = createKdcomLink(guestEnd, { role: 'target-facing', name: `sim+serial${baud > 0 ? `@${baud}` : ''}` });
+  const link = holdEvents(createKdcomLink(guestEnd, { role: 'target-facing', name: `sim+serial${baud > 0 ? `@${baud}` : ''}` }));
   return {
     link,
     session,
