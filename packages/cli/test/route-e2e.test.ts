@@ -99,6 +99,14 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
     expect(stderr).toMatch(/requests +\d+ \(latency p50/);
   });
 
+  it('with the guest connecting to the route (?mode=listen, as QEMU without server=on does)', async () => {
+    const com = join(dir, 'com1.sock');
+    const { endpoint } = await startRoute(`serial+unix:${com}?mode=listen`, `unix:${join(dir, 'kd.sock')}`);
+    const sim = children.spawnCli(['sim', '--connect', `unix:${com}`]);
+    await waitForOutput(sim, 'stdout', /\n/, 15_000);
+    await debugThroughRoute(endpoint);
+  });
+
   it('over a real pty pair (socat)', async () => {
     const pair = await startPtyPair();
     children.track(pair.process);
