@@ -107,6 +107,23 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
     await debugThroughRoute(endpoint);
   });
 
+  it('speaks JSON Lines with --json: a ready document, then the statistics on SIGTERM', async () => {
+    const com = await startSim(['--listen', 'tcp://127.0.0.1:0']);
+    const child = children.spawnCli(['route', `serial+${com}`, 'tcp://127.0.0.1:0', '--json']);
+    const [line] = await waitForOutput(child, 'stdout', /^.*\n/, 15_000);
+    const ready = JSON.parse(line) as { guest: string; endpoint: string; debuggerCommands: { debugger: string; command: string }[] };
+    expect(ready.guest).toBe(`serial+${com}`);
+    expect(ready.debuggerCommands[0]).toEqual({ debugger: 'windbg', command: `windbg -k com:ipport=${ready.endpoint.split(':').at(-1)},port=127.0.0.1` });
+    await debugThroughRoute(ready.endpoint);
+    const exit = waitForExit(child, 10_000);
+    child.kill('SIGTERM');
+    const { code, stdout } = await exit;
+    expect(code).toBe(0);
+    const final = JSON.parse(stdout.trim().split('\n').at(-1)!) as { stats: { debuggerConnects: number; requestLatencyMs: { count: number } } };
+    expect(final.stats.debuggerConnects).toBe(1);
+    expect(final.stats.requestLatencyMs.count).toBeGreaterThan(10);
+  });
+
   it('over a real pty pair (socat)', async () => {
     const pair = await startPtyPair();
     children.track(pair.process);

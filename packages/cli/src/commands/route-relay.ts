@@ -35,7 +35,7 @@ export async function runRelay(ctx: CommandContext, guest: GuestSpec, endpointSp
   const listener = await listenByteLinks(listenOptionsFor(endpointSpec.address, { allowRemote: options.allowRemote === true }));
   const address = listener.address;
   const commands = debuggerCommandsFor(parseEndpointUri(address).address);
-  ctx.result({ guest: guest.uri, endpoint: address, relay: true, debuggerCommands: commands }, () => [address, ...commands.map((c) => c.command)].join('\n'));
+  ctx.resultLine({ guest: guest.uri, endpoint: address, relay: true, debuggerCommands: commands }, () => [address, ...commands.map((c) => c.command)].join('\n'));
   ctx.status(`vmkd route --relay: bytes between ${guest.uri} and debuggers at ${address}, unchanged (no KDCOM termination). Ctrl-C stops.`);
 
   const totals: Totals = { sessions: 0, guestToDebugger: 0, debuggerToGuest: 0 };
@@ -90,7 +90,7 @@ export async function runRelay(ctx: CommandContext, guest: GuestSpec, endpointSp
     subscription.unsubscribe();
     current = undefined;
   }
-  if (ctx.json) ctx.result({ stats: totals }, () => '');
+  if (ctx.json) ctx.resultLine({ stats: totals }, () => '');
   else ctx.status(`relay stats: ${totals.sessions} debugger session(s); guest→debugger ${totals.guestToDebugger} bytes, debugger→guest ${totals.debuggerToGuest} bytes`);
   return 0;
 }

@@ -41,7 +41,7 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
 
   const resolved = parseEndpointUri(endpoint.address);
   const commands = debuggerCommandsFor(resolved.address);
-  ctx.result({ guest: guestUri, endpoint: endpoint.address, debuggerCommands: commands, ...(options.trace ? { trace: options.trace } : {}) }, () =>
+  ctx.resultLine({ guest: guestUri, endpoint: endpoint.address, debuggerCommands: commands, ...(options.trace ? { trace: options.trace } : {}) }, () =>
     [endpoint.address, ...commands.map((c) => c.command)].join('\n'),
   );
   ctx.status(`vmkd route: ${guest.description}`);
@@ -62,7 +62,7 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
   for (const subscription of subscriptions) subscription.unsubscribe();
   await Promise.all([guest.close(), endpoint.close()]);
   const seconds = (performance.now() - started) / 1000;
-  if (ctx.json) ctx.result({ stats, seconds }, () => '');
+  if (ctx.json) ctx.resultLine({ stats, seconds }, () => '');
   else ctx.status(formatRouteStats(stats, seconds));
   return 0;
 }

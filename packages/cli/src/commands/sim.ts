@@ -79,7 +79,7 @@ export async function runSim(ctx: CommandContext, options: SimCommandOptions): P
 
   const address = link.address;
   const mode = 'listen' in linkOptions ? 'listen' : 'connect';
-  ctx.result({ address, mode, baud: options.baud, sim: { ...sim, description: describeSim(sim) } }, () => address);
+  ctx.resultLine({ address, mode, baud: options.baud, sim: { ...sim, description: describeSim(sim) } }, () => address);
   ctx.status(
     `vmkd sim: ${describeSim(sim)}; KDCOM ${mode === 'listen' ? 'listening on' : 'on'} ${address}` +
       `${options.baud > 0 ? `, paced at ${options.baud} bit/s` : ', unpaced'}. Ctrl-C stops.`,
@@ -90,6 +90,7 @@ export async function runSim(ctx: CommandContext, options: SimCommandOptions): P
   await session.close();
   await link.close();
   const stats = link.stats();
+  if (ctx.json) ctx.resultLine({ stopped: { connections: link.connections, stats } }, () => '');
   ctx.status(`vmkd sim: stopped after ${link.connections} connection${link.connections === 1 ? '' : 's'}; ${stats.packetsIn} packets in, ${stats.packetsOut} out, ${stats.resends} resends.`);
   return 0;
 }

@@ -12,6 +12,11 @@ export interface CommandContext {
   readonly err: Style;
   /** The command's result: `json` as one document with --json, else the text (on stdout either way). */
   result(json: unknown, text: () => string): void;
+  /**
+   * For commands that run until stopped (`route`, `sim`): like result(), but the JSON goes on one
+   * line, so a script can read the "ready" document and, later, the final one as JSON Lines.
+   */
+  resultLine(json: unknown, text: () => string): void;
   /** A status line for humans (stderr). */
   status(line: string): void;
   /** A progress indicator on stderr that shows up only after a second. */
@@ -30,6 +35,14 @@ export function createCommandContext(io: CliIo, json: boolean): CommandContext {
       } else {
         const body = text();
         io.stdout.write(body.endsWith('\n') ? body : `${body}\n`);
+      }
+    },
+    resultLine(value, text) {
+      if (json) {
+        io.stdout.write(`${JSON.stringify(value, jsonReplacer)}\n`);
+      } else {
+        const body = text();
+        if (body !== '') io.stdout.write(body.endsWith('\n') ? body : `${body}\n`);
       }
     },
     status(line) {
