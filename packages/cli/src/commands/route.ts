@@ -28,13 +28,20 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
   }
   const openOptions = { allowRemote: options.allowRemote === true };
 
-  const guest = await openGuest(guestSpec, openOptions);
+  const progress = ctx.progress(`opening ${guestUri}`);
+  let guest;
   let endpoint;
   try {
-    endpoint = await openEndpoint(endpointSpec, openOptions);
-  } catch (error) {
-    await guest.close();
-    throw error;
+    guest = await openGuest(guestSpec, openOptions);
+    progress.update(`opening ${endpointUri}`);
+    try {
+      endpoint = await openEndpoint(endpointSpec, openOptions);
+    } catch (error) {
+      await guest.close();
+      throw error;
+    }
+  } finally {
+    progress.done();
   }
   const started = performance.now();
   const running = route(guest.link, endpoint.link, options.trace === undefined ? {} : { trace: options.trace });
