@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CliErrorCode, exitCodeFor, toVmkdError } from './errors.js';
-import { VmkdError } from '@vmkd/kd-protocol';
 import type { CliIo } from './output/cli-io.js';
 import { createCommandContext, type CommandContext } from './output/command-context.js';
 import { printError } from './output/print-error.js';
@@ -42,7 +41,6 @@ export function sizeArg(name: string): (value: string) => number {
   };
 }
 
-export { Option };
 
 /**
  * Runs the `vmkd` command line (arguments after the program name) and resolves to the exit
@@ -110,4 +108,3 @@ function commanderExit(error: CommanderError, io: CliIo, json: boolean): number 
   return 2;
 }
 
-export { VmkdError };
