@@ -270,6 +270,26 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
     toDebugger(last, 'replayed');
   };
 
+  /**
+   * A debugger's RESET while the router knows nothing of the target (it started after the target
+   * had stopped, e.g. while an endpoint was being bound, or the guest just came back): there is no
+   * cache to answer from, so pass the RESET on, as a direct connection would. A stopped target
+   * answers with its state change (no break-in needed); a running one ignores it and the
+   * debugger's own break-in follows. One resync at a time: WinDbg sends RESETs in bursts.
+   */
+  const resyncGuestForDebugger = (): void => {
+    if (tracking.state !== 'unknown' || !tracking.present || guestResyncs > 0) return;
+    resyncGuest();
+  };
+  let guestResyncs = 0;
+  const resyncGuest = (): void => {
+    guestResyncs += 1;
+    guest
+      .resync()
+      .catch((error: unknown) => emit({ kind: 'guest-error', operation: 'resync', error: errorRecord(error) }))
+      .finally(() => (guestResyncs -= 1));
+  };
+
   const sendTargetGone = (): void => {
     counters.syntheticStateChanges += 1;
     toDebugger(createTargetGoneStateChange(lastRealStateChange), 'synthetic');
@@ -295,9 +315,7 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
     if (tracking.present) return;
     apply({ guest: 'back' });
     emit({ kind: 'target-back' });
-    if (resyncGuestOnReturn) {
-      guest.resync().catch((error: unknown) => emit({ kind: 'guest-error', operation: 'resync', error: errorRecord(error) }));
-    }
+    if (resyncGuestOnReturn) resyncGuest();
   };
 
   const linkRecord = (side: RouteSide, event: Exclude<LinkEvent, { kind: 'packet' }>): void => {
@@ -354,6 +372,7 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
               break;
             case 'reset':
               maybeReplay();
+              resyncGuestForDebugger();
               break;
             case 'disconnect':
               break;
