@@ -148,6 +148,21 @@ describe('KDRPC host: the dispatcher role', () => {
     expect(decodeKdrpcReply('r', await host.handleRequest(r(2)))).toMatchObject({ status: KdRecvCode.Failed });
   });
 
+  it('resync() answers a receive that is already waiting with FAILED, so the kernel re-sends its state change', async () => {
+    // A receive wait far longer than the test may take: only the wake-up can answer it in time.
+    const host = newHost({ receiveWaitMs: 60_000 });
+    await host.handleRequest(v);
+    const waiting = host.handleRequest(r(2));
+    await new Promise((res) => setTimeout(res, 5));
+    await host.resync();
+    expect(decodeKdrpcReply('r', await waiting)).toMatchObject({ status: KdRecvCode.Failed });
+    expect(host.stats().resyncs).toBe(1);
+    // Consumed once: the next receive waits for a packet as usual.
+    const next = host.handleRequest(r(2));
+    await host.send({ type: 2, payload: new Uint8Array(56) });
+    expect(decodeKdrpcReply('r', await next)).toMatchObject({ status: KdRecvCode.Ok });
+  });
+
   it('without a debugger, s gets the retry bit and nothing is forwarded', async () => {
     const host = newHost({ debuggerPresent: false });
     const seen: LinkEvent[] = [];

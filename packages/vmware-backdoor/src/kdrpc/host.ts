@@ -289,6 +289,14 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
       return empty(KdRecvCode.Failed, breakIn); // the kernel re-sends its state change
     }
     const entry = await waitForPacket(request.packetType);
+    if (entry === undefined && resyncPending) {
+      // resync() woke this receive: tell the kernel now rather than after receiveWaitMs.
+      resyncPending = false;
+      stats.resyncs++;
+      const late = breakInPending;
+      breakInPending = false;
+      return empty(KdRecvCode.Failed, breakIn || late);
+    }
     if (entry === undefined) {
       // A break-in that arrived while this receive waited is reported now, once.
       const late = breakInPending;
@@ -421,6 +429,9 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
       // Flush on reset: stale debugger packets must not reach the guest after a resync (§7.3).
       flushQueue('flushed by resync');
       resyncPending = true;
+      // A stopped kernel may sit in a receive right now: answer it at once (its state change
+      // follows) instead of letting the debugger's RESET wait out the receive timeout.
+      for (const waiter of waiters.splice(0)) waiter.take(undefined);
       return Promise.resolve();
     },
     stats: () => ({ ...stats }),
