@@ -16,6 +16,23 @@ describe('data formula', () => {
     }
   });
 
+  it('matches expectedByteAt across the 2^32-group and 512 GiB wraps, and in buffers at odd offsets', () => {
+    const single = (start: bigint, length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => expectedByteAt(start + BigInt(i)));
+    // w crosses 2^32 (the formula's high half changes) and 2^36 (the period) inside the word loop.
+    for (const start of [(1n << 35n) - 16n, (1n << 39n) - 16n, 0xfffffa8000000000n + (1n << 35n) - 8n]) {
+      expect(fillExpected(start, new Uint8Array(64))).toEqual(single(start, 64));
+    }
+    // A target whose byteOffset is not word-aligned takes the DataView path; same bytes.
+    for (const offset of [1, 2, 3, 4, 5]) {
+      const backing = new Uint8Array(offset + 300);
+      const view = backing.subarray(offset, offset + 290);
+      fillExpected(0x7000_0000n, view);
+      expect(view).toEqual(single(0x7000_0000n, 290));
+      expect(backing.subarray(0, offset).every((b) => b === 0)).toBe(true);
+      expect(backing.subarray(offset + 290).every((b) => b === 0)).toBe(true);
+    }
+  });
+
   it('gives a physical address and its physmap alias (any 512 GiB-aligned base) the same bytes', () => {
     const pa = 0x2345_6789n;
     for (const base of [0xfffffa8000000000n, 0xffffa00000000000n]) {

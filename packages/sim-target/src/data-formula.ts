@@ -13,6 +13,8 @@
  */
 
 const PERIOD_MASK = (1n << 39n) - 1n;
+/** Word stores are only the formula's little-endian layout on a little-endian host. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -41,7 +43,6 @@ export function fillExpected(address: bigint, target: Uint8Array): Uint8Array {
   const length = target.length;
   if (length === 0) return target;
   const start = Number(address & PERIOD_MASK);
-  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
   let i = 0;
   // Unaligned head, byte by byte.
   while (i < length && (start + i) % 8 !== 0) {
@@ -50,12 +51,31 @@ export function fillExpected(address: bigint, target: Uint8Array): Uint8Array {
   }
   // start + i < 2^39 + length stays exact in a double; words wrap with the 512 GiB period.
   let w = Math.floor((start + i) / 8) % 2 ** 36;
-  while (i + 8 <= length) {
-    const x = ((w >>> 0) ^ Math.imul(Math.floor(w / 0x1_0000_0000) + 1, 0x9e3779b1)) >>> 0;
-    view.setUint32(i, fmix32(x), true);
-    view.setUint32(i + 4, fmix32((x ^ 0x85ebca6b) >>> 0), true);
-    i += 8;
-    w = w + 1 === 2 ** 36 ? 0 : w + 1;
+  const groups = Math.floor((length - i) / 8);
+  if (LITTLE_ENDIAN && (target.byteOffset + i) % 4 === 0) {
+    // The common case (a page, a read buffer): store whole words, no per-word DataView call.
+    const words = new Uint32Array(target.buffer, target.byteOffset + i, groups * 2);
+    // The high part of w changes only every 2^32 groups: hoist its multiply out of the loop.
+    let high = Math.imul(Math.floor(w / 0x1_0000_0000) + 1, 0x9e3779b1);
+    let low = w >>> 0;
+    for (let g = 0; g < groups * 2; g += 2) {
+      const x = (low ^ high) >>> 0;
+      words[g] = fmix32(x);
+      words[g + 1] = fmix32((x ^ 0x85ebca6b) >>> 0);
+      w = w + 1 === 2 ** 36 ? 0 : w + 1;
+      low = (low + 1) >>> 0;
+      if (low === 0) high = Math.imul(Math.floor(w / 0x1_0000_0000) + 1, 0x9e3779b1);
+    }
+    i += groups * 8;
+  } else {
+    const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+    while (i + 8 <= length) {
+      const x = ((w >>> 0) ^ Math.imul(Math.floor(w / 0x1_0000_0000) + 1, 0x9e3779b1)) >>> 0;
+      view.setUint32(i, fmix32(x), true);
+      view.setUint32(i + 4, fmix32((x ^ 0x85ebca6b) >>> 0), true);
+      i += 8;
+      w = w + 1 === 2 ** 36 ? 0 : w + 1;
+    }
   }
   while (i < length) {
     target[i] = expectedByteAt(BigInt(start + i));
