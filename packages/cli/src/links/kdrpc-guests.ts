@@ -1,5 +1,5 @@
 import { VmkdError, createTargetSession, KDRPC_COMMAND_NAME, type TargetBackend } from '@vmkd/kd-protocol';
-import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcHost, createKdrpcProxyPipeServer, runUnderHarness } from '@vmkd/vmware-backdoor';
+import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcHost, createKdrpcProxyPipeServer, runUnderHarnessUntilReady } from '@vmkd/vmware-backdoor';
 import { CliErrorCode } from '../errors.js';
 import { childNodeArgs, probePath } from '../probes/run-probe.js';
 import { createSimBackend, describeSim } from '../sim/sim-backend.js';
@@ -44,51 +44,29 @@ export async function openSimKdrpcNativeGuest(sim: SimOptions, startTimeoutMs = 
   const link = holdEvents(host);
   const vmx = createEmulatedVmx();
   const unregister = vmx.register(KDRPC_COMMAND_NAME, host.vmxHandler);
-  let stdout = '';
-  let stderr = '';
-  let onReady: ((form: string) => void) | undefined;
-  const ready = new Promise<string>((resolve) => (onReady = resolve));
-  const run = await runUnderHarness({
-    command: process.execPath,
-    args: [...childNodeArgs(), probePath('../sim/native-kdrpc-child'), sim.build, String(sim.memory), String(sim.cpus)],
-    vmx,
-    timeoutMs: 7 * 24 * 3600_000,
-    onStdout: (chunk) => {
-      stdout += chunk.toString();
-      const match = /^ready (\S+)$/m.exec(stdout);
-      if (match) onReady?.(match[1]);
-    },
-    onStderr: (chunk) => {
-      if (stderr.length < 4096) stderr += chunk.toString();
-    },
-  });
-  const close = async (): Promise<void> => {
-    run.kill();
-    await run.exited.catch(() => undefined);
-    unregister();
-    await host.close();
-  };
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const form = await Promise.race([
-      ready,
-      run.exited.then((exit) => {
-        throw new VmkdError(CliErrorCode.Internal, `the native guest exited before it was ready (${JSON.stringify(exit)}): ${stderr.trim().slice(0, 500)}`);
-      }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new VmkdError(CliErrorCode.Internal, `the native guest was not ready within ${startTimeoutMs} ms: ${stderr.trim().slice(0, 500)}`)), startTimeoutMs);
-      }),
-    ]);
+    const { run, match } = await runUnderHarnessUntilReady({
+      command: process.execPath,
+      args: [...childNodeArgs(), probePath('../sim/native-kdrpc-child'), sim.build, String(sim.memory), String(sim.cpus)],
+      vmx,
+      timeoutMs: 7 * 24 * 3600_000,
+      ready: /^ready (\S+)$/m,
+      startTimeoutMs,
+    });
     return {
       link,
-      description: `${describeSim(sim)} on the accelerated path, guest in process ${run.pid} calling the backdoor with native ${form} stubs under the ptrace harness`,
-      close,
+      description: `${describeSim(sim)} on the accelerated path, guest in process ${run.pid} calling the backdoor with native ${match[1]} stubs under the ptrace harness`,
+      async close() {
+        run.kill();
+        await run.exited.catch(() => undefined);
+        unregister();
+        await host.close();
+      },
     };
   } catch (error) {
-    await close();
+    unregister();
+    await host.close();
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

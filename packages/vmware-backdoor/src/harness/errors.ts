@@ -8,4 +8,8 @@ export const HarnessErrorCode = {
   TracerFailed: 'ERR_HARNESS_TRACER_FAILED',
   /** The VMX did not answer a trapped call within `callTimeoutMs`; the tracee was killed. */
   VmxTimeout: 'ERR_HARNESS_VMX_TIMEOUT',
+  /** `runUnderHarnessUntilReady`: the program exited before printing its ready line. */
+  StartFailed: 'ERR_HARNESS_START_FAILED',
+  /** `runUnderHarnessUntilReady`: no ready line within `startTimeoutMs`; the program was killed. */
+  StartTimeout: 'ERR_HARNESS_START_TIMEOUT',
 } as const;

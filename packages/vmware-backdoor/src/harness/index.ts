@@ -1,4 +1,7 @@
 export { runUnderHarness } from './run-under-harness.js';
+export { runUnderHarnessUntilReady } from './run-until-ready.js';
+export type { ReadyHarnessRun, RunUntilReadyOptions } from './run-until-ready.js';
+export { harnessUnavailableReason } from './availability.js';
 export type { HarnessExit, HarnessOptions, HarnessRun } from './run-under-harness.js';
 export type { HarnessStats } from './trace-protocol.js';
 export { emulateCpuid } from './cpuid-emulation.js';
