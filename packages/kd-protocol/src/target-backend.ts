@@ -70,6 +70,14 @@ export interface TargetBackend {
   /** Returns the number of bytes written (the writable prefix). */
   writeVirtual(address: bigint, data: Uint8Array, cpu: number): number;
   readPhysical(address: bigint, length: number): Uint8Array;
+  /**
+   * Optional fast paths for the two reads a debugger makes most: fill `into` from the start (at
+   * most `into.length` bytes) and return how many bytes were readable (the prefix, as readVirtual /
+   * readPhysical would return). When present, a session reads straight into the reply it sends
+   * instead of copying a fresh array; backends without them keep working unchanged.
+   */
+  readVirtualInto?(address: bigint, into: Uint8Array, cpu: number): number;
+  readPhysicalInto?(address: bigint, into: Uint8Array): number;
   writePhysical(address: bigint, data: Uint8Array): number;
   /** AMD64 control space: offsets 0 (KPCR), 1 (KPRCB), 2 (KSPECIAL_REGISTERS, 0xE0 bytes), 3 (KTHREAD). */
   readControlSpace(cpu: number, offset: bigint, length: number): Uint8Array;

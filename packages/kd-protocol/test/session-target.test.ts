@@ -186,3 +186,81 @@ describe('TargetSession', () => {
     expect(await requests).toEqual([{ kind: 'request', api: KdApi.CheckLowMemory, apiName: 'CheckLowMemory', status: NtStatus.Unsuccessful }]);
   });
 });
+
+describe('TargetSession with a backend that reads in place (readVirtualInto / readPhysicalInto)', () => {
+  /** The test backend plus the optional fast paths, counting their calls; `claim` can make them lie about the count. */
+  function withReadInto(claim?: (honest: number, room: number) => number) {
+    const backend = createTestBackend();
+    const calls = { virtual: 0, physical: 0 };
+    const fill = (bytes: Uint8Array, into: Uint8Array): number => {
+      into.set(bytes.subarray(0, into.length));
+      const honest = Math.min(bytes.length, into.length);
+      return claim === undefined ? honest : claim(honest, into.length);
+    };
+    const fast: TestBackend = Object.assign(Object.create(backend) as TestBackend, {
+      readVirtualInto(address: bigint, into: Uint8Array, cpu: number): number {
+        calls.virtual += 1;
+        return fill(backend.readVirtual(address, into.length, cpu), into);
+      },
+      readPhysicalInto(address: bigint, into: Uint8Array): number {
+        calls.physical += 1;
+        return fill(backend.readPhysical(address, into.length), into);
+      },
+    });
+    return { fast, calls };
+  }
+
+  const cases: [number, bigint, number][] = [
+    [KdApi.ReadVirtualMemory, CODE + 0x100n, 64], // full
+    [KdApi.ReadVirtualMemory, CODE, 0x1000], // clamped to the reply limit
+    [KdApi.ReadVirtualMemory, CODE + 0x2000n - 16n, 64], // readable prefix
+    [KdApi.ReadVirtualMemory, 0x1000n, 8], // unmapped
+    [KdApi.ReadPhysicalMemory, CODE - 0xfffff80000000000n + 0x20n, 300],
+    [KdApi.ReadPhysicalMemory, 0x7000_0000n, 16], // unmapped
+  ];
+
+  async function replies(backend: TestBackend): Promise<Uint8Array[]> {
+    const { next, request } = setup({ maxReplyPayload: 2048 }, backend);
+    await next();
+    const out: Uint8Array[] = [];
+    for (const [apiNumber, address, transferCount] of cases) {
+      out.push((await request({ layout: 'readMemory', apiNumber, targetBaseAddress: address, transferCount })).payload.slice());
+    }
+    await session?.close();
+    session = undefined;
+    for (const l of links) await l.close();
+    links = [];
+    return out;
+  }
+
+  it('uses the fast paths when present and sends byte-for-byte the replies of the fallback', async () => {
+    const plain = await replies(createTestBackend());
+    const { fast, calls } = withReadInto();
+    const viaInto = await replies(fast);
+    expect(calls).toEqual({ virtual: 4, physical: 2 });
+    expect(viaInto).toEqual(plain);
+    const prefix = decodeManipulate(viaInto[2]) as ManipulateOf<'readMemory'>;
+    expect(prefix).toMatchObject({ returnStatus: NtStatus.Unsuccessful, actualBytesRead: 16 });
+    expect(plain[1].length).toBe(2048);
+  });
+
+  it('never trusts a count beyond what was asked, nor a negative or non-numeric one', async () => {
+    for (const [claim, expected] of [
+      [(_: number, room: number) => room + 100, 64],
+      [() => -5, 0],
+      [() => Number.NaN, 0],
+    ] as const) {
+      const { next, request } = setup({}, withReadInto(claim).fast);
+      await next();
+      const reply = await request({ layout: 'readMemory', apiNumber: KdApi.ReadVirtualMemory, targetBaseAddress: CODE, transferCount: 64 });
+      const decoded = decodeManipulate(reply.payload) as ManipulateOf<'readMemory'>;
+      expect(decoded.actualBytesRead).toBe(expected);
+      expect(decoded.data.length).toBe(expected);
+      expect(decoded.returnStatus).toBe(expected === 64 ? NtStatus.Success : NtStatus.Unsuccessful);
+      await session?.close();
+      session = undefined;
+      for (const l of links) await l.close();
+      links = [];
+    }
+  });
+});

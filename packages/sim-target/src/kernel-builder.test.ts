@@ -155,4 +155,34 @@ describe('default profile (KD spec 4.1 / A.3 addresses)', () => {
     const pa = sim.layout.dataRegion.physicalBase + 0x1234n;
     expect(sim.readPhysical(pa, 64)).toEqual(sim.readVirtual(sim.layout.dataRegion.virtualBase + 0x1234n, 64, 0));
   });
+
+  it('reads in place (readVirtualInto / readPhysicalInto) exactly what the copying reads return', () => {
+    const virtualCases: [bigint, number][] = [
+      [sim.layout.dataRegion.virtualBase + 0x1233n, 3944], // unaligned, spans pages
+      [0xfffff80000100ffcn, 8], // readable prefix of 4
+      [0xfffff80000380000n, 8], // hole
+      [0xfffff80000400000n, 4], // code
+    ];
+    for (const [va, n] of virtualCases) {
+      const into = new Uint8Array(n + 2).fill(0xee);
+      const got = sim.readVirtualInto!(va, into.subarray(1, 1 + n), 0);
+      const expected = sim.readVirtual(va, n, 0);
+      expect(got).toBe(expected.length);
+      expect(into.subarray(1, 1 + got)).toEqual(expected);
+      expect([into[0], into[n + 1]]).toEqual([0xee, 0xee]); // nothing outside the view
+    }
+    const physicalCases: [bigint, number][] = [
+      [sim.layout.dataRegion.physicalBase + 0x10n, 4000],
+      [BigInt(sim.memorySize) - 2n, 8],
+      [BigInt(sim.memorySize), 8],
+      [-1n, 8],
+    ];
+    for (const [pa, n] of physicalCases) {
+      const into = new Uint8Array(n);
+      const got = sim.readPhysicalInto!(pa, into);
+      const expected = sim.readPhysical(pa, n);
+      expect(got).toBe(expected.length);
+      expect(into.subarray(0, got)).toEqual(expected);
+    }
+  });
 });

@@ -345,6 +345,10 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
       checkLength(length);
       return space.read(BigInt.asUintN(64, address), length);
     },
+    readVirtualInto(address, into) {
+      checkLength(into.length);
+      return space.readInto(BigInt.asUintN(64, address), into);
+    },
     writeVirtual(address, data) {
       checkLength(data.length);
       return space.write(BigInt.asUintN(64, address), data);
@@ -353,6 +357,12 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
       checkLength(length);
       if (address < 0n || address >= BigInt(o.memorySize)) return new Uint8Array(0);
       return memory.read(Number(address), length);
+    },
+    readPhysicalInto(address, into) {
+      checkLength(into.length);
+      if (address < 0n || address >= BigInt(o.memorySize)) return 0;
+      const pa = Number(address);
+      return memory.readInto(pa, Math.min(into.length, o.memorySize - pa), into, 0);
     },
     writePhysical(address, data) {
       checkLength(data.length);

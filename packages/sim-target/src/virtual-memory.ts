@@ -19,6 +19,13 @@ export class VirtualMemory {
 
   read(va: bigint, length: number): Uint8Array {
     const out = new Uint8Array(length);
+    const done = this.readInto(va, out);
+    return done === length ? out : out.slice(0, done);
+  }
+
+  /** Fills `out` from `va` up to the first unreadable page; returns the bytes read (the prefix). */
+  readInto(va: bigint, out: Uint8Array): number {
+    const length = out.length;
     let done = 0;
     while (done < length) {
       const t = translate(this.memory, this.root, va + BigInt(done));
@@ -28,7 +35,7 @@ export class VirtualMemory {
       done += got;
       if (got < n) break;
     }
-    return done === length ? out : out.slice(0, done);
+    return done;
   }
 
   write(va: bigint, data: Uint8Array): number {

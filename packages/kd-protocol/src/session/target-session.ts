@@ -111,11 +111,16 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
   /** Replies with the request's 56 bytes echoed, ReturnStatus set, `patch` applied, `data` appended. */
   const reply = (request: Uint8Array, status: number, data?: Uint8Array, patch?: (view: DataView) => void): void => {
     const out = new Uint8Array(HEADER + (data?.length ?? 0));
+    if (data !== undefined) out.set(data, HEADER);
+    replyIn(out, request, status, patch);
+  };
+
+  /** Sends `out` (its data already in place after the header) with the request's header echoed into it. */
+  const replyIn = (out: Uint8Array, request: Uint8Array, status: number, patch?: (view: DataView) => void): void => {
     out.set(request.subarray(0, HEADER));
-    const view = new DataView(out.buffer);
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
     view.setUint32(8, status >>> 0, true);
     patch?.(view);
-    if (data !== undefined) out.set(data, HEADER);
     send({ type: KdPacketType.StateManipulate, payload: out });
   };
 
@@ -135,6 +140,18 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
       case KdApi.ReadPhysicalMemory:
       case KdApi.ReadControlSpace: {
         const n = Math.min(count, maxData);
+        const fillsInPlace = api === KdApi.ReadVirtualMemory ? backend.readVirtualInto !== undefined : api === KdApi.ReadPhysicalMemory && backend.readPhysicalInto !== undefined;
+        if (fillsInPlace) {
+          // The backend fills the reply itself: one buffer, no second copy of the data.
+          const out = new Uint8Array(HEADER + n);
+          const into = out.subarray(HEADER);
+          const filled = api === KdApi.ReadVirtualMemory ? backend.readVirtualInto?.(address, into, cpu) : backend.readPhysicalInto?.(address, into);
+          // Trust no more than was asked for and fits (a backend's count is only a claim).
+          const got = Math.max(0, Math.min(Math.floor(filled ?? 0) || 0, n));
+          status = ok(got === n);
+          replyIn(out.subarray(0, HEADER + got), payload, status, (v) => v.setUint32(0x1c, got, true));
+          break;
+        }
         const bytes =
           api === KdApi.ReadVirtualMemory
             ? backend.readVirtual(address, n, cpu)
