@@ -9,7 +9,18 @@ import type { VmkdError } from './errors.js';
 export interface KdPacket {
   readonly type: number;
   readonly payload: Uint8Array;
+  /**
+   * Optional, set only by a sender that built `payload` inside a larger buffer of its own and gives
+   * that whole buffer up with this send: a link may then write its framing into the bytes around
+   * the payload (KDCOM: `FRAME_ROOM.head` before, `FRAME_ROOM.tail` after) instead of copying the
+   * payload into a new frame. Links that frame nothing, or find too little room, ignore it. The
+   * payload bytes themselves are never changed; packets a link delivers never carry it.
+   */
+  readonly frameInPlace?: boolean;
 }
+
+/** The room around a payload that lets every vmkd transport frame it in place (KDCOM's header and trailer). */
+export const FRAME_ROOM = { head: 16, tail: 1 } as const;
 
 /** What a packet link reports. */
 export type LinkEvent =

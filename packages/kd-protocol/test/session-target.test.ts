@@ -1,5 +1,5 @@
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   KdApi,
   KdPacketType,
@@ -13,7 +13,7 @@ import {
   type WaitStateChangeOf,
 } from '../src/api/index.js';
 import { createMemoryPacketPair, type MemoryPacketLink } from '../src/memory/index.js';
-import type { KdPacket } from '../src/packet-link.js';
+import { FRAME_ROOM, type KdPacket } from '../src/packet-link.js';
 import { createTargetSession, type TargetSession } from '../src/session/index.js';
 import { CODE, createTestBackend, patternByte, type TestBackend } from './session-test-backend.js';
 
@@ -242,6 +242,32 @@ describe('TargetSession with a backend that reads in place (readVirtualInto / re
     const prefix = decodeManipulate(viaInto[2]) as ManipulateOf<'readMemory'>;
     expect(prefix).toMatchObject({ returnStatus: NtStatus.Unsuccessful, actualBytesRead: 16 });
     expect(plain[1].length).toBe(2048);
+  });
+
+  it('hands its replies to the link with room to frame them in place, the state change without', async () => {
+    const [debuggerEnd, targetEnd] = createMemoryPacketPair();
+    links = [debuggerEnd, targetEnd];
+    const sent: KdPacket[] = [];
+    const send = targetEnd.send.bind(targetEnd);
+    const spy = Object.assign(Object.create(targetEnd) as MemoryPacketLink, {
+      send: (p: KdPacket) => {
+        sent.push(p);
+        return send(p);
+      },
+    });
+    const packets: KdPacket[] = [];
+    debuggerEnd.events$.subscribe((e) => e.kind === 'packet' && packets.push(e.packet));
+    session = createTargetSession(spy, withReadInto().fast);
+    await vi.waitFor(() => expect(packets).toHaveLength(1));
+    await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate({ layout: 'readMemory', apiNumber: KdApi.ReadVirtualMemory, targetBaseAddress: CODE, transferCount: 64 }) });
+    await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate({ layout: 'getVersion', apiNumber: KdApi.GetVersion }) });
+    await vi.waitFor(() => expect(packets).toHaveLength(3));
+    expect(sent.map((p) => p.frameInPlace === true)).toEqual([false, true, true]);
+    for (const p of sent.slice(1)) {
+      expect(p.payload.byteOffset).toBeGreaterThanOrEqual(FRAME_ROOM.head);
+      expect(p.payload.buffer.byteLength - p.payload.byteOffset - p.payload.length).toBeGreaterThanOrEqual(FRAME_ROOM.tail);
+    }
+    expect(decodeManipulate(packets[2].payload)).toMatchObject({ apiNumber: KdApi.GetVersion, returnStatus: 0, kernBase: createTestBackend().version().kernBase });
   });
 
   it('never trusts a count beyond what was asked, nor a negative or non-numeric one', async () => {

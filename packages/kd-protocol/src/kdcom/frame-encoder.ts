@@ -14,6 +14,21 @@ export function encodeDataFrame(type: number, id: number, payload: Uint8Array): 
   return frame;
 }
 
+/**
+ * The same frame written around the payload in its own buffer (16 bytes before it, the trailer
+ * after it), which the caller has given up: no allocation, no copy. Undefined when the buffer has
+ * no room there.
+ */
+export function encodeDataFrameAround(type: number, id: number, payload: Uint8Array): Uint8Array | undefined {
+  const n = payload.length;
+  const at = payload.byteOffset - KD_HEADER_SIZE;
+  if (at < 0 || payload.byteOffset + n + 1 > payload.buffer.byteLength) return undefined;
+  const frame = new Uint8Array(payload.buffer, at, KD_HEADER_SIZE + n + 1);
+  writeHeader(frame, DATA_LEADER_BYTE, type, n, id, kdChecksum(payload));
+  frame[KD_HEADER_SIZE + n] = TRAILER_BYTE;
+  return frame;
+}
+
 /** One control frame (ACK, RESEND, RESET): header only, byte count and checksum 0. */
 export function encodeControlFrame(type: number, id = 0): Uint8Array {
   const frame = new Uint8Array(KD_HEADER_SIZE);

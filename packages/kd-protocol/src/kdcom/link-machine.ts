@@ -4,7 +4,7 @@ import { emptyLinkStats, type KdPacket, type LinkRole, type LinkStats } from '..
 import { systemClock, type KdcomClock } from './clock.js';
 import { BREAKIN_BYTE, INITIAL_PACKET_ID, SYNC_PACKET_ID } from './constants.js';
 import type { KdcomFrameEvent } from './frame-decoder.js';
-import { encodeControlFrame, encodeDataFrame } from './frame-encoder.js';
+import { encodeControlFrame, encodeDataFrame, encodeDataFrameAround } from './frame-encoder.js';
 import { FRESH_TARGET_SEND_ID, nextPacketId, stripSync } from './packet-ids.js';
 import { isQuickTimeoutPacket } from './quick-timeout.js';
 
@@ -124,7 +124,10 @@ export class KdcomLinkMachine<T> {
     return this.role === 'debugger-facing';
   }
 
-  /** Queue a data packet. The payload is encoded (copied) now, so the caller may reuse it. */
+  /**
+   * Queue a data packet. The payload is encoded (copied) now, so the caller may reuse it — unless
+   * the packet is marked `frameInPlace`, when the frame is written around it in its own buffer.
+   */
   send(packet: KdPacket, token: T): void {
     if (this.closed) {
       this.out.failed(token, closedError());
@@ -134,7 +137,9 @@ export class KdcomLinkMachine<T> {
       token,
       type: packet.type,
       quick: this.isTarget && isQuickTimeoutPacket(packet),
-      frame: encodeDataFrame(packet.type, this.nextSendId, packet.payload),
+      frame:
+        (packet.frameInPlace === true ? encodeDataFrameAround(packet.type, this.nextSendId, packet.payload) : undefined) ??
+        encodeDataFrame(packet.type, this.nextSendId, packet.payload),
       id: this.nextSendId,
       written: false,
     });

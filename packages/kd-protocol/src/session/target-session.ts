@@ -2,7 +2,7 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import { KdApi, KdLimits, KdPacketType, NtStatus, kdApiName } from '../api/constants.js';
 import { encodePrintString } from '../api/io.js';
 import { encodeGetVersion64 } from '../api/version.js';
-import type { KdPacket, LinkEvent, PacketLink } from '../packet-link.js';
+import { FRAME_ROOM, type KdPacket, type LinkEvent, type PacketLink } from '../packet-link.js';
 import type { StopReason, TargetBackend } from '../target-backend.js';
 import { sessionError, KdSessionErrorCode } from './errors.js';
 import { breakInStop, buildStateChange } from './state-change-builder.js';
@@ -36,6 +36,11 @@ export interface TargetSession {
 }
 
 const HEADER = KdLimits.ManipulateSize;
+
+/** A fresh reply of `length` bytes with room around it for the link's framing (see KdPacket.frameInPlace). */
+function replyBuffer(length: number): Uint8Array {
+  return new Uint8Array(FRAME_ROOM.head + length + FRAME_ROOM.tail).subarray(FRAME_ROOM.head, FRAME_ROOM.head + length);
+}
 
 /**
  * The target role of KD (spec 1.9) over any debugger-facing PacketLink: announces stops as
@@ -110,18 +115,22 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
 
   /** Replies with the request's 56 bytes echoed, ReturnStatus set, `patch` applied, `data` appended. */
   const reply = (request: Uint8Array, status: number, data?: Uint8Array, patch?: (view: DataView) => void): void => {
-    const out = new Uint8Array(HEADER + (data?.length ?? 0));
+    const out = replyBuffer(HEADER + (data?.length ?? 0));
     if (data !== undefined) out.set(data, HEADER);
     replyIn(out, request, status, patch);
   };
 
-  /** Sends `out` (its data already in place after the header) with the request's header echoed into it. */
+  /**
+   * Sends `out` (a view from replyBuffer(), its data already in place after the header) with the
+   * request's header echoed into it. The buffer is the link's from here on, so it may frame the
+   * reply around it instead of copying.
+   */
   const replyIn = (out: Uint8Array, request: Uint8Array, status: number, patch?: (view: DataView) => void): void => {
     out.set(request.subarray(0, HEADER));
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
     view.setUint32(8, status >>> 0, true);
     patch?.(view);
-    send({ type: KdPacketType.StateManipulate, payload: out });
+    send({ type: KdPacketType.StateManipulate, payload: out, frameInPlace: true });
   };
 
   const dispatch = (payload: Uint8Array): void => {
@@ -143,7 +152,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
         const fillsInPlace = api === KdApi.ReadVirtualMemory ? backend.readVirtualInto !== undefined : api === KdApi.ReadPhysicalMemory && backend.readPhysicalInto !== undefined;
         if (fillsInPlace) {
           // The backend fills the reply itself: one buffer, no second copy of the data.
-          const out = new Uint8Array(HEADER + n);
+          const out = replyBuffer(HEADER + n);
           const into = out.subarray(HEADER);
           const filled = api === KdApi.ReadVirtualMemory ? backend.readVirtualInto?.(address, into, cpu) : backend.readPhysicalInto?.(address, into);
           // Trust no more than was asked for and fits (a backend's count is only a claim).
@@ -203,7 +212,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
       case KdApi.GetVersion: {
         const version = encodeGetVersion64(backend.version());
         status = NtStatus.Success;
-        reply(payload, status, undefined, (v) => new Uint8Array(v.buffer).set(version, 0x10));
+        reply(payload, status, undefined, (v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).set(version, 0x10));
         break;
       }
       case KdApi.ReadIoSpace: {
