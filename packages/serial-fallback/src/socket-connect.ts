@@ -8,13 +8,27 @@ import type { PipeConnectOptions, TcpConnectOptions, UnixConnectOptions } from '
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
+/** Room for one read: Node's own default, far more than a KDCOM frame (4,113 bytes at most). */
+const READ_BUFFER_SIZE = 64 * 1024;
+
 function connectSocket(
   target: { host: string; port: number } | { path: string },
   name: string,
   timeoutMs: number,
 ): Promise<Socket> {
   return new Promise<Socket>((resolve, reject) => {
-    const socket = connect({ ...target, allowHalfOpen: false });
+    // Reads land in one buffer per socket (`onread`) instead of a fresh 64 KiB allocation per read,
+    // which the allocator then has to shrink and sweep. Each read is handed on as 'data' in a fresh
+    // copy of just the bytes read, so a chunk a byte link delivered is never overwritten later.
+    // pause()/resume() and 'end' work as for any socket.
+    const onread = {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
+      callback: (bytesRead: number, buffer: Buffer): boolean => {
+        socket.emit('data', Buffer.from(buffer.subarray(0, bytesRead)));
+        return true;
+      },
+    };
+    const socket = connect({ ...target, allowHalfOpen: false, onread });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(serialError(SerialErrorCode.ConnectFailed, `${name}: no connection within ${timeoutMs} ms`, { details: { link: name } }));

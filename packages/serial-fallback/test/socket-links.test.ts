@@ -91,6 +91,40 @@ for (const [kind, makePair] of [
       expect([...(await collectBytes(server, 3))]).toEqual([1, 2, 3]);
     });
 
+    it('a connecting link keeps bytes sent before anyone subscribed too', async () => {
+      const { client, server } = await makePair();
+      await server.write(Uint8Array.of(4, 5, 6));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect([...(await collectBytes(client, 3))]).toEqual([4, 5, 6]);
+    });
+
+    it('a connecting link hands out chunks that later reads never overwrite', async () => {
+      const { client, server } = await makePair();
+      const kept: Uint8Array[] = []; // the chunks as delivered, not copies
+      let total = 0;
+      const sent = pattern(40 * 4113, 3);
+      const done = new Promise<void>((resolve, reject) => {
+        const sub = client.data$.subscribe({
+          next: (chunk) => {
+            kept.push(chunk);
+            total += chunk.byteLength;
+            if (total >= sent.byteLength) {
+              sub.unsubscribe();
+              resolve();
+            }
+          },
+          error: reject,
+        });
+      });
+      for (let at = 0; at < sent.byteLength; at += 4113) {
+        await server.write(sent.subarray(at, at + 4113));
+        if (at % (8 * 4113) === 0) await new Promise((resolve) => setTimeout(resolve, 2)); // separate reads
+      }
+      await done;
+      expect(kept.length).toBeGreaterThan(1);
+      expect(Buffer.concat(kept).equals(Buffer.from(sent))).toBe(true);
+    });
+
     it('close: completes data$ on both sides, is idempotent, later writes reject with ERR_LINK_CLOSED', async () => {
       const { client, server } = await makePair();
       const serverEnd = endOf(server.data$);
