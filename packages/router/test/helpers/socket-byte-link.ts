@@ -1,53 +1,10 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { Subject } from 'rxjs';
-import { LinkErrorCode, VmkdError, type ByteLink, type ByteLinkStats } from '@vmkd/kd-protocol';
+import type { ByteLink } from '@vmkd/kd-protocol';
+import { createSocketByteLink } from '@vmkd/serial-fallback';
 
-/**
- * A ByteLink on a real socket, kept minimal for these tests (the product's socket links live in
- * serial-fallback, which the router does not depend on). Follows the ByteLink rules: hot `data$`,
- * completes on an orderly end, errors with ERR_LINK_DISCONNECTED on an abnormal one, write() settles
- * when the OS has the bytes.
- */
-export function socketByteLink(socket: Socket, name: string): ByteLink {
-  const data = new Subject<Uint8Array>();
-  const stats: ByteLinkStats = { bytesIn: 0, bytesOut: 0, chunksIn: 0, chunksOut: 0 };
-  let closed = false;
-  let ended = false;
-  const finish = (error?: Error): void => {
-    if (ended) return;
-    ended = true;
-    if (error === undefined || closed) data.complete();
-    else data.error(new VmkdError(LinkErrorCode.Disconnected, `${name}: ${error.message}`, { disconnected: true, cause: error }));
-  };
-  socket.on('data', (chunk: Buffer) => {
-    stats.bytesIn += chunk.length;
-    stats.chunksIn += 1;
-    data.next(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-  });
-  socket.on('error', (error) => finish(error));
-  socket.on('close', () => finish());
-  return {
-    name,
-    data$: data.asObservable(),
-    write(chunk) {
-      if (closed || socket.destroyed) return Promise.reject(new VmkdError(LinkErrorCode.Closed, `${name}: closed`, { canceled: true }));
-      stats.bytesOut += chunk.byteLength;
-      stats.chunksOut += 1;
-      return new Promise<void>((resolve, reject) =>
-        socket.write(chunk, (error) => (error ? reject(new VmkdError(LinkErrorCode.Disconnected, `${name}: ${error.message}`, { disconnected: true })) : resolve())),
-      );
-    },
-    close() {
-      if (!closed) {
-        closed = true;
-        socket.destroy();
-      }
-      return Promise.resolve();
-    },
-    stats: () => ({ ...stats }),
-  };
-}
+/** The product's socket byte link: these tests run KDCOM over the real thing. */
+export const socketByteLink = (socket: Socket, name: string): ByteLink => createSocketByteLink(socket, name);
 
 export interface UnixSocketServer {
   readonly path: string;
