@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { createChildTracker, waitForExit, waitForOutput } from './cli-harness.js';
 import { connectDebugger, type DebuggerConnection } from '../src/links/connect-debugger.js';
-import { startPtyPair } from './socat-pty.js';
+import { startPtyPair } from '@vmkd/serial-fallback/testing';
 
 /*
  * Three real processes: `vmkd sim` (the guest), `vmkd route` (the router), and vmkd's own

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isVmkdError, type ByteLink } from '@vmkd/kd-protocol';
 import { openByteLink, openSerialByteLink } from '../src/index.js';
 import { collectBytes, endOf, pattern } from './helpers.js';
-import { startPtyPair, type PtyPair } from './socat.js';
+import { startPtyPair, type PtyPair } from '../src/testing/index.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

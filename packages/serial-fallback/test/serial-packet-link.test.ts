@@ -3,7 +3,7 @@ import { firstValueFrom, filter, timeout } from 'rxjs';
 import { isVmkdError, type KdPacket, type LinkEvent, type PacketLink } from '@vmkd/kd-protocol';
 import { createSerialGuestLink, createSerialTargetLink, type SerialPacketLink } from '../src/index.js';
 import { pattern } from './helpers.js';
-import { startPtyPair } from './socat.js';
+import { startPtyPair } from '../src/testing/index.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -6,7 +6,11 @@ export interface PtyPair {
   stop: () => Promise<void>;
 }
 
-/** Start `socat -d -d pty,raw,echo=0 pty,raw,echo=0` and read the two pty paths from its stderr. */
+/**
+ * Starts `socat -d -d pty,raw,echo=0 pty,raw,echo=0` (Debian package `socat`) and reads the two pty
+ * paths from its stderr: a real serial-like device pair for tests, one end opened by the code under
+ * test, the other playing the VM. `stop()` ends socat, which both ends see as a vanished device.
+ */
 export function startPtyPair(timeoutMs = 5_000): Promise<PtyPair> {
   const child = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
