@@ -68,13 +68,14 @@ if (process.platform === 'linux' && process.arch === 'x64') {
 }
 
 describe.each(GUESTS)('vmkd route %s (%s)', (guest) => {
-  it('attaches, reads verified memory, hits a breakpoint, continues; stats on shutdown', async () => {
+  it('attaches, reads 16 MiB of verified memory, hits a breakpoint, continues, breaks in; stats on shutdown', { timeout: 90_000 }, async () => {
     const { finish } = await route(guest);
     const { session } = connections.at(-1)!;
     await session.attach();
     expect((await session.getVersion()).minorVersion).toBe(19041);
+    // Issue 5's end-to-end read: 16 MiB through endpoint → router → guest transport, every byte checked.
     const base = layout.dataRegion.virtualBase + 0x1000n;
-    const size = 256 * 1024;
+    const size = 16 * 1024 * 1024;
     const read = await session.readVirtual(base, size);
     expect(read.bytesRead).toBe(size);
     expect(Buffer.from(read.data).equals(Buffer.from(fillExpected(base, new Uint8Array(size))))).toBe(true);
