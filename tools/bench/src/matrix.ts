@@ -1,6 +1,7 @@
 import { openKdrpcVmxGuest } from './cells/kdrpc-guest.js';
 import { nativeSkipReason, openKdrpcNativeGuest } from './cells/native-guest.js';
 import { openSerialGuest } from './cells/serial-guest.js';
+import { openSerialGuestTwoProcess } from './cells/serial-guest-2proc.js';
 import type { CellSpec } from './run-cell.js';
 import type { EndpointKind, GuestKind, Workload } from './result-types.js';
 
@@ -32,6 +33,7 @@ export interface MatrixOptions {
 const GUEST_TEXT: Record<GuestKind, string> = {
   'serial-paced': `virtual kernel behind a ${SERIAL_BAUD.toLocaleString('en-US')} bit/s paced serial line (KDCOM over a Unix socket)`,
   'serial-unix': 'virtual kernel behind an unpaced serial line (KDCOM over a Unix socket)',
+  'serial-unix-2proc': 'virtual kernel in a child process behind an unpaced serial line (KDCOM over a Unix socket), as a VM is a process of its own',
   'serial-tcp': 'virtual kernel behind an unpaced serial line (KDCOM over loopback TCP)',
   'kdrpc-vmx': 'virtual kernel behind KDRPC (GuestRPC to the in-process emulated VMX)',
   'kdrpc-native': 'virtual kernel behind KDRPC through native x86-64 stubs in a child under the ptrace harness',
@@ -55,6 +57,8 @@ function endpointsFor(guest: GuestKind, quick: boolean): EndpointKind[] {
       return quick ? ['direct'] : ['direct', 'routed-inproc', 'routed-unix'];
     case 'serial-unix':
       return quick ? ['direct', 'routed-inproc', 'routed-unix'] : ['direct', 'routed-inproc', 'routed-unix', 'routed-tcp'];
+    case 'serial-unix-2proc':
+      return quick ? ['direct'] : ['direct', 'routed-inproc'];
     case 'serial-tcp':
       return quick ? ['direct'] : ['direct', 'routed-inproc', 'routed-tcp'];
     case 'kdrpc-vmx':
@@ -84,6 +88,8 @@ function openerFor(guest: GuestKind): () => Promise<import('./cells/opened.js').
       return () => openSerialGuest({ socket: 'unix', memorySize: SIM_MEMORY, pace: { baud: SERIAL_BAUD, bitsPerByte: BITS_PER_BYTE } });
     case 'serial-unix':
       return () => openSerialGuest({ socket: 'unix', memorySize: SIM_MEMORY });
+    case 'serial-unix-2proc':
+      return () => openSerialGuestTwoProcess({ memorySize: SIM_MEMORY });
     case 'serial-tcp':
       return () => openSerialGuest({ socket: 'tcp', memorySize: SIM_MEMORY });
     case 'kdrpc-vmx':
@@ -96,10 +102,11 @@ function openerFor(guest: GuestKind): () => Promise<import('./cells/opened.js').
 function weightOf(guest: GuestKind, w: Workload): number {
   const rate = guest === 'serial-paced' ? LINE_BYTES_PER_SECOND * 0.95 : guest === 'kdrpc-native' ? 1.5e6 : 12e6;
   const perCall = guest === 'serial-paced' ? 0.02 : guest === 'kdrpc-native' ? 0.003 : 0.0002;
-  return 0.3 + w.readBytes / rate + w.latencySamples * perCall + w.breakinSamples * 0.04;
+  // The two-process cells start a Node child (through tsx from source): about a second.
+  return (guest === 'serial-unix-2proc' ? 1.3 : 0.3) + w.readBytes / rate + w.latencySamples * perCall + w.breakinSamples * 0.04;
 }
 
-export const GUEST_KINDS: readonly GuestKind[] = ['serial-paced', 'serial-unix', 'serial-tcp', 'kdrpc-vmx', 'kdrpc-native'];
+export const GUEST_KINDS: readonly GuestKind[] = ['serial-paced', 'serial-unix', 'serial-unix-2proc', 'serial-tcp', 'kdrpc-vmx', 'kdrpc-native'];
 
 /** The cells of a run, in the order they run. `only` keeps cells whose id or guest kind is listed. */
 export function planMatrix(options: MatrixOptions & { readonly only?: readonly string[] }): PlannedCell[] {

@@ -41,10 +41,12 @@ function sampleResult(): BenchResult {
     { ...cell('serial-paced/direct', 11_000, [18, 19, 20]), wireBytes: 11_520 * 2, readSeconds: 2.1 },
     cell('serial-unix/direct', 40e6, [0.03, 0.04, 0.05, 2]),
     cell('serial-unix/routed-inproc', 30e6, [0.04, 0.05]),
+    cell('serial-unix-2proc/direct', 60e6, [0.05, 0.06]),
     cell('kdrpc-vmx/direct', 30e6, [0.04, 0.06]),
     { ...cell('kdrpc-native/direct', 0, []), status: 'skipped', reason: 'not x86-64 Linux <here>' },
   ];
   const rates = [100e6, 110e6];
+  const rates2 = [100e6, 120e6];
   const limits = [
     {
       id: 'raw-unix',
@@ -54,6 +56,18 @@ function sampleResult(): BenchResult {
       roundTripsPerSecond: 25_000,
       payloadBytesPerSecond: 98.6e6,
       payloadRate: { ...summarize(rates), samples: rates },
+      wireBytesPerRoundTrip: 4122,
+      cpuSecondsPerMiB: 0.01,
+    },
+    {
+      id: 'raw-unix-2proc',
+      socket: 'unix' as const,
+      processes: 2 as const,
+      description: 'raw, replying end in a child',
+      roundTrips: 100,
+      roundTripsPerSecond: 25_000,
+      payloadBytesPerSecond: 98.6e6,
+      payloadRate: { ...summarize(rates2), samples: rates2 },
       wireBytesPerRoundTrip: 4122,
       cpuSecondsPerMiB: 0.01,
     },
@@ -92,6 +106,11 @@ describe('targets', () => {
     expect(byId.get('router-cost/serial-unix')?.value).toBeCloseTo(0.75, 6);
     expect(byId.get('whole-stack')?.value).toBeCloseTo(40e6 / 105e6, 6);
     expect(byId.get('whole-stack')?.pass).toBe(false);
+    // The deployment-shape verdict sits beside the single-process one, from its own cell and limit.
+    expect(byId.get('whole-stack-2proc')?.value).toBeCloseTo(60e6 / 110e6, 6);
+    expect(byId.get('whole-stack-2proc')?.pass).toBe(true);
+    expect(byId.get('whole-stack-2proc')?.detail).toContain('serial-unix-2proc/direct 60.00 MB/s ÷ raw-unix-2proc 110.00 MB/s');
+    expect(t.map((x) => x.id).slice(-2)).toEqual(['whole-stack', 'whole-stack-2proc']);
   });
 
   it('reports n/a when a cell is missing', () => {
@@ -146,7 +165,7 @@ describe('output writers', () => {
 
   it('draws one latency row per cell with samples', () => {
     const svg = renderLatencySvg(sampleResult());
-    expect(svg.match(/<circle /g)?.length).toBe(4);
-    expect(renderThroughputSvg(sampleResult()).match(/<rect x="230"/g)?.length).toBe(5);
+    expect(svg.match(/<circle /g)?.length).toBe(5);
+    expect(renderThroughputSvg(sampleResult()).match(/<rect x="230"/g)?.length).toBe(7);
   });
 });

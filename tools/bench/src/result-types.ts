@@ -1,7 +1,10 @@
 import type { Summary } from './stats.js';
 
-/** Guest transports the benchmark can put the virtual kernel behind. */
-export type GuestKind = 'serial-paced' | 'serial-unix' | 'serial-tcp' | 'kdrpc-vmx' | 'kdrpc-native';
+/**
+ * Guest transports the benchmark can put the virtual kernel behind. `serial-unix-2proc` is
+ * `serial-unix` in the deployment shape: the virtual kernel in a child process, as a VM would be.
+ */
+export type GuestKind = 'serial-paced' | 'serial-unix' | 'serial-unix-2proc' | 'serial-tcp' | 'kdrpc-vmx' | 'kdrpc-native';
 
 /**
  * How vmkd's debugger reaches the guest: `direct` (the DebuggerSession on the guest transport's own
@@ -60,6 +63,8 @@ export interface CellResult {
 export interface RawLimitResult {
   readonly id: string;
   readonly socket: 'unix' | 'tcp';
+  /** 1: both ends in this process; 2: the replying (target) end in a child process. */
+  readonly processes?: 1 | 2;
   readonly description: string;
   readonly roundTrips: number;
   readonly roundTripsPerSecond: number;

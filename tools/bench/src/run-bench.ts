@@ -51,7 +51,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
 
   const fastBytes = (options.readMiB ?? (quick ? 4 : 32)) * 1024 * 1024;
   const limitTrips = Math.ceil(fastBytes / READ_PATTERN.payload);
-  const limitWeight = options.skipLimits ? 0 : 4 * (0.2 + limitTrips / 10_000);
+  // Three limits (Unix socket, loopback TCP, Unix socket to a child), each measured twice.
+  const limitKinds = [
+    { socket: 'unix', replier: 'in-process' },
+    { socket: 'tcp', replier: 'in-process' },
+    { socket: 'unix', replier: 'child' },
+  ] as const;
+  const limitWeight = options.skipLimits ? 0 : limitKinds.length * 2 * (0.2 + limitTrips / 10_000) + 2;
   const total = limitWeight + cells.reduce((sum, c) => sum + (c.skip === undefined ? c.weight * c.rounds : 0), 0);
   let doneWeight = 0;
 
@@ -59,12 +65,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const limitPasses: RawLimitResult[][] = [[], []];
   const measureLimits = async (pass: RawLimitResult[], warm: boolean): Promise<void> => {
     if (options.skipLimits) return;
-    for (const socket of ['unix', 'tcp'] as const) {
-      bar?.update(doneWeight / total, `raw-${socket} limit`);
-      // A short untimed pass first, as the cells warm up too.
-      if (warm) await measureRawLimit({ socket, roundTrips: 200 });
-      pass.push(await measureRawLimit({ socket, roundTrips: limitTrips }));
-      doneWeight += limitWeight / 4;
+    for (const { socket, replier } of limitKinds) {
+      bar?.update(doneWeight / total, `raw-${socket}${replier === 'child' ? '-2proc' : ''} limit`);
+      // A short untimed pass first, as the cells warm up too (on the same connection for a child,
+      // whose hot paths are compiled afresh each time it starts).
+      if (warm && replier === 'in-process') await measureRawLimit({ socket, roundTrips: 200 });
+      pass.push(await measureRawLimit({ socket, replier, roundTrips: limitTrips, ...(replier === 'child' ? { warmupRoundTrips: 200 } : {}) }));
+      doneWeight += limitWeight / (limitKinds.length * 2);
     }
   };
   await measureLimits(limitPasses[0], true);

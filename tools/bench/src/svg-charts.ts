@@ -10,6 +10,7 @@ export function escapeXml(text: string): string {
 const COLORS: Record<GuestKind | 'raw', string> = {
   'serial-paced': '#b45309',
   'serial-unix': '#2563eb',
+  'serial-unix-2proc': '#1e3a8a',
   'serial-tcp': '#0891b2',
   'kdrpc-vmx': '#16a34a',
   'kdrpc-native': '#7c3aed',
