@@ -6,7 +6,7 @@ export const BenchErrorCode = {
   VerifyFailed: 'ERR_BENCH_VERIFY_FAILED',
   /** An option is out of range (unknown cell, bad size). */
   BadOption: 'ERR_BENCH_BAD_OPTION',
-  /** The native-stub guest child did not come up. */
+  /** A bench child (native-stub guest, two-process serial guest, two-process raw replier) did not come up. */
   ChildFailed: 'ERR_BENCH_CHILD_FAILED',
 } as const;
 export type BenchErrorCode = (typeof BenchErrorCode)[keyof typeof BenchErrorCode];

@@ -41,7 +41,7 @@ export function renderMarkdown(result: BenchResult, options: { readonly charts?:
     out.push('');
   }
   out.push(
-    'RTT = GetVersion round trip. read p50 = median rate of the 256 KiB read calls (what the targets use); overall = all bytes ÷ all time. CPU s/MiB counts this process and the native guest child.',
+    'RTT = GetVersion round trip. read p50 = median rate of the 256 KiB read calls (what the targets use); overall = all bytes ÷ all time. CPU s/MiB counts this process and the guest child process where there is one (native stubs, two-process serial).',
     '',
     'What each cell is:',
     '',
