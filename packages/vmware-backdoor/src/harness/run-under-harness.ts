@@ -7,7 +7,7 @@ import { VmkdError } from '@vmkd/kd-protocol';
 import type { BackdoorPort } from '../backdoor-port.js';
 import type { HarnessCpuidOptions } from './cpuid-emulation.js';
 import { HarnessErrorCode } from './errors.js';
-import type { HarnessStats, TraceReply, TraceRequest, TraceWorkerData, WorkerMessage } from './trace-protocol.js';
+import { emptyHarnessStats, type HarnessStats, type TraceReply, type TraceRequest, type TraceWorkerData, type WorkerMessage } from './trace-protocol.js';
 import { startTraceWorker } from './worker-source.js';
 
 export interface HarnessOptions {
@@ -49,16 +49,6 @@ export interface HarnessRun {
   kill(): void;
 }
 
-const emptyStats = (): HarnessStats => ({
-  backdoorCalls: 0,
-  hbOutBytes: 0,
-  hbInBytes: 0,
-  cpuidEmulated: 0,
-  signalsForwarded: 0,
-  processes: 0,
-  cpuidFaulting: false,
-  vmxErrors: 0,
-});
 
 /**
  * Runs a program under the ptrace trap-and-emulate harness (spec §9.3): every backdoor instruction
@@ -98,7 +88,7 @@ export async function runUnderHarness(options: HarnessOptions): Promise<HarnessR
     throw new VmkdError(HarnessErrorCode.TracerFailed, 'cannot start the tracer worker', { cause });
   }
 
-  let stats = emptyStats();
+  let stats = emptyHarnessStats();
   const pids = new Set<number>();
   let reason: HarnessExit['reason'];
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;

@@ -38,6 +38,11 @@ export interface HarnessStats {
   vmxErrors: number;
 }
 
+/** Counters at the start of a run (the worker counts; the main thread mirrors its last report). */
+export function emptyHarnessStats(): HarnessStats {
+  return { backdoorCalls: 0, hbOutBytes: 0, hbInBytes: 0, cpuidEmulated: 0, signalsForwarded: 0, processes: 0, cpuidFaulting: false, vmxErrors: 0 };
+}
+
 export type TraceRequest =
   | { readonly type: 'lb'; readonly regs: BackdoorRegs }
   | { readonly type: 'hb-out'; readonly regs: BackdoorRegs; readonly data: Uint8Array }

@@ -40,7 +40,7 @@ import {
   WNOTHREAD,
   WUNTRACED,
 } from './ptrace-libc.js';
-import type { HarnessStats, TraceReply, TraceRequest, TraceWorkerData, WorkerMessage } from './trace-protocol.js';
+import { emptyHarnessStats, type HarnessStats, type TraceReply, type TraceRequest, type TraceWorkerData, type WorkerMessage } from './trace-protocol.js';
 
 const data = workerData as TraceWorkerData;
 const port = parentPort;
@@ -50,16 +50,7 @@ const post = (message: WorkerMessage): void => port.postMessage(message);
 const koffi = createRequire(data.koffiPath)(data.koffiPath) as KoffiModule;
 const libc = bindTracerLibc(koffi);
 const flag = new Int32Array(data.flag);
-const stats: HarnessStats = {
-  backdoorCalls: 0,
-  hbOutBytes: 0,
-  hbInBytes: 0,
-  cpuidEmulated: 0,
-  signalsForwarded: 0,
-  processes: 0,
-  cpuidFaulting: false,
-  vmxErrors: 0,
-};
+const stats: HarnessStats = emptyHarnessStats();
 
 // ---- the real CPUID, run here in the tracer for the leaves the emulation passes through ----------
 const page = mapExecutablePage(koffi, stubBytes(SYSV_STUBS.cpuid), 'linux');
