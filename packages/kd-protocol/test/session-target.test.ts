@@ -12,7 +12,8 @@ import {
   type ManipulateOf,
   type WaitStateChangeOf,
 } from '../src/api/index.js';
-import { createMemoryPacketPair, type MemoryPacketLink } from '../src/memory/index.js';
+import { createKdcomLink } from '../src/kdcom/index.js';
+import { createMemoryBytePair, createMemoryPacketPair, type MemoryPacketLink } from '../src/memory/index.js';
 import { FRAME_ROOM, type KdPacket } from '../src/packet-link.js';
 import { createTargetSession, type TargetSession } from '../src/session/index.js';
 import { CODE, createTestBackend, patternByte, type TestBackend } from './session-test-backend.js';
@@ -150,6 +151,35 @@ describe('TargetSession', () => {
     // Single step: TraceFlag 1 → a single-step exception.
     await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate({ layout: 'continue2', apiNumber: KdApi.ContinueApi2, continueStatus: NtStatus.DbgContinue, traceFlag: 1 }) });
     expect(decodeWaitStateChange((await next()).payload)).toMatchObject({ exceptionCode: NtStatus.SingleStep, programCounter: CODE + 1n });
+  });
+
+  it('bounds DbgPrint packets waiting for a silent debugger, dropping and counting the rest', async () => {
+    // A real KDCOM link whose peer reads nothing and acknowledges nothing: every print stays in flight.
+    const [targetBytes, silentDebugger] = createMemoryBytePair();
+    silentDebugger.data$.subscribe(() => undefined);
+    const link = createKdcomLink(targetBytes, { role: 'debugger-facing', name: 'silent' });
+    const backend = createTestBackend();
+    session = createTargetSession(link, backend, { maxPrintsInFlight: 3 });
+    const seen: string[] = [];
+    let dropped = 0;
+    session.activity$.subscribe((a) => {
+      if (a.kind === 'print' || a.kind === 'print-dropped') seen.push(a.kind);
+      if (a.kind === 'print-dropped') dropped = a.dropped;
+    });
+    for (let i = 0; i < 100; i += 1) backend.print(`line ${i}\n`);
+    expect(seen.filter((k) => k === 'print')).toHaveLength(3);
+    expect(dropped).toBe(97);
+    // Once the link gives the waiting prints up (here: closed), new prints are taken again.
+    await link.close();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    backend.print('after\n');
+    expect(seen.at(-1)).toBe('print');
+  });
+
+  it('refuses a maxPrintsInFlight that is not a positive integer', () => {
+    const [debuggerEnd, targetEnd] = createMemoryPacketPair();
+    links = [debuggerEnd, targetEnd];
+    expect(() => createTargetSession(targetEnd, createTestBackend(), { maxPrintsInFlight: 0 })).toThrow(expect.objectContaining({ code: 'ERR_KD_SESSION_BAD_ARGUMENT' }) as Error);
   });
 
   it('re-sends the pending state change on reset, sends DbgPrint and load-symbols, switches processors', async () => {

@@ -16,6 +16,13 @@ export interface TargetSessionOptions {
   readonly maxReplyPayload?: number;
   /** What to report if the backend is already stopped when the session starts (default: a break-in at CPU 0's RIP). */
   readonly initialStop?: StopReason;
+  /**
+   * DbgPrint packets handed to the link and not yet acknowledged, at most (default 64). A Windows
+   * kernel blocks in KdSendPacket until the debugger has each print; a backend cannot be blocked,
+   * so prints beyond this bound are dropped and counted (`print-dropped`) instead of queueing
+   * without limit behind a slow or absent debugger.
+   */
+  readonly maxPrintsInFlight?: number;
 }
 
 /** One thing the target session did; for traces, statistics and tests. */
@@ -23,6 +30,8 @@ export type TargetActivity =
   | { readonly kind: 'state-change'; readonly reason: StopReason; readonly resend: boolean }
   | { readonly kind: 'request'; readonly api: number; readonly apiName: string; readonly status: number | undefined }
   | { readonly kind: 'print'; readonly text: string }
+  /** A DbgPrint dropped because `maxPrintsInFlight` were still unacknowledged; `dropped` counts them all. */
+  | { readonly kind: 'print-dropped'; readonly text: string; readonly dropped: number }
   | { readonly kind: 'send-error'; readonly error: unknown };
 
 export interface TargetSession {
@@ -70,6 +79,12 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
    * (radare2 then drops its next request).
    */
   let stateChangesInFlight = 0;
+  const maxPrintsInFlight = options.maxPrintsInFlight ?? 64;
+  if (!Number.isInteger(maxPrintsInFlight) || maxPrintsInFlight < 1) {
+    throw sessionError(KdSessionErrorCode.BadArgument, `maxPrintsInFlight must be a positive integer, got ${String(maxPrintsInFlight)}`, { field: 'maxPrintsInFlight' });
+  }
+  let printsInFlight = 0;
+  let printsDropped = 0;
 
   const send = (packet: KdPacket): void => {
     // Sends queue FIFO in the link; a failure (no debugger yet, link closed) is not fatal for a
@@ -299,9 +314,20 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
     backend.events$.subscribe((event) => {
       if (state === 'closed') return;
       if (event.kind === 'stop') enterStopped(event.reason);
-      else {
+      else if (printsInFlight >= maxPrintsInFlight) {
+        printsDropped += 1;
+        activity.next({ kind: 'print-dropped', text: event.text, dropped: printsDropped });
+      } else {
         activity.next({ kind: 'print', text: event.text });
-        send({ type: KdPacketType.DebugIo, payload: encodePrintString(event.text, stop?.cpu ?? 0, backend.processorLevel()) });
+        printsInFlight += 1;
+        link
+          .send({ type: KdPacketType.DebugIo, payload: encodePrintString(event.text, stop?.cpu ?? 0, backend.processorLevel()) })
+          .catch((error: unknown) => {
+            if (state !== 'closed') activity.next({ kind: 'send-error', error });
+          })
+          .finally(() => {
+            printsInFlight -= 1;
+          });
       }
     }),
   );
