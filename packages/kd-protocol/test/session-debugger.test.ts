@@ -10,7 +10,8 @@ import {
   encodeWaitStateChange,
   type WaitStateChangeOf,
 } from '../src/api/index.js';
-import { createMemoryPacketPair, type MemoryPacketLink } from '../src/memory/index.js';
+import { createKdcomLink } from '../src/kdcom/index.js';
+import { createMemoryBytePair, createMemoryPacketPair, type MemoryPacketLink } from '../src/memory/index.js';
 import type { KdPacket } from '../src/packet-link.js';
 import { createDebuggerSession, createTargetSession, type DebuggerEvent, type DebuggerSession, type TargetSession } from '../src/session/index.js';
 import { CODE, KERNEL_BASE, createTestBackend, patternByte, type TestBackend } from './session-test-backend.js';
@@ -168,6 +169,47 @@ function rawTarget() {
 }
 
 describe('DebuggerSession against a misbehaving target', () => {
+  it('continue() then waitForStateChange() sees a stop that arrived in the same read as the ACK', async () => {
+    // KDCOM on both sides of a byte pair whose target→debugger direction holds the ACK of the
+    // continue back and delivers it together with the next state change, as one socket read can.
+    let mergeNextAck = false;
+    let held: Uint8Array | undefined;
+    const [debuggerBytes, targetBytes] = createMemoryBytePair({
+      fault: (chunk, direction) => {
+        if (direction !== 'b→a') return chunk;
+        if (mergeNextAck && held === undefined && chunk.length === 16 && chunk[4] === KdPacketType.Acknowledge) {
+          held = chunk;
+          return null;
+        }
+        if (held === undefined) return chunk;
+        const merged = new Uint8Array(held.length + chunk.length);
+        merged.set(held);
+        merged.set(chunk, held.length);
+        held = undefined;
+        mergeNextAck = false;
+        return merged;
+      },
+    });
+    const debuggerLink = createKdcomLink(debuggerBytes, { role: 'target-facing' });
+    const targetLink = createKdcomLink(targetBytes, { role: 'debugger-facing' });
+    cleanups.push(() => debuggerLink.close(), () => targetLink.close());
+    const stop = (code: number) => targetLink.send({ type: KdPacketType.StateChange64, payload: encodeWaitStateChange({ kind: 'exception', arch: 'amd64', exceptionCode: code, numberProcessors: 1 }) });
+    targetLink.events$.subscribe((e) => {
+      if (e.kind === 'reset') void stop(NtStatus.Breakpoint);
+      // The target hits a breakpoint the moment it runs: its stop follows the ACK at once.
+      if (e.kind === 'packet' && decodeManipulate(e.packet.payload).apiNumber === KdApi.ContinueApi2) void stop(NtStatus.SingleStep);
+    });
+    const session = createDebuggerSession(debuggerLink, { timeoutMs: 2000 });
+    cleanups.push(() => session.close());
+    await session.attach({ breakIn: 'never' });
+    mergeNextAck = true;
+    await session.continue();
+    const hit = await session.waitForStateChange(1000);
+    expect(hit.kind === 'exception' && hit.exceptionCode).toBe(NtStatus.SingleStep);
+    // Claimed once: the next wait is for a new stop.
+    await expect(session.waitForStateChange(50)).rejects.toMatchObject({ code: 'ERR_KD_SESSION_TIMEOUT' });
+  });
+
   it('times out with a typed error when the target never answers', async () => {
     const { session, stateChange } = rawTarget();
     await expect(session.attach({ timeoutMs: 100 })).rejects.toMatchObject({ code: 'ERR_KD_SESSION_TIMEOUT' });

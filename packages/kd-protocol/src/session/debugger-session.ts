@@ -118,6 +118,13 @@ export class DebuggerSession {
   private last: WaitStateChange | undefined;
   private pending: Pending | undefined;
   private readonly stopWaiters = new Set<{ resolve(s: WaitStateChange): void; reject(e: Error): void }>();
+  /**
+   * A stop reported after the last resume that no waiter has taken yet. `continue()` resolves when
+   * the target has the packet; its stop can be processed before that promise settles (the ACK and
+   * the state change arrive in one read), so `await continue(); await waitForStateChange()` must
+   * still see it.
+   */
+  private unclaimedStop: WaitStateChange | undefined;
   /** Serialises calls: KD allows one outstanding request. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -164,7 +171,7 @@ export class DebuggerSession {
   async attach(options: { timeoutMs?: number; breakIn?: 'auto' | 'always' | 'never' } = {}): Promise<WaitStateChange> {
     this.assertOpen();
     const mode = options.breakIn ?? 'auto';
-    const stopped = this.waitForStateChange(options.timeoutMs);
+    const stopped = this.nextStop(options.timeoutMs);
     let settled = false;
     stopped.then(
       () => (settled = true),
@@ -187,9 +194,24 @@ export class DebuggerSession {
     return stopped;
   }
 
-  /** Resolves with the next state change (after continue, break-in, single step, processor switch). */
+  /**
+   * Resolves with the next state change after the last continue (or break-in, single step,
+   * processor switch): at once if the target has already reported it.
+   */
   waitForStateChange(timeoutMs = this.timeoutMs): Promise<WaitStateChange> {
     if (this.stateValue === 'closed') return Promise.reject(this.closedError());
+    const unclaimed = this.unclaimedStop;
+    if (unclaimed !== undefined) {
+      this.unclaimedStop = undefined;
+      return Promise.resolve(unclaimed);
+    }
+    return this.nextStop(timeoutMs);
+  }
+
+  /** The next state change the target reports from now on (what the session's own calls wait for). */
+  private nextStop(timeoutMs: number = this.timeoutMs): Promise<WaitStateChange> {
+    if (this.stateValue === 'closed') return Promise.reject(this.closedError());
+    this.unclaimedStop = undefined;
     return new Promise<WaitStateChange>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.stopWaiters.delete(waiter);
@@ -325,7 +347,7 @@ export class DebuggerSession {
 
   /** Single step (ContinueApi2 with TraceFlag 1); resolves with the single-step state change. */
   async singleStep(options: ContinueOptions = {}): Promise<WaitStateChange> {
-    const stopped = this.waitForStateChange(options.timeoutMs);
+    const stopped = this.nextStop(options.timeoutMs);
     stopped.catch(() => undefined);
     await this.resume(options, 1);
     return stopped;
@@ -335,7 +357,7 @@ export class DebuggerSession {
   async breakIn(options: { timeoutMs?: number } = {}): Promise<WaitStateChange> {
     this.assertOpen();
     if (this.stateValue === 'stopped' && this.last !== undefined) return this.last;
-    const stopped = this.waitForStateChange(options.timeoutMs);
+    const stopped = this.nextStop(options.timeoutMs);
     this.link.breakIn().catch((error: unknown) => this.failStopWaiters(this.wrapLinkError(error, 'breakIn')));
     return stopped;
   }
@@ -344,7 +366,7 @@ export class DebuggerSession {
   switchProcessor(processor: number, options: { timeoutMs?: number } = {}): Promise<WaitStateChange> {
     return this.exclusive(async () => {
       this.assertStopped('SwitchProcessor');
-      const stopped = this.waitForStateChange(options.timeoutMs);
+      const stopped = this.nextStop(options.timeoutMs);
       stopped.catch(() => undefined);
       const payload = encodeManipulate({ layout: 'none', apiNumber: KdApi.SwitchProcessor, processor, processorLevel: this.processorLevel() });
       this.stateValue = 'running';
@@ -433,6 +455,7 @@ export class DebuggerSession {
     this.last = stateChange;
     this.stateValue = 'stopped';
     this.events.next({ kind: 'state-change', stateChange });
+    this.unclaimedStop = this.stopWaiters.size === 0 ? stateChange : undefined;
     for (const w of [...this.stopWaiters]) {
       this.stopWaiters.delete(w);
       w.resolve(stateChange);
@@ -540,6 +563,7 @@ export class DebuggerSession {
           : encodeManipulate({ ...common, layout: 'continue2', apiNumber: KdApi.ContinueApi2, continueStatus: status, traceFlag, dr7: options.dr7 ?? 0x400n });
       // Running from here on: a state change may arrive before send() resolves.
       this.stateValue = 'running';
+      this.unclaimedStop = undefined;
       await this.sendWithTimeout(payload, api, options.timeoutMs ?? this.timeoutMs);
     });
   }
