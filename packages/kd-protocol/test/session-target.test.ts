@@ -134,6 +134,25 @@ describe('TargetSession', () => {
     expect(new DataView(m.data.buffer, m.data.byteOffset).getBigUint64(0xf8, true)).toBe(CODE + 0x10n);
   });
 
+  it("shows the code under the debugger's own breakpoints in a state change's instruction stream (spec 2.5)", async () => {
+    const { next, request, debuggerEnd } = setup();
+    await next();
+    const planted = await request({ layout: 'writeBreakPoint', apiNumber: KdApi.WriteBreakPoint, breakPointAddress: CODE + 2n });
+    const handle = (decodeManipulate(planted.payload) as ManipulateOf<'writeBreakPoint'>).breakPointHandle;
+    // Memory really carries the int3 ...
+    const read = await request({ layout: 'readMemory', apiNumber: KdApi.ReadVirtualMemory, targetBaseAddress: CODE, transferCount: 5 });
+    expect([...read.payload.subarray(56)]).toEqual([0x90, 0x90, 0xcc, 0x90, 0xc3]);
+    // ... but the next stop reports the original instruction bytes.
+    await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate({ layout: 'continue2', apiNumber: KdApi.ContinueApi2, continueStatus: NtStatus.DbgContinue }) });
+    await debuggerEnd.breakIn();
+    const stop = decodeWaitStateChange((await next()).payload) as WaitStateChangeOf<'exception'>;
+    expect(stop.programCounter).toBe(CODE);
+    expect([...stop.instructionStream.subarray(0, 5)]).toEqual([0x90, 0x90, 0x90, 0x90, 0xc3]);
+    // A restored breakpoint is forgotten: nothing is patched over memory the debugger no longer owns.
+    const restored = await request({ layout: 'restoreBreakPoint', apiNumber: KdApi.RestoreBreakPoint, breakPointHandle: handle });
+    expect(decodeManipulate(restored.payload).returnStatus).toBe(NtStatus.Success);
+  });
+
   it('Continue gets no reply and resumes; a break-in stops the target and the state change follows', async () => {
     const { next, debuggerEnd, backend, inbox } = setup();
     await next();

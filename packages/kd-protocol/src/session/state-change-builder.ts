@@ -9,16 +9,27 @@ const STANDARD_KERNEL_CS = 0x10;
 const REPORT_INCLUDES_SEGS = 1;
 const REPORT_STANDARD_CS = 2;
 
+/** A breakpoint the debugger planted, with the byte its int3 replaced. */
+export interface PlantedBreakpoint {
+  readonly address: bigint;
+  readonly original: number;
+}
+
 /**
  * Builds the AMD64 `DBGKD_ANY_WAIT_STATE_CHANGE` a Windows x64 kernel sends when it stops: header
  * from the backend (level, CPU count, thread), control report from the CPU's CONTEXT (Dr6, Dr7,
- * EFlags, CS/DS/ES/FS) and the instruction bytes at the program counter read from memory.
+ * EFlags, CS/DS/ES/FS) and the instruction bytes at the program counter read from memory, with the
+ * debugger's own breakpoints removed (spec 2.5): the debugger disassembles what the code really is.
  */
-export function buildStateChange(backend: TargetBackend, reason: StopReason): Uint8Array {
+export function buildStateChange(backend: TargetBackend, reason: StopReason, breakpoints: Iterable<PlantedBreakpoint> = []): Uint8Array {
   const cpu = reason.cpu;
   const context = new CpuContext('amd64', backend.getContext(cpu));
   const pc = reason.kind === 'exception' ? reason.address : context.get('rip');
-  const stream = backend.readVirtual(pc, KdLimits.InstructionStreamSize, cpu).subarray(0, KdLimits.InstructionStreamSize);
+  const stream = backend.readVirtual(pc, KdLimits.InstructionStreamSize, cpu).slice(0, KdLimits.InstructionStreamSize);
+  for (const { address, original } of breakpoints) {
+    const offset = address - pc;
+    if (offset >= 0n && offset < BigInt(stream.length)) stream[Number(offset)] = original;
+  }
   const cs = Number(context.get('cs'));
   const common = {
     arch: 'amd64' as const,

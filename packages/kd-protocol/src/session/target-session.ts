@@ -5,7 +5,7 @@ import { encodeGetVersion64 } from '../api/version.js';
 import { FRAME_ROOM, type KdPacket, type LinkEvent, type PacketLink } from '../packet-link.js';
 import type { StopReason, TargetBackend } from '../target-backend.js';
 import { sessionError, KdSessionErrorCode } from './errors.js';
-import { breakInStop, buildStateChange } from './state-change-builder.js';
+import { breakInStop, buildStateChange, type PlantedBreakpoint } from './state-change-builder.js';
 
 export interface TargetSessionOptions {
   /**
@@ -85,6 +85,8 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
   }
   let printsInFlight = 0;
   let printsDropped = 0;
+  /** Breakpoints planted through WriteBreakPoint, by handle, so state changes can show the original bytes. */
+  const planted = new Map<number, PlantedBreakpoint>();
 
   const send = (packet: KdPacket): void => {
     // Sends queue FIFO in the link; a failure (no debugger yet, link closed) is not fatal for a
@@ -113,7 +115,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
   const enterStopped = (reason: StopReason): void => {
     state = 'stopped';
     stop = reason;
-    stateChange = buildStateChange(backend, reason);
+    stateChange = buildStateChange(backend, reason, planted.values());
     announce(false);
   };
 
@@ -214,13 +216,20 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
         break;
       }
       case KdApi.WriteBreakPoint: {
+        // The byte the int3 replaces; a repeat at a planted address keeps the first original.
+        const before = backend.readVirtual(address, 1, cpu);
         const handle = backend.writeBreakpoint(address);
         status = ok(handle !== undefined);
+        if (handle !== undefined && before.length === 1 && planted.get(handle)?.address !== address) {
+          planted.set(handle, { address, original: before[0] });
+        }
         reply(payload, status, undefined, (v) => v.setUint32(0x18, handle ?? 0, true));
         break;
       }
       case KdApi.RestoreBreakPoint: {
-        status = ok(backend.restoreBreakpoint(view.getUint32(0x10, true)));
+        const handle = view.getUint32(0x10, true);
+        status = ok(backend.restoreBreakpoint(handle));
+        if (status === NtStatus.Success) planted.delete(handle);
         reply(payload, status);
         break;
       }
@@ -335,7 +344,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
 
   if (state === 'stopped') {
     stop = options.initialStop ?? breakInStop(backend);
-    stateChange = buildStateChange(backend, stop);
+    stateChange = buildStateChange(backend, stop, planted.values());
     if (link.connected) announce(false);
   }
 
