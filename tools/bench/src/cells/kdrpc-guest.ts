@@ -1,7 +1,7 @@
 import { createTargetSession } from '@vmkd/kd-protocol';
 import { createSimTarget } from '@vmkd/sim-target';
 import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcHost } from '@vmkd/vmware-backdoor';
-import { closeAll, type OpenedGuest } from './opened.js';
+import { closeAll, linkWireBytes, type OpenedGuest } from './opened.js';
 
 /**
  * The accelerated path, in-process: the virtual kernel's TargetSession on a KDRPC guest link (the
@@ -25,10 +25,7 @@ export function openKdrpcVmxGuest(options: { readonly memorySize: number }): Pro
       link: host,
       dataBase: sim.layout.dataRegion.virtualBase,
       dataSize: sim.layout.dataRegion.size,
-      wireBytes: () => {
-        const s = host.stats();
-        return s.bytesIn + s.bytesOut;
-      },
+      wireBytes: linkWireBytes(host),
       close: () => closeAll(cleanups),
     });
   } catch (error) {

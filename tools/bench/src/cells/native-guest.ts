@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { KDRPC_COMMAND_NAME } from '@vmkd/kd-protocol';
 import { createEmulatedVmx, createKdrpcHost, harnessUnavailableReason, runUnderHarnessUntilReady } from '@vmkd/vmware-backdoor';
-import { closeAll, type OpenedGuest } from './opened.js';
+import { closeAll, linkWireBytes, type OpenedGuest } from './opened.js';
 
 /** Why the native-stub cell cannot run on this machine, or undefined when it can. */
 export const nativeSkipReason = harnessUnavailableReason;
@@ -46,10 +46,7 @@ export async function openKdrpcNativeGuest(options: { readonly memorySize: numbe
       dataBase: BigInt(`0x${base}`),
       dataSize: BigInt(`0x${size}`),
       childPid: run.pid,
-      wireBytes: () => {
-        const s = host.stats();
-        return s.bytesIn + s.bytesOut;
-      },
+      wireBytes: linkWireBytes(host),
       close: () => closeAll(cleanups),
     };
   } catch (error) {

@@ -14,6 +14,14 @@ export interface OpenedGuest {
   close(): Promise<void>;
 }
 
+/** `wireBytes` for a guest whose wire is one link: everything its statistics count both ways. */
+export function linkWireBytes(link: PacketLink): () => number {
+  return () => {
+    const s = link.stats();
+    return s.bytesIn + s.bytesOut;
+  };
+}
+
 /** How vmkd's debugger reaches an opened guest. */
 export interface OpenedDebugger {
   /** The target-facing link a DebuggerSession runs on. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSerialGuestLink } from '@vmkd/serial-fallback';
-import { closeAll, type OpenedGuest } from './opened.js';
+import { closeAll, linkWireBytes, type OpenedGuest } from './opened.js';
 import { startReadyChild } from './ready-child.js';
 
 /**
@@ -26,10 +26,7 @@ export async function openSerialGuestTwoProcess(options: { readonly memorySize: 
       dataBase: BigInt(`0x${base ?? '0'}`),
       dataSize: BigInt(`0x${size ?? '0'}`),
       childPid: child.pid,
-      wireBytes: () => {
-        const s = link.stats();
-        return s.bytesIn + s.bytesOut;
-      },
+      wireBytes: linkWireBytes(link),
       close: () => closeAll(cleanups),
     };
   } catch (error) {

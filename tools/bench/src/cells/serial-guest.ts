@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTargetSession } from '@vmkd/kd-protocol';
 import { createSerialGuestLink, createSerialTargetLink, type PacingOptions, type TcpListenOptions, type UnixListenOptions } from '@vmkd/serial-fallback';
 import { createSimTarget } from '@vmkd/sim-target';
-import { closeAll, type OpenedGuest } from './opened.js';
+import { closeAll, linkWireBytes, type OpenedGuest } from './opened.js';
 
 export interface SerialGuestOptions {
   readonly socket: 'unix' | 'tcp';
@@ -44,10 +44,7 @@ export async function openSerialGuest(options: SerialGuestOptions): Promise<Open
       link,
       dataBase: sim.layout.dataRegion.virtualBase,
       dataSize: sim.layout.dataRegion.size,
-      wireBytes: () => {
-        const s = link.stats();
-        return s.bytesIn + s.bytesOut;
-      },
+      wireBytes: linkWireBytes(link),
       close: () => closeAll(cleanups),
     };
   } catch (error) {
