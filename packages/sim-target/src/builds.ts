@@ -9,6 +9,9 @@
 
 export type BuildName =
   | 'win7-sp1-x64'
+  | 'win10-1607-x64'
+  | 'win10-1803-x64'
+  | 'win10-1903-x64'
   | 'win10-2004-x64'
   | 'win10-20h2-x64'
   | 'win10-21h1-x64'
@@ -136,7 +139,90 @@ const win7Sp1: BuildProfile = {
   },
 };
 
-function win10(name: BuildName, displayName: string, buildNumber: number, buildLab: string): BuildProfile {
+/** The EPROCESS and KTHREAD/ETHREAD fields that move between Windows 10 kernels. */
+interface Win10Layout {
+  readonly eprocess: EprocessOffsets;
+  readonly kthread: KthreadOffsets;
+}
+
+/**
+ * The 19041 kernel (2004) is shared by 20H2, 21H1, 21H2 and 22H2: same layouts.
+ * EPROCESS/ETHREAD offsets from the kernel's public type information (`dt nt!_EPROCESS`).
+ */
+const layout19041: Win10Layout = {
+  eprocess: {
+    size: 0xa40,
+    directoryTableBase: 0x28,
+    uniqueProcessId: 0x440,
+    activeProcessLinks: 0x448,
+    inheritedFromUniqueProcessId: 0x540,
+    peb: 0x550,
+    imageFileName: 0x5a8,
+    threadListHead: 0x5e0,
+  },
+  kthread: {
+    ethreadSize: 0x898,
+    initialStack: 0x28,
+    kernelStack: 0x58,
+    apcStateProcess: 0xb8,
+    teb: 0xf0,
+    state: 0x184,
+    nextProcessor: 0x210,
+    cid: 0x478,
+  },
+};
+
+/**
+ * Builds radare2 knows (its winkd profiles: 14393, 17134, 18362 SP0 x64, KD spec 4.1 item 4). The
+ * offsets radare2 walks with (UniqueProcessId, ActiveProcessLinks, Peb, ImageFileName,
+ * ThreadListHead, KPROCESS.DirectoryTableBase, ETHREAD.Cid) are the ones those kernels' symbols
+ * give, so `dp` on the simulated kernel finds what it would on the real one. The structure sizes
+ * are the kernels' sizeof values as far as public type dumps show them (uncertain to the byte for
+ * ETHREAD; nothing a debugger walks depends on them).
+ */
+const layout14393: Win10Layout = {
+  eprocess: {
+    size: 0x7a8,
+    directoryTableBase: 0x28,
+    uniqueProcessId: 0x2e8,
+    activeProcessLinks: 0x2f0,
+    inheritedFromUniqueProcessId: 0x3e0,
+    peb: 0x3f8,
+    imageFileName: 0x450,
+    threadListHead: 0x488,
+  },
+  kthread: { ethreadSize: 0x6b8, initialStack: 0x28, kernelStack: 0x58, apcStateProcess: 0xb8, teb: 0xf0, state: 0x184, nextProcessor: 0x214, cid: 0x630 },
+};
+
+const layout17134: Win10Layout = {
+  eprocess: {
+    size: 0x848,
+    directoryTableBase: 0x28,
+    uniqueProcessId: 0x2e0,
+    activeProcessLinks: 0x2e8,
+    inheritedFromUniqueProcessId: 0x3e0,
+    peb: 0x3f8,
+    imageFileName: 0x450,
+    threadListHead: 0x488,
+  },
+  kthread: { ethreadSize: 0x810, initialStack: 0x28, kernelStack: 0x58, apcStateProcess: 0xb8, teb: 0xf0, state: 0x184, nextProcessor: 0x214, cid: 0x638 },
+};
+
+const layout18362: Win10Layout = {
+  eprocess: {
+    size: 0x880,
+    directoryTableBase: 0x28,
+    uniqueProcessId: 0x2e8,
+    activeProcessLinks: 0x2f0,
+    inheritedFromUniqueProcessId: 0x3e8,
+    peb: 0x3f8,
+    imageFileName: 0x450,
+    threadListHead: 0x488,
+  },
+  kthread: { ethreadSize: 0x810, initialStack: 0x28, kernelStack: 0x58, apcStateProcess: 0xb8, teb: 0xf0, state: 0x184, nextProcessor: 0x214, cid: 0x648 },
+};
+
+function win10(name: BuildName, displayName: string, buildNumber: number, buildLab: string, structs: Win10Layout = layout19041): BuildProfile {
   return {
     name,
     displayName,
@@ -154,27 +240,8 @@ function win10(name: BuildName, displayName: string, buildNumber: number, buildL
     mmSystemRangeStart: 0xffff800000000000n,
     // Windows 10 randomises the self-map slot at boot; this one gives PTE base 0xFFFFD180'00000000.
     selfMapIndex: 0x1a3,
-    // The 19041 kernel (2004) is shared by 20H2, 21H1, 21H2 and 22H2: same layouts.
-    eprocess: {
-      size: 0xa40,
-      directoryTableBase: 0x28,
-      uniqueProcessId: 0x440,
-      activeProcessLinks: 0x448,
-      inheritedFromUniqueProcessId: 0x540,
-      peb: 0x550,
-      imageFileName: 0x5a8,
-      threadListHead: 0x5e0,
-    },
-    kthread: {
-      ethreadSize: 0x898,
-      initialStack: 0x28,
-      kernelStack: 0x58,
-      apcStateProcess: 0xb8,
-      teb: 0xf0,
-      state: 0x184,
-      nextProcessor: 0x210,
-      cid: 0x478,
-    },
+    eprocess: structs.eprocess,
+    kthread: structs.kthread,
     processor: {
       pcrPrcb: 0x180,
       pcrSelf: 0x18,
@@ -194,6 +261,9 @@ function win10(name: BuildName, displayName: string, buildNumber: number, buildL
 
 const profiles: Readonly<Record<BuildName, BuildProfile>> = {
   'win7-sp1-x64': win7Sp1,
+  'win10-1607-x64': win10('win10-1607-x64', 'Windows 10 1607 x64', 14393, '14393.0.amd64fre.rs1_release.160715-1616', layout14393),
+  'win10-1803-x64': win10('win10-1803-x64', 'Windows 10 1803 x64', 17134, '17134.1.amd64fre.rs4_release.180410-1804', layout17134),
+  'win10-1903-x64': win10('win10-1903-x64', 'Windows 10 1903 x64', 18362, '18362.1.amd64fre.19h1_release.190318-1202', layout18362),
   'win10-2004-x64': win10('win10-2004-x64', 'Windows 10 2004 x64', 19041, '19041.1.amd64fre.vb_release.191206-1406'),
   'win10-20h2-x64': win10('win10-20h2-x64', 'Windows 10 20H2 x64', 19042, '19041.1.amd64fre.vb_release.191206-1406'),
   'win10-21h1-x64': win10('win10-21h1-x64', 'Windows 10 21H1 x64', 19043, '19041.1.amd64fre.vb_release.191206-1406'),

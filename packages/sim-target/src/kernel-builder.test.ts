@@ -186,3 +186,43 @@ describe('default profile (KD spec 4.1 / A.3 addresses)', () => {
     }
   });
 });
+
+/**
+ * radare2's winkd profiles (radareorg/radare2 shlr/winkd/profiles.h, KD spec 4.1 item 4) for the
+ * Windows 10 builds it knows: the EPROCESS and ETHREAD offsets it walks with. Written out here from
+ * that independent source so a slip in builds.ts cannot agree with itself.
+ */
+const radare2Offsets: Record<string, { build: number; activeProcessLinks: number; uniqueProcessId: number; peb: number; imageFileName: number; threadListHead: number; cid: number }> = {
+  'win10-1607-x64': { build: 14393, activeProcessLinks: 0x2f0, uniqueProcessId: 0x2e8, peb: 0x3f8, imageFileName: 0x450, threadListHead: 0x488, cid: 0x630 },
+  'win10-1803-x64': { build: 17134, activeProcessLinks: 0x2e8, uniqueProcessId: 0x2e0, peb: 0x3f8, imageFileName: 0x450, threadListHead: 0x488, cid: 0x638 },
+  'win10-1903-x64': { build: 18362, activeProcessLinks: 0x2f0, uniqueProcessId: 0x2e8, peb: 0x3f8, imageFileName: 0x450, threadListHead: 0x488, cid: 0x648 },
+};
+
+describe.each(Object.entries(radare2Offsets))('%s matches the radare2 profile', (build, want) => {
+  it('reports the build number and lays EPROCESS/ETHREAD out at the profile offsets', () => {
+    const profile = buildProfile(build as Parameters<typeof buildProfile>[0]);
+    expect(profile.buildNumber).toBe(want.build);
+    expect(profile.servicePack).toBe(0);
+    const { activeProcessLinks, uniqueProcessId, peb, imageFileName, threadListHead } = profile.eprocess;
+    expect({ activeProcessLinks, uniqueProcessId, peb, imageFileName, threadListHead }).toEqual({
+      activeProcessLinks: want.activeProcessLinks,
+      uniqueProcessId: want.uniqueProcessId,
+      peb: want.peb,
+      imageFileName: want.imageFileName,
+      threadListHead: want.threadListHead,
+    });
+    expect(profile.eprocess.directoryTableBase).toBe(0x28);
+    expect(profile.kthread.cid).toBe(want.cid);
+    const sim = createSimTarget({ build: profile.name, memorySize: 64 * 1024 * 1024 });
+    expect(sim.version().minorVersion).toBe(want.build);
+    const r = reader(sim);
+    const kdbg = r.u64(sim.version().debuggerDataList);
+    // What radare2 reads to pick the profile: build, then the service pack through CmNtCSDVersion.
+    expect(r.u32(r.u64(kdbg + BigInt(KdDebuggerDataOffset.CmNtCSDVersion))) >> 8).toBe(0);
+    const head = r.u64(kdbg + BigInt(KdDebuggerDataOffset.PsActiveProcessHead));
+    const first = r.u64(head) - BigInt(want.activeProcessLinks);
+    expect(r.u64(first + BigInt(want.uniqueProcessId))).toBe(4n);
+    expect(r.ansi(first + BigInt(want.imageFileName), 15)).toBe('System');
+    sim.close();
+  });
+});
