@@ -7,3 +7,6 @@ export * from './memory/index.js';
 export * from './api/index.js';
 export * from './kdrpc/index.js';
 export * from './session/index.js';
+export { createHeldEvents, DEFAULT_HELD_EVENTS } from './held-events.js';
+export type { HeldEvents } from './held-events.js';
+export type { Clock } from './clock.js';

@@ -64,14 +64,23 @@ export interface LinkStats {
  * meet at (architecture.md §2).
  *
  * Rules every implementation follows:
- * - `events$` is hot and delivers asynchronously; subscribe synchronously after creating the link.
- *   It completes after close().
+ * - `events$` delivers asynchronously (never inside a call made on the link). Events that happen
+ *   before the first subscriber are held (bounded, see `createHeldEvents`) and handed to it first;
+ *   after that the stream is hot. It completes after close().
+ * - Packets arrive exactly once and in order. send() copies (or encodes) the payload before it
+ *   returns, so the caller may reuse its buffer; a payload larger than the link carries is refused
+ *   with `ERR_LINK_PACKET_TOO_LARGE` before anything is queued.
  * - `send()` resolves once the far side has the packet (its ACK on KDCOM, the RPC reply on KDRPC).
  *   Sends are queued FIFO; callers that await each send get stop-and-wait backpressure. While the
  *   peer is disconnected, a send waits for a reconnect only up to the link's timeout, then rejects
  *   with `ERR_LINK_TIMEOUT`; after close() pending sends reject with `ERR_LINK_CLOSED` (`canceled`).
  * - `breakIn()` and `resync()` exist on target-facing links; debugger-facing links reject them with
  *   `ERR_LINK_UNSUPPORTED`.
+ * - close() is idempotent; afterwards send(), breakIn() and resync() reject with `ERR_LINK_CLOSED`
+ *   (`canceled`), and the peer reports `disconnect`.
+ *
+ * `describePacketLinkContract` in `@vmkd/kd-protocol/testing` checks all of this; every
+ * implementation runs it.
  */
 export interface PacketLink {
   readonly name: string;

@@ -2,6 +2,7 @@ import { Observable, Subject, type Subscription } from 'rxjs';
 import {
   LinkErrorCode,
   VmkdError,
+  createHeldEvents,
   createKdcomLink,
   emptyLinkStats,
   isVmkdError,
@@ -80,7 +81,8 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
   const { name, role } = options;
   const whenBusy = options.whenBusy ?? 'refuse';
   const waitForPeerMs = options.waitForPeerMs ?? DEFAULT_WAIT_FOR_PEER_MS;
-  const events = new Subject<LinkEvent>();
+  // Held until the first subscriber (PacketLink rule): a debugger's connect must not be lost.
+  const events = createHeldEvents<LinkEvent>();
   const notices = new Subject<LinkNotice>();
   const finishedStats: LinkStats = emptyLinkStats();
   const queue: QueuedSend[] = [];
@@ -225,7 +227,7 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
   return {
     name,
     role,
-    events$: events.asObservable(),
+    events$: events.events$,
     notices$: notices.asObservable(),
     get connected() {
       return current !== undefined && !closed;

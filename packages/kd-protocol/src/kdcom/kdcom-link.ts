@@ -1,6 +1,7 @@
-import { Subject, type Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { ByteLink } from '../byte-link.js';
 import { LinkErrorCode, VmkdError, isVmkdError } from '../errors.js';
+import { createHeldEvents } from '../held-events.js';
 import type { KdPacket, LinkEvent, LinkRole, LinkStats, PacketLink } from '../packet-link.js';
 import { systemClock, type KdcomClock } from './clock.js';
 import { PACKET_MAX_SIZE } from './constants.js';
@@ -35,7 +36,8 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
   const role = options.role;
   const clock: KdcomClock = options.clock ?? systemClock;
   const byteTimeoutMs = options.byteTimeoutMs ?? 1000;
-  const events = new Subject<LinkEvent>();
+  // Held until the first subscriber: the connect and a first state change must not be lost (PacketLink rule).
+  const events = createHeldEvents<LinkEvent>();
   let connected = true;
   let closed = false;
   let resyncWaiters: Waiter[] = [];
@@ -123,7 +125,7 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
   return {
     name,
     role,
-    events$: events.asObservable(),
+    events$: events.events$,
     get connected() {
       return connected && !closed;
     },

@@ -1,7 +1,7 @@
-import type { KdcomClock } from './clock.js';
+import type { Clock } from '../clock.js';
 
 /** A clock that only moves when told to: timers fire inside advance(), in deadline order. */
-export interface VirtualClock extends KdcomClock {
+export interface VirtualClock extends Clock {
   /** Move time forward by `ms`, firing every timer that falls due (including ones set while firing). */
   advance(ms: number): void;
   /** Timers not yet fired. */

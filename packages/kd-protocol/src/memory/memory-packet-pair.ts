@@ -1,5 +1,5 @@
-import { Subject } from 'rxjs';
 import { LinkErrorCode, VmkdError } from '../errors.js';
+import { createHeldEvents, type HeldEvents } from '../held-events.js';
 import { PACKET_MAX_SIZE } from '../kdcom/constants.js';
 import { emptyLinkStats, type KdPacket, type LinkEvent, type LinkRole, type LinkStats, type PacketLink } from '../packet-link.js';
 
@@ -18,7 +18,7 @@ export interface MemoryPacketLink extends PacketLink {
 
 interface End {
   readonly role: LinkRole;
-  readonly events: Subject<LinkEvent>;
+  readonly events: HeldEvents<LinkEvent>;
   readonly stats: LinkStats;
   closed: boolean;
   connected: boolean;
@@ -31,7 +31,7 @@ interface End {
  * is what a debugger holds (it can breakIn() and resync()), the second what a target holds.
  * Packets arrive in order on the other end's `events$`, asynchronously; send() resolves once the
  * peer has been handed the packet. breakIn() → `breakin` on the peer, resync() → `reset` on the peer.
- * Each end emits `connect` right after creation.
+ * Each end emits `connect` right after creation; events are held until the first subscriber.
  */
 export function createMemoryPacketPair(options: MemoryPacketPairOptions = {}): [MemoryPacketLink, MemoryPacketLink] {
   const [nameT, nameD] = options.names ?? ['memory:target-facing', 'memory:debugger-facing'];
@@ -42,7 +42,7 @@ export function createMemoryPacketPair(options: MemoryPacketPairOptions = {}): [
 }
 
 function makeEndState(role: LinkRole): End {
-  return { role, events: new Subject(), stats: emptyLinkStats(), closed: false, connected: true, pending: new Set() };
+  return { role, events: createHeldEvents<LinkEvent>(), stats: emptyLinkStats(), closed: false, connected: true, pending: new Set() };
 }
 
 function makeEnd(name: string, self: End, peer: End, peerName: string, maxPayload: number): MemoryPacketLink {
@@ -86,7 +86,7 @@ function makeEnd(name: string, self: End, peer: End, peerName: string, maxPayloa
   const link: MemoryPacketLink = {
     name,
     role: self.role,
-    events$: self.events.asObservable(),
+    events$: self.events.events$,
     get connected() {
       return self.connected && !self.closed;
     },

@@ -1,4 +1,3 @@
-import { Subject } from 'rxjs';
 import {
   KdRecvCode,
   KdrpcGlobals,
@@ -6,13 +5,16 @@ import {
   LinkErrorCode,
   VmkdError,
   checkKdrpcTestPattern,
+  createHeldEvents,
   decodeKdrpcReply,
   emptyLinkStats,
   encodeKdrpcRequest,
   isVmkdError,
   kdrpcGlobals,
   kdrpcTestRequest,
+  systemClock,
   withKdrpcPrefix,
+  type Clock,
   type KdPacket,
   type KdrpcCommandName,
   type KdrpcReply,
@@ -65,6 +67,8 @@ export interface KdrpcGuestLinkOptions {
   readonly kdDebuggerEnabled?: number;
   /** Size of the kernel's receive buffers (buffer 2). Default 4096. */
   readonly maxPayload?: number;
+  /** Time for every pause, grace period and timeout here (tests pass a virtual clock). Default: the event loop's. */
+  readonly clock?: Clock;
 }
 
 export interface KdrpcGuestStatus {
@@ -98,7 +102,7 @@ interface PendingSend {
   readonly packet: KdPacket;
   readonly resolve: () => void;
   readonly reject: (error: VmkdError) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  readonly timer: unknown;
   retries: number;
 }
 
@@ -124,8 +128,10 @@ export function createKdrpcGuestLink(call: KdrpcCall, options: KdrpcGuestLinkOpt
   const failuresBeforeDisconnect = options.failuresBeforeDisconnect ?? 3;
   const kdDebuggerEnabled = options.kdDebuggerEnabled ?? 1;
   const maxPayload = options.maxPayload ?? 4096;
+  const clock = options.clock ?? systemClock;
 
-  const events = new Subject<LinkEvent>();
+  // Held until the first subscriber (PacketLink rule): the connect after the handshake must not be lost.
+  const events = createHeldEvents<LinkEvent>();
   const stats: LinkStats = emptyLinkStats();
   const sends: PendingSend[] = [];
   let closed = false;
@@ -146,9 +152,9 @@ export function createKdrpcGuestLink(call: KdrpcCall, options: KdrpcGuestLinkOpt
 
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = clock.setTimeout(done, ms);
       function done(): void {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         wake = undefined;
         resolve();
       }
@@ -223,7 +229,7 @@ export function createKdrpcGuestLink(call: KdrpcCall, options: KdrpcGuestLinkOpt
       return;
     }
     if (sends[0] === entry) sends.shift();
-    clearTimeout(entry.timer);
+    clock.clearTimeout(entry.timer);
     stats.packetsOut++;
     holdUntil = 0;
     if (type === PacketType.StateChange64 || type === PacketType.StateChange32) mode = 'stopped';
@@ -277,7 +283,7 @@ export function createKdrpcGuestLink(call: KdrpcCall, options: KdrpcGuestLinkOpt
       }
     }
     events.next({ kind: 'packet', packet: { type: packetType, payload } });
-    if (expectsReply && sends.length === 0) holdUntil = Date.now() + replyGraceMs;
+    if (expectsReply && sends.length === 0) holdUntil = clock.now() + replyGraceMs;
     return true;
   }
 
@@ -306,7 +312,7 @@ export function createKdrpcGuestLink(call: KdrpcCall, options: KdrpcGuestLinkOpt
           await sendOne(next);
           continue;
         }
-        const now = Date.now();
+        const now = clock.now();
         if (holdUntil > now) {
           await sleep(holdUntil - now);
           holdUntil = 0;
@@ -342,7 +348,7 @@ export function createKdrpcGuestLink(call: KdrpcCall, options: KdrpcGuestLinkOpt
   const link: KdrpcGuestLink = {
     name,
     role: 'debugger-facing',
-    events$: events.asObservable(),
+    events$: events.events$,
     get connected() {
       return connected && !closed;
     },
@@ -361,7 +367,7 @@ export function createKdrpcGuestLink(call: KdrpcCall, options: KdrpcGuestLinkOpt
           resolve,
           reject,
           retries: 0,
-          timer: setTimeout(() => {
+          timer: clock.setTimeout(() => {
             const i = sends.indexOf(entry);
             if (i >= 0) sends.splice(i, 1);
             reject(
@@ -383,7 +389,7 @@ export function createKdrpcGuestLink(call: KdrpcCall, options: KdrpcGuestLinkOpt
       if (closed) return Promise.resolve();
       closed = true;
       for (const entry of sends.splice(0)) {
-        clearTimeout(entry.timer);
+        clock.clearTimeout(entry.timer);
         entry.reject(closedError());
       }
       wake?.();
@@ -404,7 +410,7 @@ export function createKdrpcGuestLink(call: KdrpcCall, options: KdrpcGuestLinkOpt
   };
 
   // Start after the caller has had the chance to subscribe (events are hot).
-  setTimeout(() => void run(), 0);
+  clock.setTimeout(() => void run(), 0);
   return link;
 }
 

@@ -1,16 +1,18 @@
-import { Subject } from 'rxjs';
 import {
   KdRecvCode,
   KdrpcVersion,
   LinkErrorCode,
   VmkdError,
   checkKdrpcTestPattern,
+  createHeldEvents,
   decodeKdrpcRequest,
   emptyLinkStats,
   encodeKdrpcReply,
   isVmkdError,
   kdrpcGlobals,
   kdrpcTestPattern,
+  systemClock,
+  type Clock,
   type KdContext,
   type KdPacket,
   type KdrpcRequest,
@@ -46,6 +48,8 @@ export interface KdrpcHostOptions {
   readonly maxQueuedPackets?: number;
   /** Largest payload send() accepts. Default 4096 (the KD receive limit). */
   readonly maxPayload?: number;
+  /** Time for every wait and timeout here (tests pass a virtual clock). Default: the event loop's. */
+  readonly clock?: Clock;
 }
 
 export interface KdrpcHostStatus {
@@ -88,7 +92,7 @@ interface Queued {
   readonly packet: KdPacket;
   readonly resolve: () => void;
   readonly reject: (error: VmkdError) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: unknown;
 }
 
 interface Waiter {
@@ -108,8 +112,10 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
   const kdDebuggerEnabled = options.kdDebuggerEnabled ?? 1;
   const maxQueued = options.maxQueuedPackets ?? 64;
   const maxPayload = options.maxPayload ?? 4096;
+  const clock = options.clock ?? systemClock;
 
-  const events = new Subject<LinkEvent>();
+  // Held until the first subscriber (PacketLink rule): the guest's connect must not be lost.
+  const events = createHeldEvents<LinkEvent>();
   const stats: LinkStats = emptyLinkStats();
   const queue: Queued[] = [];
   const waiters: Waiter[] = [];
@@ -136,15 +142,17 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
     });
   };
 
-  const idleTimer = setInterval(
-    () => {
-      if (connected && inFlight === 0 && Date.now() - lastCallAt > idleTimeoutMs) {
-        lose(new VmkdError(LinkErrorCode.Disconnected, `${name}: no guest call for ${idleTimeoutMs} ms`, { disconnected: true }));
-      }
-    },
-    Math.max(10, Math.floor(idleTimeoutMs / 4)),
-  );
-  idleTimer.unref();
+  // The idle check, one timer re-armed on the clock (a quarter of the idle timeout apart).
+  const idleCheckMs = Math.max(10, Math.floor(idleTimeoutMs / 4));
+  let idleTimer: unknown;
+  const onIdleTimer = (): void => {
+    if (closed) return;
+    if (connected && inFlight === 0 && clock.now() - lastCallAt > idleTimeoutMs) {
+      lose(new VmkdError(LinkErrorCode.Disconnected, `${name}: no guest call for ${idleTimeoutMs} ms`, { disconnected: true }));
+    }
+    idleTimer = clock.setTimeout(onIdleTimer, idleCheckMs);
+  };
+  idleTimer = clock.setTimeout(onIdleTimer, idleCheckMs);
 
   function lose(error: VmkdError): void {
     if (!connected) return;
@@ -154,7 +162,7 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
   }
 
   function seen(peer: string): void {
-    lastCallAt = Date.now();
+    lastCallAt = clock.now();
     if (!connected) {
       connected = true;
       emit({ kind: 'connect', peer });
@@ -174,7 +182,7 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
   // --- the debugger → guest queue ---------------------------------------------------------
 
   function settle(entry: Queued, error?: VmkdError): void {
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (entry.timer !== undefined) clock.clearTimeout(entry.timer);
     if (error === undefined) entry.resolve();
     else entry.reject(error);
   }
@@ -207,11 +215,11 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
       const waiter: Waiter = {
         packetType,
         take: (entry) => {
-          clearTimeout(timer);
+          clock.clearTimeout(timer);
           resolve(entry);
         },
       };
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         const i = waiters.indexOf(waiter);
         if (i >= 0) waiters.splice(i, 1);
         resolve(undefined);
@@ -220,9 +228,9 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
     });
   }
 
-  function flushQueue(reason: string): void {
+  function flushQueue(reason: string, code: string = KdrpcLinkErrorCode.Flushed): void {
     for (const entry of queue.splice(0)) {
-      settle(entry, new VmkdError(KdrpcLinkErrorCode.Flushed, `${name}: ${reason}`, { canceled: true }));
+      settle(entry, new VmkdError(code, `${name}: ${reason}`, { canceled: true }));
     }
   }
 
@@ -252,7 +260,7 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
       return reject(error as VmkdError);
     }
     testsPassed++;
-    lastCallAt = Date.now();
+    lastCallAt = clock.now();
     return { reply: encodeKdrpcReply({ command: 't', pattern: kdrpcTestPattern('reply') }) };
   }
 
@@ -374,7 +382,7 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
       }
     } finally {
       inFlight--;
-      lastCallAt = Date.now();
+      lastCallAt = clock.now();
     }
   }
 
@@ -388,7 +396,7 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
   const host: KdrpcHost = {
     name,
     role: 'target-facing',
-    events$: events.asObservable(),
+    events$: events.events$,
     get connected() {
       return connected && !closed;
     },
@@ -406,7 +414,7 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
       }
       return new Promise<void>((resolve, rejectSend) => {
         const entry: Queued = { packet: { type: packet.type, payload: packet.payload.slice() }, resolve, reject: rejectSend, timer: undefined };
-        entry.timer = setTimeout(() => {
+        entry.timer = clock.setTimeout(() => {
           const i = queue.indexOf(entry);
           if (i >= 0) queue.splice(i, 1);
           rejectSend(
@@ -438,8 +446,9 @@ export function createKdrpcHost(options: KdrpcHostOptions = {}): KdrpcHost {
     close() {
       if (closed) return Promise.resolve();
       closed = true;
-      clearInterval(idleTimer);
-      flushQueue('link closed');
+      clock.clearTimeout(idleTimer);
+      // Pending sends end with the close's own error (PacketLink rule), not a flush.
+      flushQueue('link closed', LinkErrorCode.Closed);
       for (const w of waiters.splice(0)) w.take(undefined);
       connected = false;
       queueMicrotask(() => events.complete());

@@ -1,0 +1,13 @@
+/**
+ * `@vmkd/kd-protocol/testing`: what another package's tests need to play both sides of a link
+ * without I/O (in-memory byte and packet pairs, both ends exposed, and a virtual clock for timers),
+ * and the PacketLink conformance suite every PacketLink implementation runs.
+ */
+export { createMemoryBytePair } from '../memory/memory-byte-pair.js';
+export type { ByteFault, MemoryBytePairOptions, MemoryByteLink, MemoryDirection } from '../memory/memory-byte-pair.js';
+export { createMemoryPacketPair } from '../memory/memory-packet-pair.js';
+export type { MemoryPacketLink, MemoryPacketPairOptions } from '../memory/memory-packet-pair.js';
+export { createVirtualClock } from '../kdcom/virtual-clock.js';
+export type { VirtualClock } from '../kdcom/virtual-clock.js';
+export { describePacketLinkContract } from './packet-link-contract.js';
+export type { PacketLinkContractOptions, PacketLinkPair } from './packet-link-contract.js';
