@@ -231,7 +231,7 @@ export function describePacketLinkContract(name: string, makePair: () => PacketL
       const request = manipulate(5, 100);
       const original = request.payload.slice();
       const sent = pair.targetFacing.send(request);
-      (request.payload as Uint8Array).fill(0xee);
+      request.payload.fill(0xee);
       await sent;
       await dbg.waitFor((e) => packetsOf(e, KdPacketType.StateManipulate).length === 1, 'the reply');
       expect(Array.from(tgt.packets(KdPacketType.StateManipulate)[0].payload)).toEqual(Array.from(original));
