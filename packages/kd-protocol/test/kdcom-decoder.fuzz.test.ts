@@ -95,5 +95,6 @@ describe('KdcomFrameDecoder fuzz', () => {
     expect(events).toBeGreaterThan(100_000);
     // The generator reaches every kind of event.
     expect([...kinds].sort()).toEqual(['bad-frame', 'breakin', 'control', 'data', 'garbage', 'resync']);
-  });
+    // 17 s on an idle machine; the suite must pass with both cores busy.
+  }, 180_000);
 });
