@@ -48,5 +48,6 @@ export {
   type KdnetLinkOptions,
   type KdnetGuestOptions,
   type KdnetEndpointOptions,
+  type DatagramTap,
 } from './kdnet-link.js';
 export { openTargetOverKdnet, type TargetOverKdnet, type TargetOverKdnetOptions } from './target-over-kdnet.js';

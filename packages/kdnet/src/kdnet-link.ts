@@ -46,7 +46,12 @@ export interface KdnetLinkOptions {
   readonly allowRemote?: boolean;
   /** A UDP port opened by the caller (tests make it vanish); the link owns and closes it. */
   readonly udp?: UdpPort;
+  /** Sees every datagram sent and received, as on the wire (a pcap recorder for `vmkd trace`). */
+  readonly tap?: DatagramTap;
 }
+
+/** Called for each datagram a KDNET link sends (`out`) or receives (`in`). */
+export type DatagramTap = (bytes: Uint8Array, from: UdpAddress, to: UdpAddress, direction: 'in' | 'out') => void;
 
 export interface KdnetGuestOptions extends KdnetLinkOptions {
   /** Where the target pokes: bcdedit's `hostip:`/`port:`. Default 127.0.0.1:50000. */
@@ -72,7 +77,7 @@ export async function createKdnetGuestLink(options: KdnetGuestOptions): Promise<
   const listen = options.listen ?? { address: '127.0.0.1', port: 50000 };
   const udp = options.udp ?? (await openUdpPort({ bind: listen, allowRemote: options.allowRemote }));
   const config = baseConfig(options, keys, 'guest', { peerTimeoutMs: options.peerTimeoutMs ?? 10_000, version: 0, pokeIntervalMs: 0 });
-  return runKdnetLink(udp, config, 'target-facing', options.name ?? `kdnet://${hostPort(udp.local)}`, options.clock ?? systemClock);
+  return runKdnetLink(udp, config, 'target-facing', options.name ?? `kdnet://${hostPort(udp.local)}`, options.clock ?? systemClock, options.tap);
 }
 
 /** The endpoint: plays the target toward a KDNET debugger (debugger-facing). */
@@ -87,7 +92,7 @@ export async function createKdnetEndpointLink(options: KdnetEndpointOptions): Pr
     peer: options.debugger,
     local: udp.local,
   });
-  return runKdnetLink(udp, config, 'debugger-facing', options.name ?? `kdnet-endpoint://${hostPort(options.debugger)}`, options.clock ?? systemClock);
+  return runKdnetLink(udp, config, 'debugger-facing', options.name ?? `kdnet-endpoint://${hostPort(options.debugger)}`, options.clock ?? systemClock, options.tap);
 }
 
 function baseConfig(
@@ -117,7 +122,7 @@ export function hostPort(a: UdpAddress): string {
  * mailbox, so a subscriber reacting synchronously never re-enters it), performs its effects, and
  * keeps the one timer it asks for.
  */
-function runKdnetLink(udp: UdpPort, config: KdnetConfig, role: LinkRole, name: string, clock: KdcomClock): KdnetLink {
+function runKdnetLink(udp: UdpPort, config: KdnetConfig, role: LinkRole, name: string, clock: KdcomClock, tap?: DatagramTap): KdnetLink {
   let state: KdnetState = initialKdnetState(config, clock.now());
   const events = createHeldStream<import('@vmkd/kd-protocol').LinkEvent>();
   const waiters = new Map<number, { resolve(): void; reject(error: VmkdError): void }>();
@@ -139,6 +144,7 @@ function runKdnetLink(udp: UdpPort, config: KdnetConfig, role: LinkRole, name: s
         for (const effect of step.effects) {
           switch (effect.kind) {
             case 'transmit':
+              tap?.(effect.bytes, udp.local, effect.to, 'out');
               udp.send(effect.bytes, effect.to);
               break;
             case 'event':
@@ -178,7 +184,10 @@ function runKdnetLink(udp: UdpPort, config: KdnetConfig, role: LinkRole, name: s
     );
   }
 
-  udp.onMessage((bytes, from) => dispatch({ kind: 'datagram', bytes, from, now: clock.now() }));
+  udp.onMessage((bytes, from) => {
+    tap?.(bytes, from, udp.local, 'in');
+    dispatch({ kind: 'datagram', bytes, from, now: clock.now() });
+  });
   udp.onUnreachable((error) => dispatch({ kind: 'unreachable', now: clock.now(), error }));
   // The endpoint's first poke goes out at once; asynchronously, like every event.
   queueMicrotask(() => {

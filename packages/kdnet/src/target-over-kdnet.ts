@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createTargetSession, type TargetBackend, type TargetSession, type TargetSessionOptions } from '@vmkd/kd-protocol';
 import { randomKdnetKeyText } from './key.js';
-import { createKdnetEndpointLink, createKdnetGuestLink, type KdnetLink } from './kdnet-link.js';
+import { createKdnetEndpointLink, createKdnetGuestLink, type DatagramTap, type KdnetLink } from './kdnet-link.js';
 
 export interface TargetOverKdnetOptions {
   /** Default: a fresh random key for this pair. */
@@ -12,6 +12,8 @@ export interface TargetOverKdnetOptions {
   readonly pokeIntervalMs?: number;
   /** Passed to the TargetSession (e.g. `maxReplyPayload: 1024`, what Windows sends over KDNET). */
   readonly session?: TargetSessionOptions;
+  /** Sees every datagram of the guest link (e.g. a pcap recorder). */
+  readonly tap?: DatagramTap;
 }
 
 export interface TargetOverKdnet {
@@ -33,7 +35,7 @@ export interface TargetOverKdnet {
 export async function openTargetOverKdnet(backend: TargetBackend, options: TargetOverKdnetOptions = {}): Promise<TargetOverKdnet> {
   const key = options.key ?? randomKdnetKeyText((n) => new Uint8Array(randomBytes(n)));
   const host = options.host ?? '127.0.0.1';
-  const link = await createKdnetGuestLink({ key, listen: { address: host, port: 0 }, name: 'sim+kdnet' });
+  const link = await createKdnetGuestLink({ key, listen: { address: host, port: 0 }, name: 'sim+kdnet', ...(options.tap === undefined ? {} : { tap: options.tap }) });
   const targetLink = await createKdnetEndpointLink({
     key,
     debugger: link.local,

@@ -19,6 +19,8 @@ Options:
   --raw           add each data payload as hex ("payloadHex")
   --no-describe   do not decode KD messages inside data packets
   --arch <arch>   amd64 (default) or x86, for messages whose layout depends on it
+  --kdnet-key <k> decrypt a KDNET packet capture (pcap/pcapng) instead; needs @vmkd/kdnet
+                  (see kd-decode --kdnet-key x --help once it is installed)
   -h, --help      show this help
 
 Exit codes: 0 decoded (whatever the stream held), 1 the input could not be read, 2 bad usage.
@@ -46,6 +48,7 @@ interface Summary {
 
 /** Run kd-decode with `argv` (no node/script prefix). Resolves to the exit code. */
 export async function runKdDecode(argv: string[], io: KdDecodeIo = process): Promise<number> {
+  if (argv.some((a) => a === '--kdnet-key' || a.startsWith('--kdnet-key='))) return runKdnetDecodeIfInstalled(argv, io);
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);
@@ -108,6 +111,23 @@ export async function runKdDecode(argv: string[], io: KdDecodeIo = process): Pro
   lines.push(JSON.stringify(summary));
   await flushLines();
   return 0;
+}
+
+/**
+ * KDNET captures are decoded by `@vmkd/kdnet` (its pcap reader and crypto); kd-protocol may not
+ * depend on it (packages depend only downward), so it is looked up at run time and used when
+ * installed. Decision record 0008.
+ */
+async function runKdnetDecodeIfInstalled(argv: string[], io: KdDecodeIo): Promise<number> {
+  const specifier = '@vmkd/kdnet/decode';
+  let module: { runKdnetDecode(argv: string[], io: KdDecodeIo): Promise<number> };
+  try {
+    module = (await import(specifier)) as typeof module;
+  } catch {
+    io.stderr.write('kd-decode: --kdnet-key needs the @vmkd/kdnet package (npm install @vmkd/kdnet)\n');
+    return 2;
+  }
+  return module.runKdnetDecode(argv, io);
 }
 
 function parse(argv: string[]) {
