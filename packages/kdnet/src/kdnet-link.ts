@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  createHeldEvents,
   KdPacketType,
   KdcomErrorCode,
   LinkErrorCode,
@@ -8,12 +9,12 @@ import {
   systemClock,
   type KdPacket,
   type KdcomClock,
+  type LinkEvent,
   type LinkRole,
   type LinkStats,
   type PacketLink,
 } from '@vmkd/kd-protocol';
 import type { UdpAddress } from './control.js';
-import { createHeldStream } from './held-events.js';
 import { parseKdnetKey } from './key.js';
 import { reduceKdnet } from './reduce-kdnet.js';
 import { initialKdnetState, type KdnetConfig, type KdnetCounters, type KdnetEvent, type KdnetState } from './session-state.js';
@@ -124,7 +125,8 @@ export function hostPort(a: UdpAddress): string {
  */
 function runKdnetLink(udp: UdpPort, config: KdnetConfig, role: LinkRole, name: string, clock: KdcomClock, tap?: DatagramTap): KdnetLink {
   let state: KdnetState = initialKdnetState(config, clock.now());
-  const events = createHeldStream<import('@vmkd/kd-protocol').LinkEvent>();
+  // Held until the first subscriber (PacketLink rule), bounded by kd-protocol's default.
+  const events = createHeldEvents<LinkEvent>();
   const waiters = new Map<number, { resolve(): void; reject(error: VmkdError): void }>();
   let nextToken = 1;
   let timer: unknown;
