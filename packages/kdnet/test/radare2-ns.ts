@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+
+/**
+ * radare2's `winkd://HOST:PORT:KEY` binds UDP PORT on every address of its machine and accepts
+ * datagrams only from HOST:PORT (a connected socket), so on one machine it can only meet a target
+ * that lives in another network namespace. The test makes two private namespaces joined by a veth
+ * pair (unprivileged, `unshare -rn`): radare2 in one (10.9.0.1), vmkd's KDNET target in the other
+ * (10.9.0.2). Nothing is reachable from outside them. Why it cannot run, if it cannot.
+ */
+export function radare2Unavailable(): string | undefined {
+  const r2 = spawnSync('r2', ['-v'], { encoding: 'utf8' });
+  if (r2.error !== undefined || r2.status !== 0) return 'r2 is not on PATH (radare2 is built from a fetched snapshot, see DEVELOPERS.md)';
+  const plugins = spawnSync('r2', ['-L'], { encoding: 'utf8' });
+  if (!/winkd/.test(plugins.stdout)) return 'this r2 has no winkd IO plugin';
+  const ns = spawnSync('unshare', ['-rn', 'sh', '-c', 'unshare -n sleep 2 & sleep 0.2; ip link add v0 type veth peer name v1 netns $! && echo ok; kill $! 2>/dev/null'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  if (!/ok/.test(ns.stdout)) return `no unprivileged network namespaces with veth here (${(ns.stderr || ns.stdout).trim() || 'unshare failed'})`;
+  return undefined;
+}
+
+/**
+ * A shell script for `unshare -rn sh -c SCRIPT`: namespace A (where it runs) gets 10.9.0.1, a
+ * child namespace B gets 10.9.0.2; `$TARGET_CMD` runs in B, then `$DEBUGGER_CMD` in A.
+ */
+export const TWO_NAMESPACES = `
+set -e
+ip link set lo up
+unshare -n sh -c 'sleep 600' &
+NSB=$!
+sleep 0.3
+ip link add v0 type veth peer name v1 netns $NSB
+ip addr add 10.9.0.1/24 dev v0
+ip link set v0 up
+nsenter -t $NSB -n sh -c 'ip link set lo up; ip addr add 10.9.0.2/24 dev v1; ip link set v1 up'
+nsenter -t $NSB -n --preserve-credentials sh -c "$TARGET_CMD" > "$WORK/target.log" 2>&1 &
+TARGET=$!
+i=0; while [ ! -e "$WORK/ready" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+set +e
+sh -c "$DEBUGGER_CMD" > "$WORK/r2.out" 2> "$WORK/r2.err" < /dev/null
+echo "r2 exit $?" >> "$WORK/r2.err"
+kill $TARGET $NSB 2>/dev/null
+wait 2>/dev/null
+exit 0
+`;
