@@ -1,14 +1,15 @@
 import { VmkdError } from '@vmkd/kd-protocol';
 import type { VmkdErrorOptions } from '@vmkd/kd-protocol';
+import { ConnectErrorCode } from '@vmkd/connect';
 
 /** Codes the CLI itself raises. Errors from other packages keep their own codes. */
 export const CliErrorCode = {
   /** Bad flags, arguments or option values (exit 2). */
   Usage: 'ERR_CLI_USAGE',
-  /** A transport URI that does not parse: unknown scheme, bad host/port/path, bad query (exit 2). */
-  BadUri: 'ERR_CLI_BAD_URI',
+  /** A transport URI that does not parse (exit 2); raised by @vmkd/connect, which owns the grammar. */
+  BadUri: ConnectErrorCode.BadUri,
   /** The URI is valid but its transport cannot run on this operating system (exit 1). */
-  UnsupportedPlatform: 'ERR_CLI_UNSUPPORTED_PLATFORM',
+  UnsupportedPlatform: ConnectErrorCode.UnsupportedPlatform,
   /** A file the command needs could not be read or parsed (exit 1). */
   BadFile: 'ERR_CLI_BAD_FILE',
   /** Anything that is not a VmkdError (a bug, or an unexpected OS failure) is reported as this (exit 1). */
@@ -21,9 +22,6 @@ export function usageError(message: string, options?: VmkdErrorOptions): VmkdErr
   return new VmkdError(CliErrorCode.Usage, message, options);
 }
 
-export function badUriError(uri: string, reason: string): VmkdError {
-  return new VmkdError(CliErrorCode.BadUri, `bad URI "${uri}": ${reason}`, { details: { uri, reason } });
-}
 
 /** Exit status per house style: 2 for usage errors, 1 for every other failure. */
 export function exitCodeFor(error: VmkdError): 1 | 2 {

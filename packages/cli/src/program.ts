@@ -1,46 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
+import type { VmkdError } from '@vmkd/kd-protocol';
 import { CliErrorCode, exitCodeFor, toVmkdError } from './errors.js';
 import type { CliIo } from './output/cli-io.js';
-import { createCommandContext, type CommandContext } from './output/command-context.js';
+import { createCommandContext } from './output/command-context.js';
 import { printError } from './output/print-error.js';
-import { parseByteSize, parseIntegerOption } from './uri/parse-values.js';
+import type { ActionRunner } from './commands/action-runner.js';
 import { registerCommands } from './commands/register.js';
-
-export type CommandAction = (ctx: CommandContext) => Promise<number | void>;
-
-/** Ties commander's parse of one command to vmkd's context, output mode and exit codes. */
-export interface ActionRunner {
-  run(command: Command, action: CommandAction): Promise<void>;
-}
 
 function packageVersion(): string {
   // The same relative path works from src/ (sources) and dist/ (built).
   const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
   return (JSON.parse(text) as { version: string }).version;
 }
-
-/** commander option parsers that report bad values as usage errors (exit 2). */
-export function integerArg(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    try {
-      return parseIntegerOption(name, value, min, max);
-    } catch (error) {
-      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-    }
-  };
-}
-
-export function sizeArg(name: string): (value: string) => number {
-  return (value) => {
-    try {
-      return parseByteSize(name, value);
-    } catch (error) {
-      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-    }
-  };
-}
-
 
 /**
  * Runs the `vmkd` command line (arguments after the program name) and resolves to the exit
@@ -86,17 +58,35 @@ Run "vmkd demo" for a tour, "vmkd <command> --help" for details.`,
   } catch (error) {
     if (error instanceof CommanderError) return commanderExit(error, io, json);
     const vmkdError = toVmkdError(error);
-    const hint = exitCodeFor(vmkdError) === 2 ? `(add --help for usage)` : HINTS[vmkdError.code];
+    const hint = exitCodeFor(vmkdError) === 2 ? `(add --help for usage)` : hintFor(vmkdError);
     printError(io, vmkdError, json, hint);
     return exitCodeFor(vmkdError);
   }
 }
 
-/** What to tell a CLI user about errors whose messages speak in library terms. */
-const HINTS: Readonly<Record<string, string>> = {
-  ERR_SERIAL_REMOTE_BIND_REFUSED: '(add --allow-remote to listen on a non-loopback address: whoever connects controls the kernel)',
-  ERR_SERIAL_ADDRESS_IN_USE: '(another process holds that address; pick another, or port 0 for a free one)',
-};
+/**
+ * What a CLI user can do about an error, in the CLI's words (the library's messages state the
+ * fact; its remedies are API options). Advice fits the case: port 0 only where there is a port.
+ */
+function hintFor(error: VmkdError): string | undefined {
+  switch (error.code) {
+    case 'ERR_SERIAL_REMOTE_BIND_REFUSED':
+      return '(add --allow-remote to listen there anyway)';
+    case 'ERR_SERIAL_ADDRESS_IN_USE':
+      switch (error.details.reason) {
+        case 'port-in-use':
+          return '(another process holds that port; pick another, or port 0 for a free one)';
+        case 'server-alive':
+          return '(another process serves that socket; stop it or pick another path)';
+        case 'not-a-socket':
+          return '(a file that is not a socket is in the way; remove it or pick another path)';
+        default:
+          return '(another process holds that address; pick another)';
+      }
+    default:
+      return undefined;
+  }
+}
 
 function commanderExit(error: CommanderError, io: CliIo, json: boolean): number {
   // --help and --version are successes; commander has already printed them.

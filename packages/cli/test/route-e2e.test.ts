@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { createChildTracker, waitForExit, waitForOutput } from './cli-harness.js';
-import { connectDebugger, type DebuggerConnection } from '../src/links/connect-debugger.js';
+import { connectDebugger, type DebuggerConnection } from '@vmkd/connect';
 import { startPtyPair } from '@vmkd/serial-fallback/testing';
 
 /*

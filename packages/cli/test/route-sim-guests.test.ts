@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTargetSession, KDRPC_COMMAND_NAME } from '@vmkd/kd-protocol';
 import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcProxyPipeClient, kdrpcProxyVmxHandler } from '@vmkd/vmware-backdoor';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
-import { connectDebugger, type DebuggerConnection } from '../src/links/connect-debugger.js';
+import { connectDebugger, type DebuggerConnection } from '@vmkd/connect';
 import { runInProcess, type CliRun } from './cli-harness.js';
 
 /*

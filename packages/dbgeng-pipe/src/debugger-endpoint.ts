@@ -3,10 +3,10 @@ import {
   createPersistentKdcomLink,
   listenByteLinks,
   type BusyPolicy,
-  type ByteLinkListenerOptions,
   type PersistentKdcomLink,
-} from '@vmkd/serial-fallback';
-import { debuggerCommandFor } from './debugger-command.js';
+  type SocketListenOptions,
+} from '@vmkd/byte-links';
+import { debuggerCommandFor, debuggerCommandsFor, type DebuggerCommand } from './debugger-command.js';
 
 export interface DebuggerEndpointOptions {
   /**
@@ -14,7 +14,7 @@ export interface DebuggerEndpointOptions {
    * `{ kind: 'unix', path: 'kd.sock' }` (radare2 winkd; created 0600), or
    * `{ kind: 'tcp', port: 9999 }` (WinDbg `com:ipport`; loopback unless `allowRemote: true`).
    */
-  listen: ByteLinkListenerOptions;
+  listen: SocketListenOptions;
   /** Link name for logs and stats. Default: the address. */
   name?: string;
   /** What a second debugger gets while one is attached. Default `refuse`. */
@@ -34,8 +34,10 @@ export interface DebuggerEndpointOptions {
 export interface DebuggerEndpoint extends PersistentKdcomLink {
   /** The address debuggers connect to (`pipe://./pipe/kd`, `unix:/abs/kd.sock`, `tcp://127.0.0.1:9999`). */
   readonly address: string;
-  /** A command line that attaches a debugger here. */
+  /** A command line that attaches a debugger here (the first of `debuggerCommands`). */
   readonly debuggerCommand: string;
+  /** Every command line that attaches a debugger here, WinDbg first. */
+  readonly debuggerCommands: readonly DebuggerCommand[];
 }
 
 const DEFAULT_WAIT_FOR_DEBUGGER_MS = 60_000;
@@ -52,5 +54,9 @@ export async function createDebuggerEndpoint(options: DebuggerEndpointOptions): 
     ...(options.kdcom === undefined ? {} : { kdcom: options.kdcom }),
     onClose: () => listener.close(),
   });
-  return Object.assign(link, { address: listener.address, debuggerCommand: debuggerCommandFor(listener.address) });
+  return Object.assign(link, {
+    address: listener.address,
+    debuggerCommand: debuggerCommandFor(listener.address),
+    debuggerCommands: debuggerCommandsFor(listener.address),
+  });
 }

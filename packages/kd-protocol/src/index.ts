@@ -10,3 +10,4 @@ export * from './session/index.js';
 export { createHeldEvents, DEFAULT_HELD_EVENTS } from './held-events.js';
 export type { HeldEvents } from './held-events.js';
 export type { Clock } from './clock.js';
+export type * from './scheme-provider.js';

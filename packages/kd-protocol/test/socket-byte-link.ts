@@ -1,4 +1,4 @@
-/** A minimal ByteLink over a net.Socket, for tests only (transports live in @vmkd/serial-fallback). */
+/** A minimal ByteLink over a net.Socket, for tests only (socket links live in @vmkd/byte-links). */
 import type { Socket } from 'node:net';
 import { Subject } from 'rxjs';
 import { LinkErrorCode, VmkdError, type ByteLink, type ByteLinkStats } from '../src/index.js';

@@ -1,3 +1,4 @@
+import type { PipeConnectOptions, SocketListenOptions, TcpConnectOptions, UnixConnectOptions } from '@vmkd/byte-links';
 import type { SerialBinding } from './serial-binding.js';
 
 /** UART pacing: make a fast byte link behave like a real serial line (see createPacedByteLink). */
@@ -10,76 +11,25 @@ export interface PacingOptions {
   maxBufferedBytes?: number;
 }
 
-interface CommonConnectOptions {
-  /** Give up a single connection attempt after this long. Default 5000 ms. */
-  connectTimeoutMs?: number;
+interface Paced {
   /** Wrap the link in UART pacing. */
   pace?: PacingOptions;
 }
 
-/** A TCP client: QEMU `-serial tcp::5555,server`, VirtualBox "TCP server" mode, a serial-over-LAN box. */
-export interface TcpConnectOptions extends CommonConnectOptions {
-  kind: 'tcp';
-  /** Default `127.0.0.1`. */
-  host?: string;
-  port: number;
-}
-
-/** A Unix-socket client: QEMU `-serial unix:com1.sock,server`, VirtualBox host pipe on Linux/macOS. */
-export interface UnixConnectOptions extends CommonConnectOptions {
-  kind: 'unix';
-  path: string;
-}
-
-/** A Windows named-pipe client: VMware/Hyper-V/VirtualBox serial port as a pipe the VM serves. */
-export interface PipeConnectOptions extends CommonConnectOptions {
-  kind: 'pipe';
-  /** `\\.\pipe\com_1`, `//./pipe/com_1` or just `com_1`. */
-  path: string;
-}
-
 /** A serial device or pty opened through `serialport`: `/dev/ttyS0`, `/dev/pts/3`, `COM3`. */
-export interface SerialDeviceOptions extends CommonConnectOptions {
+export interface SerialDeviceOptions extends Paced {
   kind: 'serial';
   path: string;
   /** Device line rate. Default 115200. A real UART paces itself; a pty ignores it (use `pace`). */
   baudRate?: number;
   /** The serialport binding; defaults to serialport's native binding, loaded on first use. */
   binding?: SerialBinding;
+  /** Accepted for symmetry with sockets; a device opens at once or not at all. */
+  connectTimeoutMs?: number;
 }
 
-/** Everything openByteLink() can open. */
-export type ByteLinkOptions = TcpConnectOptions | UnixConnectOptions | PipeConnectOptions | SerialDeviceOptions;
+/** Everything a serial line can be, client side: a VM's serial port as a socket or pipe, or a device. */
+export type SerialLineOptions = ((TcpConnectOptions | UnixConnectOptions | PipeConnectOptions) & Paced) | SerialDeviceOptions;
 
-interface CommonListenOptions {
-  /** Wrap every accepted link in UART pacing. */
-  pace?: PacingOptions;
-}
-
-/** A TCP server; binds loopback unless `allowRemote` says otherwise in so many words. */
-export interface TcpListenOptions extends CommonListenOptions {
-  kind: 'tcp';
-  /** Default `127.0.0.1`. A non-loopback address (or `0.0.0.0`, `::`) needs `allowRemote: true`. */
-  host?: string;
-  /** 0 picks a free port; read it back from `listener.address`. */
-  port: number;
-  allowRemote?: boolean;
-}
-
-/** A Unix-socket server, created owner-only (0600); a stale socket file left by a dead server is replaced. */
-export interface UnixListenOptions extends CommonListenOptions {
-  kind: 'unix';
-  path: string;
-  /** File mode of the socket. Default 0o600. */
-  mode?: number;
-}
-
-/** A Windows named-pipe server (byte mode, as WinDbg's `com:pipe` and VM serial ports expect). */
-export interface PipeListenOptions extends CommonListenOptions {
-  kind: 'pipe';
-  /** `\\.\pipe\kd_win10`, `//./pipe/kd_win10` or just `kd_win10`. */
-  path: string;
-}
-
-/** Everything listenByteLinks() can serve. */
-export type ByteLinkListenerOptions = TcpListenOptions | UnixListenOptions | PipeListenOptions;
+/** A serial line served by us (the VM connects): a socket or pipe listener, optionally paced. */
+export type SerialLineListenOptions = SocketListenOptions & Paced;

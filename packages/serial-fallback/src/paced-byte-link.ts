@@ -3,7 +3,7 @@ import type { Subscription } from 'rxjs';
 import type { ByteLink, ByteLinkStats } from '@vmkd/kd-protocol';
 import { SerialErrorCode, serialError } from './errors.js';
 import { LineSchedule, sleepUntil, sliceBytesFor } from './line-schedule.js';
-import { linkClosedError } from './link-errors.js';
+import { linkClosedError } from '@vmkd/byte-links';
 import type { PacingOptions } from './options.js';
 
 const DEFAULT_MAX_BUFFERED = 1024 * 1024;

@@ -1,8 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import type { ByteLink, ByteLinkStats } from '@vmkd/kd-protocol';
 import { SerialErrorCode, serialError } from './errors.js';
-import { linkClosedError, linkDisconnectedError } from './link-errors.js';
-import { checkPath } from './socket-connect.js';
+import { checkPath, linkClosedError, linkDisconnectedError } from '@vmkd/byte-links';
 import { loadNativeSerialBinding } from './serial-binding.js';
 import type { SerialBindingPort } from './serial-binding.js';
 import type { SerialDeviceOptions } from './options.js';
@@ -27,12 +26,33 @@ export async function openSerialByteLink(options: Omit<SerialDeviceOptions, 'kin
   try {
     port = await binding.open({ path, baudRate, dataBits: 8, stopBits: 1, parity: 'none', rtscts: false, xon: false, xoff: false, hupcl: false });
   } catch (error) {
-    throw serialError(SerialErrorCode.ConnectFailed, `${name}: cannot open (${error instanceof Error ? error.message : String(error)})`, {
-      cause: error,
-      details: { link: name },
+    const { reason, errno } = openFailure(error, path);
+    // A device path that does not exist is a typo or an unplugged adapter: no retry fixes it by
+    // itself, so it is marked permanent and reconnecting stops instead of trying forever.
+    // No `cause`: its text is the reason above again (the CLI would print it twice).
+    throw serialError(SerialErrorCode.ConnectFailed, `${name}: cannot open (${reason})`, {
+      details: { link: name, ...(errno === undefined ? {} : { errno }), ...(errno === 'ENOENT' ? { permanent: true } : {}) },
     });
   }
   return createSerialPortByteLink(port, name);
+}
+
+/**
+ * What went wrong opening a device, said once. serialport's native binding reports
+ * `Error: No such file or directory, cannot open /dev/x`: the path and "cannot open" are already in
+ * our own message, so only the reason is kept, and the errno is recovered from the text when the
+ * binding gives no code.
+ */
+function openFailure(error: unknown, path: string): { reason: string; errno?: string } {
+  const raw = error instanceof Error ? error.message : String(error);
+  let reason = raw.replace(/^Error:\s*/, '');
+  const echo = `, cannot open ${path}`;
+  if (reason.endsWith(echo)) reason = reason.slice(0, -echo.length);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return { reason, errno: code };
+  if (/no such file or directory/i.test(raw)) return { reason, errno: 'ENOENT' };
+  if (/permission denied/i.test(raw)) return { reason, errno: 'EACCES' };
+  return { reason };
 }
 
 /** Wrap an open serialport binding port as a ByteLink. */

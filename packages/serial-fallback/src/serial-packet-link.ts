@@ -1,12 +1,19 @@
 import { Subject } from 'rxjs';
 import type { ByteLink, KdcomLinkOptions, LinkRole } from '@vmkd/kd-protocol';
+import {
+  createPersistentKdcomLink,
+  describeConnectTarget,
+  isPermanentOpenError,
+  reconnectingByteLinks$,
+  type BusyPolicy,
+  type LinkNotice,
+  type PersistentKdcomLink,
+  type ReconnectOptions,
+} from '@vmkd/byte-links';
 import { SerialErrorCode, serialError } from './errors.js';
-import { listenByteLinks, openByteLink } from './open-byte-link.js';
+import { listenSerialLines, openSerialLine } from './open-serial-line.js';
 import { checkPacing } from './paced-byte-link.js';
-import { pipeUri, toPipePath } from './pipe-path.js';
-import { createPersistentKdcomLink, type BusyPolicy, type LinkNotice, type PersistentKdcomLink } from './persistent-kdcom-link.js';
-import { isPermanentOpenError, reconnectingByteLinks$, type ReconnectOptions } from './reconnecting-byte-links.js';
-import type { ByteLinkListenerOptions, ByteLinkOptions } from './options.js';
+import type { SerialLineListenOptions, SerialLineOptions } from './options.js';
 
 interface CommonSerialLinkOptions {
   /** Link name for logs and stats. Default: the address. */
@@ -19,14 +26,14 @@ interface CommonSerialLinkOptions {
 
 /** We connect to the serial line (a VM's socket or pipe server, a device); reconnect when it drops. */
 export interface SerialConnectLinkOptions extends CommonSerialLinkOptions {
-  connect: ByteLinkOptions;
+  connect: SerialLineOptions;
   /** Backoff for reconnecting, or `false` to stay disconnected after the first drop. */
   reconnect?: ReconnectOptions | false;
 }
 
 /** The peer connects to us (a VM configured as the client end, a debugger); one at a time. */
 export interface SerialListenLinkOptions extends CommonSerialLinkOptions {
-  listen: ByteLinkListenerOptions;
+  listen: SerialLineListenOptions;
   /** What a second concurrent connection gets. Default `refuse`. */
   whenBusy?: BusyPolicy;
 }
@@ -38,22 +45,13 @@ export interface SerialPacketLink extends PersistentKdcomLink {
   readonly address: string;
 }
 
-function describeTarget(options: ByteLinkOptions): string {
-  switch (options.kind) {
-    case 'tcp':
-      return `tcp://${options.host ?? '127.0.0.1'}:${options.port}`;
-    case 'unix':
-      return `unix:${options.path}`;
-    case 'pipe':
-      return pipeUri(toPipePath(options.path));
-    case 'serial':
-      return `serial:${options.path}`;
-  }
+function describeTarget(options: SerialLineOptions): string {
+  return options.kind === 'serial' ? `serial:${options.path}` : describeConnectTarget(options);
 }
 
 async function createSerialPacketLink(role: LinkRole, options: SerialPacketLinkOptions): Promise<SerialPacketLink> {
   if ('listen' in options) {
-    const listener = await listenByteLinks(options.listen);
+    const listener = await listenSerialLines(options.listen);
     const link = createPersistentKdcomLink({
       name: options.name ?? listener.address,
       role,
@@ -70,7 +68,7 @@ async function createSerialPacketLink(role: LinkRole, options: SerialPacketLinkO
   }
   if (options.connect.pace !== undefined) checkPacing(options.connect.pace);
   const address = describeTarget(options.connect);
-  const open = (): Promise<ByteLink> => openByteLink(options.connect);
+  const open = (): Promise<ByteLink> => openSerialLine(options.connect);
   // The first attempt happens now so that options no retry can fix fail the call; a target that
   // is merely not up yet is retried in the background.
   let first: ByteLink | undefined;

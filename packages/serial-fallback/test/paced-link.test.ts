@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBytePair, isVmkdError, type ByteLink } from '@vmkd/kd-protocol';
-import { connectTcpByteLink, createPacedByteLink, listenTcpByteLinks } from '../src/index.js';
+import { connectTcpByteLink, listenTcpByteLinks } from '@vmkd/byte-links';
+import { createPacedByteLink, openSerialLine } from '../src/index.js';
 import { collectBytes, endOf, nextConnection, pattern } from './helpers.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -87,5 +88,10 @@ describe('pacing buffers are bounded', () => {
     await a.close();
     expect((await got).byteLength).toBe(500);
     expect(await ended).toBe('complete');
+  });
+
+  it('bad pacing options are ERR_SERIAL_BAD_OPTIONS before any I/O', async () => {
+    const error = await openSerialLine({ kind: 'tcp', port: 1, pace: { baud: 0 } }).catch((e: unknown) => e);
+    expect(isVmkdError(error, 'ERR_SERIAL_BAD_OPTIONS')).toBe(true);
   });
 });

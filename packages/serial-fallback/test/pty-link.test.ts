@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isVmkdError, type ByteLink } from '@vmkd/kd-protocol';
-import { openByteLink, openSerialByteLink } from '../src/index.js';
+import { openSerialByteLink, openSerialLine } from '../src/index.js';
 import { collectBytes, endOf, pattern } from './helpers.js';
 import { startPtyPair, type PtyPair } from '../src/testing/index.js';
 
@@ -14,7 +14,7 @@ async function ptyLinks(): Promise<{ pair: PtyPair; a: ByteLink; b: ByteLink }> 
   cleanup.push(() => pair.stop());
   const a = await openSerialByteLink({ path: pair.paths[0] });
   cleanup.push(() => a.close());
-  const b = await openByteLink({ kind: 'serial', path: pair.paths[1], baudRate: 115_200 });
+  const b = await openSerialLine({ kind: 'serial', path: pair.paths[1], baudRate: 115_200 });
   cleanup.push(() => b.close());
   return { pair, a, b };
 }

@@ -8,14 +8,7 @@ import { VmkdError } from '@vmkd/kd-protocol';
 import { CliErrorCode } from '../errors.js';
 import type { CommandContext } from '../output/command-context.js';
 import { hexdump } from '../output/hexdump.js';
-import { connectDebugger } from '../links/connect-debugger.js';
-import { openSimKdrpcGuest } from '../links/kdrpc-guests.js';
-import { openEndpoint, type OpenedEndpoint } from '../links/open-endpoint.js';
-import type { OpenedGuest } from '../links/opened-guest.js';
-import { openSimSerialGuest } from '../links/sim-guest.js';
-import { createSimBackend, describeSim, resolveBuild } from '../sim/sim-backend.js';
-import { parseEndpointUri } from '../uri/parse-transport-uri.js';
-import type { SimOptions } from '../uri/transport-uri.js';
+import { connectDebugger, createSimBackend, describeSim, openEndpoint, openGuest, resolveBuild, type GivenSimTarget, type OpenedLink, type SimOptions } from '@vmkd/connect';
 import { readExact, readKdDebuggerData, walkModules, walkProcesses } from '../demo/kernel-walk.js';
 
 export interface DemoOptions {
@@ -50,18 +43,26 @@ function size(bytes: number): string {
 
 /** A route from an in-process guest to a local endpoint, with vmkd's debugger attached through it. */
 interface Rig {
-  readonly endpoint: OpenedEndpoint;
+  readonly endpoint: OpenedLink & { readonly address: string };
   readonly route: Route;
   readonly session: DebuggerSession;
   close(): Promise<void>;
 }
 
-async function rigUp(guest: OpenedGuest, endpointUri: string): Promise<Rig> {
-  const endpoint = await openEndpoint(parseEndpointUri(endpointUri));
+async function rigUp(guestUri: string, endpointUri: string, simTarget?: GivenSimTarget): Promise<Rig> {
+  const guest = await openGuest(guestUri, simTarget === undefined ? {} : { simTarget });
+  let endpoint: OpenedLink;
+  try {
+    endpoint = await openEndpoint(endpointUri);
+  } catch (error) {
+    await guest.close();
+    throw error;
+  }
   const routed = route(guest.link, endpoint.link);
-  const debuggerSide = await connectDebugger(endpoint.address, 15_000);
+  const address = endpoint.address ?? endpointUri;
+  const debuggerSide = await connectDebugger(address, { timeoutMs: 15_000 });
   return {
-    endpoint,
+    endpoint: { ...endpoint, address },
     route: routed,
     session: debuggerSide.session,
     async close() {
@@ -110,7 +111,7 @@ export async function runDemo(ctx: CommandContext, options: DemoOptions): Promis
     say();
 
     let progress = ctx.progress('attaching over the serial line');
-    const serial = await rigUp(openSimSerialGuest(SIM, options.baud, backend), serialEndpoint);
+    const serial = await rigUp(guestUri, serialEndpoint, { backend, dataRegion: backend.layout.dataRegion });
     cleanups.unshift(() => serial.close());
     const attachStarted = performance.now();
     await serial.session.attach();
@@ -180,7 +181,7 @@ export async function runDemo(ctx: CommandContext, options: DemoOptions): Promis
     cleanups.shift();
 
     progress = ctx.progress(`reading ${size(options.acceleratedMib * 1024 * 1024)} over the accelerated path`);
-    const fast = await rigUp(openSimKdrpcGuest(SIM), endpointUri(dir, 'kd-kdrpc'));
+    const fast = await rigUp('sim://?via=kdrpc', endpointUri(dir, 'kd-kdrpc'));
     cleanups.unshift(() => fast.close());
     await fast.session.attach();
     const fastRead = await measuredRead(fast.session, dataBase, options.acceleratedMib * 1024 * 1024, 'accelerated, KDRPC over GuestRPC');

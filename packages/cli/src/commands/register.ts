@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { integerArg, sizeArg, type ActionRunner } from '../program.js';
-import { DEFAULT_SIM_OPTIONS } from '../uri/transport-uri.js';
+import { DEFAULT_SIM_OPTIONS } from '@vmkd/connect';
+import type { ActionRunner } from './action-runner.js';
+import { integerArg, sizeArg } from './option-args.js';
 import type { BenchCommandOptions } from './bench.js';
 import type { DemoOptions } from './demo.js';
 import type { RouteCommandOptions } from './route.js';

@@ -1,14 +1,11 @@
 import type { Subscription } from 'rxjs';
 import type { ByteLink } from '@vmkd/kd-protocol';
 import { relayBytes, type ByteRelay } from '@vmkd/router';
-import { listenByteLinks, openByteLink } from '@vmkd/serial-fallback';
+import { debuggerCommandsFor, lineConnectOptions, lineListenOptions, pacingFor, parseEndpointUri, type ByteAddress, type ParsedUri, type SocketAddress } from '@vmkd/connect';
+import { listenSerialLines, openSerialLine } from '@vmkd/serial-fallback';
 import { usageError } from '../errors.js';
 import { whenAborted } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
-import { connectOptionsFor, listenOptionsFor, pacingFor } from '../links/byte-link-options.js';
-import { debuggerCommandsFor } from '../uri/debugger-commands.js';
-import { parseEndpointUri } from '../uri/parse-transport-uri.js';
-import type { EndpointSpec, GuestSpec } from '../uri/transport-uri.js';
 
 export interface RelayCommandOptions {
   readonly trace?: string;
@@ -27,14 +24,17 @@ interface Totals {
  * and every KDCOM frame seen in passing. One debugger at a time; the guest connection is opened
  * when a debugger arrives and closed when it leaves.
  */
-export async function runRelay(ctx: CommandContext, guest: GuestSpec, endpointSpec: EndpointSpec, options: RelayCommandOptions): Promise<number> {
-  if (guest.kind !== 'serial-device' && !(guest.kind === 'serial' && guest.mode === 'connect')) {
+export async function runRelay(ctx: CommandContext, guest: ParsedUri, endpointUri: string, options: RelayCommandOptions): Promise<number> {
+  if (guest['kind'] !== 'serial-device' && !(guest['kind'] === 'serial' && guest['mode'] === 'connect')) {
     throw usageError('--relay needs a byte-stream guest that vmkd connects to: serial+tcp://, serial+unix:, serial+pipe:// or serial:');
   }
-  const guestOptions = connectOptionsFor(guest.address, guest.kind === 'serial' ? pacingFor(guest.pace) : undefined);
-  const listener = await listenByteLinks(listenOptionsFor(endpointSpec.address, { allowRemote: options.allowRemote === true }));
+  const endpointAddress = parseEndpointUri(endpointUri)['address'] as SocketAddress | undefined;
+  if (endpointAddress === undefined) throw usageError('--relay needs a byte-stream endpoint: tcp://, unix: or pipe://');
+  const pace = guest['kind'] === 'serial' ? pacingFor(guest['pace'] as number) : undefined;
+  const guestOptions = lineConnectOptions(guest['address'] as ByteAddress, pace);
+  const listener = await listenSerialLines(lineListenOptions(endpointAddress, { allowRemote: options.allowRemote === true }));
   const address = listener.address;
-  const commands = debuggerCommandsFor(parseEndpointUri(address).address);
+  const commands = debuggerCommandsFor(address);
   ctx.resultLine({ guest: guest.uri, endpoint: address, relay: true, debuggerCommands: commands }, () => [address, ...commands.map((c) => c.command)].join('\n'));
   ctx.status(`vmkd route --relay: bytes between ${guest.uri} and debuggers at ${address}, unchanged (no KDCOM termination). Ctrl-C stops.`);
 
@@ -53,7 +53,7 @@ export async function runRelay(ctx: CommandContext, guest: GuestSpec, endpointSp
     }
     let guestLink: ByteLink;
     try {
-      guestLink = await openByteLink(guestOptions);
+      guestLink = await openSerialLine(guestOptions);
     } catch (error) {
       ctx.status(ctx.err.red(`[relay] guest not reachable: ${error instanceof Error ? error.message : String(error)}`));
       await debuggerLink.close();

@@ -1,8 +1,14 @@
 import type { RouteEvent, RouteStats } from '@vmkd/router';
 import type { Style } from '../output/style.js';
 
+/** What the status lines depend on besides the event itself. */
+export interface RouteStatusContext {
+  /** Whether a debugger is attached to the endpoint now: "the debugger was told" needs one. */
+  readonly debuggerAttached: boolean;
+}
+
 /** A status line for the live events worth a human's attention (packets are left to --trace). */
-export function describeRouteEvent(event: RouteEvent, style: Style): string | undefined {
+export function describeRouteEvent(event: RouteEvent, style: Style, context: RouteStatusContext = { debuggerAttached: true }): string | undefined {
   switch (event.kind) {
     case 'link': {
       const who = event.side === 'guest' ? 'guest' : 'debugger';
@@ -19,6 +25,7 @@ export function describeRouteEvent(event: RouteEvent, style: Style): string | un
       return undefined;
     }
     case 'target-gone':
+      if (!context.debuggerAttached) return style.red('target gone: the guest vanished (no debugger attached)');
       return style.red(`target gone: the guest vanished; the debugger was told${event.failedRequest ? ' and its pending request failed' : ''}`);
     case 'target-back':
       return style.green('target back');

@@ -2,10 +2,7 @@ import { merge, type Subscription } from 'rxjs';
 import { route } from '@vmkd/router';
 import { whenAborted } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
-import { openEndpoint } from '../links/open-endpoint.js';
-import { openGuest } from '../links/open-guest.js';
-import { debuggerCommandsFor } from '../uri/debugger-commands.js';
-import { parseEndpointUri, parseGuestUri } from '../uri/parse-transport-uri.js';
+import { openEndpoint, openGuest, parseEndpointUri, parseGuestUri } from '@vmkd/connect';
 import { describeRouteEvent, formatRouteStats } from './route-status.js';
 
 export interface RouteCommandOptions {
@@ -21,10 +18,10 @@ export interface RouteCommandOptions {
 export async function runRoute(ctx: CommandContext, guestUri: string, endpointUri: string, options: RouteCommandOptions): Promise<number> {
   // Parse both before opening anything, so a typo in the second costs nothing.
   const guestSpec = parseGuestUri(guestUri);
-  const endpointSpec = parseEndpointUri(endpointUri);
+  parseEndpointUri(endpointUri);
   if (options.relay === true) {
     const { runRelay } = await import('./route-relay.js');
-    return runRelay(ctx, guestSpec, endpointSpec, options);
+    return runRelay(ctx, guestSpec, endpointUri, options);
   }
   const openOptions = { allowRemote: options.allowRemote === true };
 
@@ -32,10 +29,10 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
   let guest;
   let endpoint;
   try {
-    guest = await openGuest(guestSpec, openOptions);
+    guest = await openGuest(guestUri, openOptions);
     progress.update(`opening ${endpointUri}`);
     try {
-      endpoint = await openEndpoint(endpointSpec, openOptions);
+      endpoint = await openEndpoint(endpointUri, openOptions);
     } catch (error) {
       await guest.close();
       throw error;
@@ -46,22 +43,25 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
   const started = performance.now();
   const running = route(guest.link, endpoint.link, options.trace === undefined ? {} : { trace: options.trace });
 
-  const resolved = parseEndpointUri(endpoint.address);
-  const commands = debuggerCommandsFor(resolved.address);
-  ctx.resultLine({ guest: guestUri, endpoint: endpoint.address, debuggerCommands: commands, ...(options.trace ? { trace: options.trace } : {}) }, () =>
-    [endpoint.address, ...commands.map((c) => c.command)].join('\n'),
+  const address = endpoint.address ?? endpointUri;
+  const commands = endpoint.debuggerCommands ?? [];
+  ctx.resultLine({ guest: guestUri, endpoint: address, debuggerCommands: commands, ...(options.trace ? { trace: options.trace } : {}) }, () =>
+    [address, ...commands.map((c) => c.command)].join('\n'),
   );
   ctx.status(`vmkd route: ${guest.description}`);
-  ctx.status(`  → debuggers attach at ${endpoint.address}${options.trace ? `; tracing to ${options.trace}` : ''}. Ctrl-C stops.`);
+  ctx.status(`  → debuggers attach at ${address}${options.trace ? `; tracing to ${options.trace}` : ''}. Ctrl-C stops.`);
 
+  let debuggerAttached = false;
   const subscriptions: Subscription[] = [
     running.events$.subscribe((event) => {
-      const line = describeRouteEvent(event, ctx.err);
+      if (event.kind === 'link' && event.side === 'endpoint' && (event.event === 'connect' || event.event === 'disconnect')) {
+        debuggerAttached = event.event === 'connect';
+      }
+      const line = describeRouteEvent(event, ctx.err, { debuggerAttached });
       if (line !== undefined) ctx.status(`[route] ${line}`);
     }),
   ];
-  const notices = [guest.notices$, endpoint.notices$].filter((n) => n !== undefined);
-  if (notices.length > 0) subscriptions.push(merge(...notices).subscribe((line) => ctx.status(ctx.err.dim(`[route] ${line}`))));
+  subscriptions.push(merge(guest.notices$, endpoint.notices$).subscribe((line) => ctx.status(ctx.err.dim(`[route] ${line}`))));
 
   await Promise.race([whenAborted(ctx.io.shutdown), running.done]);
   await running.close();

@@ -1,12 +1,21 @@
 import { createTargetSession, type TargetActivity } from '@vmkd/kd-protocol';
-import { createSerialTargetLink, type LinkNotice, type SerialPacketLinkOptions } from '@vmkd/serial-fallback';
+import {
+  createSimBackend,
+  describeLinkNotice,
+  describeSim,
+  lineConnectOptions,
+  lineListenOptions,
+  pacingFor,
+  parseConnectUri,
+  parseListenUri,
+  resolveBuild,
+  SIM_BUILD_CHOICES,
+  type SimOptions,
+} from '@vmkd/connect';
+import { createSerialTargetLink, type SerialPacketLinkOptions } from '@vmkd/serial-fallback';
 import { usageError } from '../errors.js';
 import { whenAborted } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
-import { connectOptionsFor, listenOptionsFor, pacingFor } from '../links/byte-link-options.js';
-import { createSimBackend, describeSim, resolveBuild, SIM_BUILD_CHOICES } from '../sim/sim-backend.js';
-import { parseConnectUri, parseListenUri } from '../uri/parse-transport-uri.js';
-import type { SimOptions } from '../uri/transport-uri.js';
 
 export interface SimCommandOptions {
   readonly listen?: string;
@@ -28,17 +37,6 @@ function describeActivity(a: TargetActivity): string | undefined {
   return undefined;
 }
 
-function describeNotice(n: LinkNotice): string {
-  switch (n.kind) {
-    case 'refused':
-      return `refused ${n.peer}: ${n.reason}`;
-    case 'replaced':
-      return `${n.by} takes over from ${n.peer}`;
-    case 'connect-failed':
-      return `connect failed (${n.error.message}); retrying in ${n.retryInMs} ms`;
-  }
-}
-
 /**
  * `vmkd sim`: the virtual Windows kernel as a serial-like KDCOM peer, in its own process. It plays
  * the target; a debugger, or `vmkd route`, plays the debugger side. Like a serial port it has one
@@ -56,10 +54,10 @@ export async function runSim(ctx: CommandContext, options: SimCommandOptions): P
   let linkOptions: SerialPacketLinkOptions;
   if (options.listen !== undefined) {
     const spec = parseListenUri(options.listen);
-    linkOptions = { listen: listenOptionsFor(spec.address, { allowRemote: options.allowRemote === true, ...(pace ? { pace } : {}) }), whenBusy: 'replace' };
+    linkOptions = { listen: lineListenOptions(spec.address, { allowRemote: options.allowRemote === true, ...(pace ? { pace } : {}) }), whenBusy: 'replace' };
   } else {
     const spec = parseConnectUri(options.connect!);
-    linkOptions = { connect: connectOptionsFor(spec.address, pace) };
+    linkOptions = { connect: lineConnectOptions(spec.address, pace) };
   }
   const sim: SimOptions = { build: options.build, memory: options.memory, cpus: options.cpus };
   const backend = createSimBackend(sim);
@@ -70,7 +68,7 @@ export async function runSim(ctx: CommandContext, options: SimCommandOptions): P
       if (event.kind === 'connect') ctx.status(ctx.err.dim(`[sim] debugger side connected${event.peer === undefined ? '' : ` (${event.peer})`}`));
       if (event.kind === 'disconnect') ctx.status(ctx.err.dim(`[sim] debugger side disconnected${event.error ? `: ${event.error.message}` : ''}`));
     }),
-    link.notices$.subscribe((notice) => ctx.status(ctx.err.dim(`[sim] ${describeNotice(notice)}`))),
+    link.notices$.subscribe((notice) => ctx.status(ctx.err.dim(`[sim] ${describeLinkNotice(notice, 'debugger side')}`))),
     session.activity$.subscribe((activity) => {
       const line = describeActivity(activity);
       if (line !== undefined) ctx.status(ctx.err.dim(`[sim] ${line}`));

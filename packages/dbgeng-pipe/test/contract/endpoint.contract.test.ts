@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKdcomLink } from '@vmkd/kd-protocol';
 import { describePacketLinkContract } from '@vmkd/kd-protocol/testing';
-import { connectUnixByteLink } from '@vmkd/serial-fallback';
+import { connectUnixByteLink } from '@vmkd/byte-links';
 import { createDebuggerEndpoint } from '../../src/index.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { ByteLink } from '@vmkd/kd-protocol';
-import { createSocketByteLink } from '@vmkd/serial-fallback';
+import { createSocketByteLink } from '@vmkd/byte-links';
 
 /** The product's socket byte link: these tests run KDCOM over the real thing. */
 export const socketByteLink = (socket: Socket, name: string): ByteLink => createSocketByteLink(socket, name);

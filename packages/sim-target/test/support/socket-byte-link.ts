@@ -3,7 +3,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ByteLink } from '@vmkd/kd-protocol';
-import { createSocketByteLink } from '@vmkd/serial-fallback';
+import { createSocketByteLink } from '@vmkd/byte-links';
 
 /** The product's socket byte link, for tests that put KDCOM bytes on a real socket. */
 export const socketByteLink = (socket: net.Socket, name: string): ByteLink => createSocketByteLink(socket, name);

@@ -8,6 +8,8 @@ export const ProxyPipeErrorCode = {
   Unavailable: 'ERR_PROXYPIPE_UNAVAILABLE',
   /** The connection closed in the middle of a transaction. */
   Broken: 'ERR_PROXYPIPE_BROKEN',
+  /** A Windows pipe path on another OS: the same code and meaning as a `pipe:` byte link there. */
+  UnsupportedPlatform: 'ERR_SERIAL_UNSUPPORTED_PLATFORM',
   /** The server could not listen (address in use by a live server, permissions). */
   Listen: 'ERR_PROXYPIPE_LISTEN',
 } as const;

@@ -11,6 +11,21 @@ export interface KdrpcProxyPipeServerOptions {
   readonly host: Pick<KdrpcHost, 'handleRequest' | 'guestGone'>;
   /** After the last forwarder connection closes, how long without a new transaction means the guest is gone. Default 1000 ms. */
   readonly goneAfterMs?: number;
+  /**
+   * Told about input that was thrown away (a frame length past the limit drops the connection), so
+   * garbage on the socket is logged and counted instead of vanishing.
+   */
+  readonly onDropped?: (event: ProxyPipeDropped) => void;
+}
+
+/** Input the server threw away. */
+export interface ProxyPipeDropped {
+  readonly reason: 'frame-too-large';
+  /** The bytes the length field claimed, and the limit. */
+  readonly length?: number;
+  readonly limit: number;
+  /** Broken frames so far, this one included. */
+  readonly brokenFrames: number;
 }
 
 export interface KdrpcProxyPipeServer {
@@ -31,6 +46,12 @@ export async function createKdrpcProxyPipeServer(options: KdrpcProxyPipeServerOp
   const { path, host } = options;
   const goneAfterMs = options.goneAfterMs ?? 1000;
   const isWindowsPipe = /^\\\\[.?]\\pipe\\/i.test(path);
+  if (isWindowsPipe && process.platform !== 'win32') {
+    // Node would create a Unix socket literally named `\\.\pipe\…` in the working directory.
+    throw new VmkdError(ProxyPipeErrorCode.UnsupportedPlatform, `proxy pipe ${path}: Windows named pipes are not available on ${process.platform}; use a Unix socket (kdrpc+proxyunix:PATH)`, {
+      details: { path, platform: process.platform },
+    });
+  }
   const sockets = new Set<Socket>();
   let transactions = 0;
   let rejected = 0;
@@ -51,10 +72,17 @@ export async function createKdrpcProxyPipeServer(options: KdrpcProxyPipeServerOp
       let messages: Uint8Array[];
       try {
         messages = reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      } catch {
+      } catch (error) {
         // A length we will not buffer: the stream cannot be resynchronised, so drop this client.
         brokenFrames++;
         socket.destroy();
+        const details = error instanceof VmkdError ? error.details : {};
+        options.onDropped?.({
+          reason: 'frame-too-large',
+          ...(typeof details.length === 'number' ? { length: details.length } : {}),
+          limit: PROXY_PIPE_MAX_MESSAGE,
+          brokenFrames,
+        });
         return;
       }
       for (const body of messages) {

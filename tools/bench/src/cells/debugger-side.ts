@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createKdcomLink, createMemoryPacketPair, type PacketLink } from '@vmkd/kd-protocol';
 import { createDebuggerEndpoint } from '@vmkd/dbgeng-pipe';
 import { route, type Route } from '@vmkd/router';
-import { connectTcpByteLink, connectUnixByteLink } from '@vmkd/serial-fallback';
+import { connectTcpByteLink, connectUnixByteLink } from '@vmkd/byte-links';
 import type { EndpointKind } from '../result-types.js';
 import { closeAll, type OpenedDebugger } from './opened.js';
 import { portOf } from './serial-guest.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTargetSession } from '@vmkd/kd-protocol';
-import { createSerialGuestLink, createSerialTargetLink, type PacingOptions, type TcpListenOptions, type UnixListenOptions } from '@vmkd/serial-fallback';
+import { createSerialGuestLink, createSerialTargetLink, type PacingOptions, type SerialLineListenOptions } from '@vmkd/serial-fallback';
 import { createSimTarget } from '@vmkd/sim-target';
 import { closeAll, linkWireBytes, type OpenedGuest } from './opened.js';
 
@@ -22,7 +22,7 @@ export async function openSerialGuest(options: SerialGuestOptions): Promise<Open
   try {
     const sim = createSimTarget({ memorySize: options.memorySize, printIntervalMs: 0 });
     cleanups.push(() => sim.close());
-    let listen: UnixListenOptions | TcpListenOptions;
+    let listen: SerialLineListenOptions;
     if (options.socket === 'unix') {
       const dir = await mkdtemp(join(tmpdir(), 'vmkd-bench-'));
       cleanups.push(() => rm(dir, { recursive: true, force: true }));

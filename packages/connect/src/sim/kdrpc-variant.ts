@@ -1,0 +1,94 @@
+import { EMPTY } from 'rxjs';
+import { VmkdError, createTargetSession, KDRPC_COMMAND_NAME, type OpenedLink, type SimSetup, type SimVariantProvider } from '@vmkd/kd-protocol';
+import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcHost, runUnderHarnessUntilReady } from '@vmkd/vmware-backdoor';
+import { ConnectErrorCode } from '../errors.js';
+import { childNodeArgs, childScriptPath } from './child-script.js';
+
+export interface SimKdrpcSpec {
+  /** Who executes the guest's backdoor calls: this process (emulated VMX) or native stubs in a child. */
+  readonly backdoor: 'inprocess' | 'native';
+}
+
+/**
+ * The whole accelerated path in this process: the virtual kernel's TargetSession → KDRPC guest
+ * link (the kdvm.dll role) → GuestRPC → emulated VMX → `~kdVMvA` → vmkd's KDRPC host, whose
+ * target-facing side is the guest link.
+ */
+function openInProcess(setup: SimSetup): OpenedLink {
+  const host = createKdrpcHost({ name: 'kdrpc+sim' });
+  const stack = createKdrpcGuestStack({ host });
+  const target = setup.createTarget();
+  const session = createTargetSession(stack.link, target.backend);
+  return {
+    link: host,
+    description: `${setup.description} on the accelerated path (KDRPC over GuestRPC, in-process emulated VMX)`,
+    notices$: EMPTY,
+    wireBytes: () => {
+      const s = host.stats();
+      return s.bytesIn + s.bytesOut;
+    },
+    sim: { dataRegion: target.dataRegion, backend: target.backend },
+    async close() {
+      await host.close();
+      await session.close();
+      await stack.close();
+      target.close();
+    },
+  };
+}
+
+/**
+ * As above, but the guest half runs in a child process whose backdoor calls are real
+ * `IN`/`REP OUTSB`/`REP INSB` instructions, trapped by the ptrace harness and answered by the
+ * emulated VMX here. Linux x86-64 only.
+ */
+async function openNative(setup: SimSetup, startTimeoutMs = 30_000): Promise<OpenedLink> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new VmkdError(
+      ConnectErrorCode.UnsupportedPlatform,
+      `backdoor=native runs the guest under a ptrace harness: Linux x86-64 only (this is ${process.platform}/${process.arch})`,
+    );
+  }
+  const host = createKdrpcHost({ name: 'kdrpc+native', guestIdleTimeoutMs: 30_000 });
+  const vmx = createEmulatedVmx();
+  const unregister = vmx.register(KDRPC_COMMAND_NAME, host.vmxHandler);
+  try {
+    const { run, match } = await runUnderHarnessUntilReady({
+      command: process.execPath,
+      args: [...childNodeArgs(), childScriptPath('native-kdrpc-child'), setup.build, String(setup.memory), String(setup.cpus), ...(setup.printIntervalMs === undefined ? [] : [String(setup.printIntervalMs)])],
+      vmx,
+      timeoutMs: 7 * 24 * 3600_000,
+      ready: /^ready (\S+) ([0-9a-f]+) ([0-9a-f]+)$/m,
+      startTimeoutMs,
+    });
+    return {
+      link: host,
+      description: `${setup.description} on the accelerated path, guest in process ${run.pid} calling the backdoor with native ${match[1]} stubs under the ptrace harness`,
+      notices$: EMPTY,
+      wireBytes: () => {
+        const s = host.stats();
+        return s.bytesIn + s.bytesOut;
+      },
+      sim: { dataRegion: { virtualBase: BigInt(`0x${match[2]}`), size: BigInt(`0x${match[3]}`) }, childPid: run.pid },
+      async close() {
+        run.kill();
+        await run.exited.catch(() => undefined);
+        unregister();
+        await host.close();
+      },
+    };
+  } catch (error) {
+    unregister();
+    await host.close();
+    throw error;
+  }
+}
+
+/** `sim://?via=kdrpc[&backdoor=inprocess|native]`: the accelerated KDRPC/GuestRPC path. */
+export const simKdrpcVariant: SimVariantProvider<SimKdrpcSpec> = {
+  via: 'kdrpc',
+  summary: 'behind the accelerated KDRPC/GuestRPC path',
+  keys: ['backdoor'],
+  parse: (uri) => ({ backdoor: uri.choice('backdoor', ['inprocess', 'native'] as const, 'inprocess') }),
+  open: (spec, setup) => (spec.backdoor === 'native' ? openNative(setup) : Promise.resolve(openInProcess(setup))),
+};

@@ -1,0 +1,23 @@
+/**
+ * The guest half of `sim://?via=kdrpc&backdoor=native`, run as a child under vmware-backdoor's
+ * ptrace harness: the virtual kernel's TargetSession on a KDRPC guest link whose GuestRPC calls go
+ * through vmkd's native x86-64 backdoor stubs. Each backdoor instruction traps into the harness in
+ * the parent, which answers it from an emulated VMX. Prints `ready <stub form> <data base> <data
+ * size>` (hex) once serving.
+ *
+ * Arguments: <build> <memory bytes> <cpus> [<DbgPrint interval ms>].
+ */
+import { createTargetSession } from '@vmkd/kd-protocol';
+import { createKdrpcGuestStack, createNativeBackdoorPort } from '@vmkd/vmware-backdoor';
+import { createSimBackend } from './sim-setup.js';
+
+const [build = 'win10', memory = String(256 * 1024 * 1024), cpus = '1', prints] = process.argv.slice(2);
+const backend = createSimBackend(
+  { build, memory: Number(memory), cpus: Number(cpus) },
+  prints === undefined ? {} : { printIntervalMs: Number(prints) },
+);
+const port = await createNativeBackdoorPort();
+const stack = createKdrpcGuestStack({ port });
+createTargetSession(stack.link, backend);
+const region = backend.layout.dataRegion;
+process.stdout.write(`ready ${port.form} ${region.virtualBase.toString(16)} ${region.size.toString(16)}\n`);
