@@ -82,7 +82,8 @@ describe.each(GUESTS)('vmkd route %s (%s)', (guest) => {
 
     const handle = await session.writeBreakpoint(layout.idleLoopStart);
     await session.continue();
-    const hit = await session.waitForStateChange(10_000);
+    // Generous: with both cores busy the virtual CPU reaches its idle loop late, but it does reach it.
+    const hit = await session.waitForStateChange(30_000);
     expect(hit.kind === 'exception' && hit.exceptionAddress).toBe(layout.idleLoopStart);
     await session.restoreBreakpoint(handle);
     await session.continue();
