@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createDebuggerSession, createKdcomLink, createMemoryBytePair, createTargetSession, type DebuggerSession } from '@vmkd/kd-protocol';
 import { createDebuggerEndpoint } from '@vmkd/dbgeng-pipe';
 import { route, type RouteEvent } from '@vmkd/router';
-import { connectUnixByteLink } from '@vmkd/serial-fallback';
+import { connectUnixByteLink } from '@vmkd/byte-links';
 import { createSimTarget } from '@vmkd/sim-target';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKdnetEndpointLink, createKdnetGuestLink, openTargetOverKdnet } from '../src/index.js';
