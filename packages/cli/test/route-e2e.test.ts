@@ -39,8 +39,11 @@ async function startSim(args: string[]): Promise<string> {
 
 async function startRoute(guest: string, endpoint: string, extra: string[] = []) {
   const child = children.spawnCli(['route', guest, endpoint, ...extra]);
+  // Listening from the start: the line may come right after the ready line (issue 16, item 5).
+  const guestConnected = waitForOutput(child, 'stderr', /\[route\] guest connected/, 20_000);
+  guestConnected.catch(() => undefined);
   const [, address] = await waitForOutput(child, 'stdout', /^(\S+)\n/, 15_000);
-  return { child, endpoint: address };
+  return { child, endpoint: address, guestConnected };
 }
 
 /** Attach, read and verify memory, hit a breakpoint, continue: the session every transport must carry. */
@@ -82,14 +85,16 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
   it('over Unix sockets', async () => {
     const com = await startSim(['--listen', `unix:${join(dir, 'com1.sock')}`]);
     expect(com).toBe(`unix:${join(dir, 'com1.sock')}`);
-    const { endpoint } = await startRoute(`serial+${com}`, `unix:${join(dir, 'kd.sock')}`);
+    const { endpoint, guestConnected } = await startRoute(`serial+${com}`, `unix:${join(dir, 'kd.sock')}`);
+    await guestConnected;
     await debugThroughRoute(endpoint);
   });
 
   it('over TCP, and the route prints its stats and exits 0 on SIGINT', async () => {
     const com = await startSim(['--listen', 'tcp://127.0.0.1:0']);
-    const { child, endpoint } = await startRoute(`serial+${com}`, 'tcp://127.0.0.1:0', ['--trace', join(dir, 'route.jsonl')]);
+    const { child, endpoint, guestConnected } = await startRoute(`serial+${com}`, 'tcp://127.0.0.1:0', ['--trace', join(dir, 'route.jsonl')]);
     expect(endpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    await guestConnected;
     await debugThroughRoute(endpoint);
     const exit = waitForExit(child, 10_000);
     child.kill('SIGINT');
@@ -129,7 +134,8 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
     children.track(pair.process);
     const [simEnd, routeEnd] = pair.paths;
     await startSim(['--connect', `serial://${simEnd}`]);
-    const { endpoint } = await startRoute(`serial://${routeEnd}`, 'tcp://127.0.0.1:0');
+    const { endpoint, guestConnected } = await startRoute(`serial://${routeEnd}`, 'tcp://127.0.0.1:0');
+    await guestConnected;
     await debugThroughRoute(endpoint);
   });
 });

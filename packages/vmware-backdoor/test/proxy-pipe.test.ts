@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDebuggerSession, createTargetSession, encodeKdrpcRequest } from '@vmkd/kd-protocol';
+import { createDebuggerSession, createTargetSession, encodeKdrpcRequest, isVmkdError } from '@vmkd/kd-protocol';
 import { createSimTarget } from '@vmkd/sim-target';
 import {
   createEmulatedVmx,
@@ -13,7 +13,10 @@ import {
   createKdrpcProxyPipeClient,
   createKdrpcProxyPipeServer,
   encodeProxyFrame,
+  kdrpcProxyUnixGuestScheme,
   kdrpcProxyVmxHandler,
+  PROXY_PIPE_MAX_MESSAGE,
+  type ProxyPipeDropped,
 } from '../src/index.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -117,5 +120,45 @@ describe('KDRPC proxy pipe (Unix socket)', () => {
     const gone = firstValueFrom(host.events$.pipe(filter((e) => e.kind === 'disconnect')));
     await server.close();
     expect((await gone).kind).toBe('disconnect');
+  });
+});
+
+describe('KDRPC proxy pipe: what it refuses and what it reports (issue 16, items 6 and 11)', () => {
+  it.runIf(process.platform !== 'win32')('refuses a Windows pipe path off Windows instead of creating a Unix socket named after it', async () => {
+    const host = createKdrpcHost();
+    cleanups.push(() => host.close());
+    const error = await createKdrpcProxyPipeServer({ path: '\\\\.\\pipe\\kdvmware_proxypipe', host }).catch((e: unknown) => e);
+    expect(isVmkdError(error, 'ERR_SERIAL_UNSUPPORTED_PLATFORM')).toBe(true);
+  });
+
+  it('garbage on the socket is reported and counted, not dropped in silence', async () => {
+    const path = await socketPath();
+    const host = createKdrpcHost();
+    const dropped: ProxyPipeDropped[] = [];
+    const server = await createKdrpcProxyPipeServer({ path, host, onDropped: (event) => dropped.push(event) });
+    cleanups.push(() => host.close(), () => server.close());
+    for (let i = 0; i < 3; i++) {
+      const rogue = connect(path);
+      const closed = new Promise((resolve) => rogue.on('close', resolve));
+      rogue.on('error', () => undefined);
+      rogue.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      await closed;
+    }
+    expect(server.stats().brokenFrames).toBe(3);
+    expect(dropped.map((d) => d.brokenFrames)).toEqual([1, 2, 3]);
+    expect(dropped[0]).toMatchObject({ reason: 'frame-too-large', length: 0x20544547, limit: PROXY_PIPE_MAX_MESSAGE });
+  });
+
+  it('the kdrpc+proxyunix guest turns those reports into notice lines', async () => {
+    const path = await socketPath();
+    const spec = { kind: 'kdrpc-proxy', uri: `kdrpc+proxyunix:${path}`, address: { kind: 'unix', path } } as const;
+    const guest = await kdrpcProxyUnixGuestScheme.open(spec, { allowRemote: false });
+    cleanups.push(() => guest.close());
+    const notice = firstValueFrom(guest.notices$);
+    const rogue = connect(path);
+    rogue.on('error', () => undefined);
+    rogue.write(Buffer.alloc(16, 0xff));
+    expect(await notice).toMatch(/kdrpc proxy: dropped a forwarder connection: a frame of 4294967295 bytes exceeds the 262144-byte limit \(1 broken frame so far\)/);
+    rogue.destroy();
   });
 });
