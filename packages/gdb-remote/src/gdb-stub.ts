@@ -1,0 +1,378 @@
+import { CpuContext, KdSessionErrorCode, isVmkdError, type WaitStateChange } from '@vmkd/kd-protocol';
+import type { Subscription } from 'rxjs';
+import { librariesXml } from './commands/libraries-xml.js';
+import { runMonitor } from './commands/monitor.js';
+import { formatStopReply, processorOfThread, threadOfProcessor, xferSlice } from './commands/stop-reply.js';
+import type { GdbCommand, VContAction } from './commands/gdb-command.js';
+import { walkModules } from './kernel/kernel-walk.js';
+import type { KernelState } from './kernel/kernel-state.js';
+import { REGISTERS } from './registers/register-map.js';
+import { allRegistersHex, registerHex, splitAllRegisters, writeRegister, type RegisterPart } from './registers/register-file.js';
+import { TARGET_XML } from './registers/target-xml.js';
+import { toHex } from './rsp/hex.js';
+
+/** What one command produces: packets to send in order (O packets first), and whether the client is done. */
+export interface StubReply {
+  readonly packets: readonly (string | Uint8Array)[];
+  /** `D` and `k`: close the connection once the packets are out. */
+  readonly close?: boolean;
+  /** QStartNoAckMode: acks stop after this reply's `+`. */
+  readonly noAck?: boolean;
+}
+
+export interface GdbStubOptions {
+  /** The largest packet body we accept and advertise (qSupported PacketSize). */
+  readonly packetSize: number;
+  readonly packageVersion: string;
+  /** Sends an `O` packet while the kernel runs (DbgPrint text). */
+  readonly sendOutput: (packet: string) => void;
+}
+
+/** Errors as RSP spells them: `E` + two hex digits (gdb shows none of them; they only mean "failed"). */
+const E_BAD_PACKET = 'E01';
+const E_FAULT = 'E0e';
+const E_TARGET = 'E05';
+/** How long one wait for a stop lasts before it is simply renewed (a kernel may run for days). */
+const RUN_WAIT_MS = 3_600_000;
+
+const one = (packet: string | Uint8Array): StubReply => ({ packets: [packet] });
+
+/**
+ * One RSP client's view of the kernel: executes parsed commands against the DebuggerSession and
+ * answers in RSP. The shell (rsp-connection.ts) calls `execute` one command at a time, and
+ * `interrupt` whenever 0x03 arrives.
+ */
+export class GdbStub {
+  /** Hg: the CPU registers and memory are read on; undefined = the CPU that reported the stop. */
+  private generalProcessor: number | undefined;
+  /** Hc: the CPU a step applies to. */
+  private continueProcessor: number | undefined;
+  private running = false;
+  private interruptRequested = false;
+  private gone = false;
+  /** Breakpoints this client planted: removed if it vanishes without removing them. */
+  private readonly planted = new Set<bigint>();
+  private librariesDocument: Uint8Array | undefined;
+
+  constructor(
+    private readonly kernel: KernelState,
+    private readonly options: GdbStubOptions,
+  ) {}
+
+  private get session() {
+    return this.kernel.session;
+  }
+
+  private get stop(): WaitStateChange | undefined {
+    return this.session.lastStateChange;
+  }
+
+  private currentProcessor(): number {
+    return this.session.currentProcessor;
+  }
+
+  private processorCount(): number {
+    return Math.max(1, this.stop?.numberProcessors ?? 1);
+  }
+
+  private generalCpu(): number {
+    return this.generalProcessor ?? this.currentProcessor();
+  }
+
+  /** Makes sure the kernel is stopped for a new client: attach the first time, break in if it runs. */
+  async ensureStopped(): Promise<void> {
+    if (this.session.state === 'detached') await this.session.attach();
+    else if (this.session.state === 'running') await this.session.breakIn({ timeoutMs: 30_000 });
+  }
+
+  async execute(command: GdbCommand): Promise<StubReply> {
+    try {
+      return await this.run(command);
+    } catch (error) {
+      // A KD request that failed is the target's answer ("E"), not a reason to drop the client.
+      if (isVmkdError(error) && error.code === KdSessionErrorCode.Closed) throw error;
+      return one(E_TARGET);
+    }
+  }
+
+  private async run(command: GdbCommand): Promise<StubReply> {
+    switch (command.kind) {
+      case 'supported':
+        return one(
+          `PacketSize=${this.options.packetSize.toString(16)};QStartNoAckMode+;qXfer:features:read+;qXfer:libraries:read+;swbreak+;vContSupported+`,
+        );
+      case 'start-no-ack':
+        return { packets: ['OK'], noAck: true };
+      case 'halt-reason':
+        await this.ensureStopped();
+        return one(this.stopReply(this.stop!, false));
+      case 'attached':
+        return one('1');
+      case 'current-thread':
+        return one(`QC${threadOfProcessor(this.currentProcessor()).toString(16)}`);
+      case 'thread-list-first':
+        return one(`m${Array.from({ length: this.processorCount() }, (_, i) => threadOfProcessor(i).toString(16)).join(',')}`);
+      case 'thread-list-next':
+        return one('l');
+      case 'thread-extra-info': {
+        const cpu = command.thread > 0 ? processorOfThread(command.thread) : this.currentProcessor();
+        const stop = this.stop;
+        const text = stop !== undefined && stop.processor === cpu ? `CPU ${cpu} (KTHREAD 0x${stop.thread.toString(16)})` : `CPU ${cpu}`;
+        return one(toHex(Buffer.from(text, 'latin1')));
+      }
+      case 'thread-alive':
+        return one(this.validThread(command.thread) ? 'OK' : E_BAD_PACKET);
+      case 'set-thread': {
+        if (command.thread > 0 && !this.validThread(command.thread)) return one(E_BAD_PACKET);
+        const cpu = command.thread > 0 ? processorOfThread(command.thread) : undefined;
+        if (command.op === 'g') this.generalProcessor = cpu;
+        else this.continueProcessor = cpu;
+        return one('OK');
+      }
+      case 'offsets':
+        // Kernel addresses are absolute: nothing is relocated against a symbol file.
+        return one('Text=0;Data=0;Bss=0');
+      case 'symbol':
+        return one('OK');
+      case 'xfer-read':
+        return this.xfer(command.object, command.annex, command.offset, command.length);
+      case 'read-registers': {
+        const file = await this.kernel.registers(this.generalCpu());
+        return one(allRegistersHex(file));
+      }
+      case 'read-register': {
+        if (command.regnum >= REGISTERS.length) return one(E_BAD_PACKET);
+        return one(registerHex(await this.kernel.registers(this.generalCpu()), command.regnum));
+      }
+      case 'write-register':
+        if (command.regnum >= REGISTERS.length) return one(E_BAD_PACKET);
+        return one(await this.writeRegisters([[command.regnum, command.data]]));
+      case 'write-registers': {
+        const parts = splitAllRegisters(command.data);
+        if (parts === undefined) return one(E_BAD_PACKET);
+        return one(await this.writeRegisters(parts.map((p, i) => [i, p])));
+      }
+      case 'read-memory': {
+        if (command.length > this.options.packetSize / 2) return one(E_BAD_PACKET);
+        const r = await this.session.readVirtual(command.address, command.length, { processor: this.generalCpu() });
+        // gdb wants the readable prefix; an error only when nothing at all could be read.
+        return one(r.bytesRead === 0 && command.length > 0 ? E_FAULT : toHex(r.data));
+      }
+      case 'write-memory': {
+        if (command.data.length === 0) return one('OK');
+        const r = await this.session.writeVirtual(command.address, command.data, { processor: this.generalCpu() });
+        this.kernel.invalidate();
+        return one(r.bytesWritten === command.data.length ? 'OK' : E_FAULT);
+      }
+      case 'insert-breakpoint':
+      case 'remove-breakpoint':
+        return this.breakpoint(command.kind === 'insert-breakpoint', command.type, command.address);
+      case 'continue':
+        return this.resume([{ action: 'c', thread: undefined }], command.address);
+      case 'step':
+        return this.resume([{ action: 's', thread: this.continueProcessor === undefined ? undefined : threadOfProcessor(this.continueProcessor) }], command.address);
+      case 'vcont-query':
+        return one('vCont;c;C;s;S;t');
+      case 'vcont':
+        return this.resume(command.actions, undefined);
+      case 'monitor':
+        return this.monitor(command.command);
+      case 'detach':
+        await this.removeOwnBreakpoints();
+        if (this.session.state === 'stopped') {
+          this.kernel.invalidate();
+          await this.session.continue();
+        }
+        return { packets: ['OK'], close: true };
+      case 'kill':
+        // A kernel is not killed: the client goes, the kernel stays stopped for the next one.
+        await this.removeOwnBreakpoints();
+        return { packets: [], close: true };
+      case 'host-info':
+      case 'process-info':
+        return one('');
+      case 'bad':
+        return one(E_BAD_PACKET);
+      case 'unsupported':
+        return one('');
+    }
+  }
+
+  private validThread(thread: number): boolean {
+    return thread === -1 || thread === 0 || (thread >= 1 && thread <= this.processorCount());
+  }
+
+  private stopReply(stop: WaitStateChange, interrupted: boolean): string {
+    const swbreak = stop.kind === 'exception' && stop.exceptionCode === 0x80000003 && this.kernel.breakpoints.has(stop.programCounter);
+    return formatStopReply(stop, { interrupted, swbreak });
+  }
+
+  private async xfer(object: string, annex: string, offset: number, length: number): Promise<StubReply> {
+    if (object === 'features') {
+      if (annex !== 'target.xml') return one('E00');
+      return one(xferSlice(Buffer.from(TARGET_XML, 'utf8'), offset, length));
+    }
+    if (object === 'libraries') {
+      // Walk the module list at the start of a transfer; later pieces come from the same snapshot.
+      if (offset === 0 || this.librariesDocument === undefined) {
+        const modules = await walkModules(this.session, await this.kernel.version());
+        this.librariesDocument = Buffer.from(librariesXml(modules), 'utf8');
+      }
+      return one(xferSlice(this.librariesDocument, offset, length));
+    }
+    return one('');
+  }
+
+  private async writeRegisters(writes: readonly (readonly [number, Uint8Array])[]): Promise<string> {
+    const cpu = this.generalCpu();
+    const file = await this.kernel.registers(cpu);
+    // Patch a copy, so a rejected write leaves the cached registers as the target has them.
+    const copy = { context: new CpuContext('amd64', file.context.bytes.slice()), special: file.special?.slice(), fsBase: file.fsBase };
+    const changed = new Set<RegisterPart>();
+    let msrValue: bigint | undefined;
+    for (const [index, bytes] of writes) {
+      const part = writeRegister(copy, index, bytes);
+      if (part === undefined) return E_BAD_PACKET;
+      if (part === 'msr') {
+        msrValue = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+        if (msrValue === file.fsBase) continue;
+      }
+      changed.add(part);
+    }
+    this.kernel.invalidate();
+    if (changed.has('context') && !equalBytes(copy.context.bytes, file.context.bytes)) await this.session.setContext(copy.context, { processor: cpu });
+    if (changed.has('special') && copy.special !== undefined && file.special !== undefined && !equalBytes(copy.special, file.special)) {
+      const r = await this.session.writeControlSpace(cpu, 2n, copy.special);
+      if (r.bytesWritten !== copy.special.length) return E_FAULT;
+    }
+    if (changed.has('msr') && msrValue !== undefined) {
+      await this.session.writeMsr(0xc0000100, msrValue, { processor: cpu });
+    }
+    return 'OK';
+  }
+
+  private async breakpoint(insert: boolean, type: number, address: bigint): Promise<StubReply> {
+    // Z1–Z4 need the target's debug registers through ContinueApi2; not offered yet: the empty
+    // reply is RSP's "not supported", and gdb then says it cannot set a hardware breakpoint.
+    if (type !== 0) return one('');
+    if (insert) {
+      if (!this.kernel.breakpoints.has(address)) {
+        const handle = await this.session.writeBreakpoint(address, { processor: this.generalCpu() });
+        this.kernel.breakpoints.set(address, handle);
+      }
+      this.planted.add(address);
+      return one('OK');
+    }
+    const handle = this.kernel.breakpoints.get(address);
+    if (handle === undefined) return one('OK');
+    this.kernel.breakpoints.delete(address);
+    this.planted.delete(address);
+    await this.session.restoreBreakpoint(handle);
+    return one('OK');
+  }
+
+  private async removeOwnBreakpoints(): Promise<void> {
+    for (const address of [...this.planted]) {
+      const handle = this.kernel.breakpoints.get(address);
+      this.planted.delete(address);
+      if (handle === undefined) continue;
+      this.kernel.breakpoints.delete(address);
+      if (this.session.state === 'stopped') await this.session.restoreBreakpoint(handle).catch(() => undefined);
+    }
+  }
+
+  /**
+   * c / s / vCont. A kernel resumes as a whole (KD has no per-CPU continue), so `c` for any thread
+   * continues all CPUs; `s` steps one CPU: KD single-steps the CPU that reported the stop, so
+   * stepping another CPU first switches to it (SwitchProcessor).
+   */
+  private async resume(actions: readonly VContAction[], address: bigint | undefined): Promise<StubReply> {
+    if (actions.every((a) => a.action === 't')) return one('OK');
+    const step = actions.find((a) => a.action === 's');
+    if (this.session.state !== 'stopped') await this.ensureStopped();
+    if (address !== undefined) {
+      const file = await this.kernel.registers(this.currentProcessor());
+      const context = new CpuContext('amd64', file.context.bytes.slice()).set('rip', address);
+      await this.session.setContext(context, { processor: this.currentProcessor() });
+    }
+    this.kernel.invalidate();
+    this.interruptRequested = false;
+    this.running = true;
+    try {
+      if (step !== undefined) {
+        const cpu = step.thread !== undefined && step.thread > 0 ? processorOfThread(step.thread) : this.currentProcessor();
+        if (cpu !== this.currentProcessor()) await this.session.switchProcessor(cpu);
+        const stopped = await this.session.singleStep({ timeoutMs: 30_000 });
+        return one(this.stopReply(stopped, false));
+      }
+      await this.session.continue();
+      const stopped = await this.waitForStop();
+      return one(this.stopReply(stopped, this.interruptRequested));
+    } finally {
+      this.running = false;
+      this.generalProcessor = undefined;
+    }
+  }
+
+  /** Waits for the kernel to stop, forwarding DbgPrint text as `O` packets meanwhile. */
+  private async waitForStop(): Promise<WaitStateChange> {
+    const prints: Subscription = this.session.events$.subscribe((event) => {
+      if (event.kind === 'print' && event.text.length > 0) this.options.sendOutput(`O${toHex(Buffer.from(event.text, 'latin1'))}`);
+    });
+    try {
+      for (;;) {
+        try {
+          return await this.session.waitForStateChange(RUN_WAIT_MS);
+        } catch (error) {
+          if (isVmkdError(error) && error.code === KdSessionErrorCode.Timeout && !this.gone) continue;
+          throw error;
+        }
+      }
+    } finally {
+      prints.unsubscribe();
+    }
+  }
+
+  /** 0x03: stop the running kernel (a KD break-in); the pending `c` then answers with SIGINT. */
+  interrupt(): void {
+    if (!this.running) return;
+    this.interruptRequested = true;
+    this.session.breakIn({ timeoutMs: 30_000 }).catch(() => undefined);
+  }
+
+  /**
+   * The client went away without `D`: the kernel is left stopped (broken into if it was running)
+   * and the breakpoints this client planted are removed, so the next client starts clean.
+   */
+  async clientGone(): Promise<void> {
+    this.gone = true;
+    try {
+      if (this.session.state === 'running') await this.session.breakIn({ timeoutMs: 30_000 });
+      await this.removeOwnBreakpoints();
+    } catch {
+      // The target itself may be gone; the route reports that, the next client retries.
+    }
+  }
+
+  private async monitor(command: string): Promise<StubReply> {
+    const text = await runMonitor(command, {
+      session: this.session,
+      version: () => this.kernel.version(),
+      processor: this.generalCpu(),
+      packageVersion: this.options.packageVersion,
+    });
+    const packets: string[] = [];
+    // Each O packet carries at most half a packet of text (hex doubles it).
+    const bytes = Buffer.from(text, 'utf8');
+    const piece = Math.floor(this.options.packetSize / 2) - 1;
+    for (let at = 0; at < bytes.length; at += piece) packets.push(`O${toHex(bytes.subarray(at, at + piece))}`);
+    packets.push('OK');
+    return { packets };
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,130 @@
+import { parseGdbCommand } from '../commands/gdb-command.js';
+import type { GdbStub, StubReply } from '../gdb-stub.js';
+import { decodeRsp, initialRspDecoderState, type RspDecoderState } from './rsp-decoder.js';
+import { encodeRspPacket } from './rsp-encoder.js';
+
+/** A connected byte stream, as the listener hands it over (a TCP socket today). */
+export interface ByteStream {
+  write(bytes: Uint8Array): void;
+  /** Closes after what was written has gone out. */
+  end(): void;
+}
+
+export interface RspConnectionCounters {
+  packets: number;
+  badChecksums: number;
+  oversized: number;
+  malformed: number;
+  garbageBytes: number;
+  interrupts: number;
+  retransmits: number;
+}
+
+const ACK = Uint8Array.of(0x2b);
+const NACK = Uint8Array.of(0x2d);
+
+/**
+ * The shell around one RSP client: bytes in → the framing reducer → commands to the stub one at a
+ * time → framed replies out. Acks follow gdb's rules until QStartNoAckMode: `+` for every good
+ * packet, `-` for a bad checksum (the client resends), our last packet again on the client's `-`.
+ * 0x03 is acted on at once, even while a `c` waits for the kernel to stop.
+ */
+export class RspConnection {
+  private decoder: RspDecoderState;
+  private noAck = false;
+  private lastSent: Uint8Array | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private ended = false;
+  readonly counters: RspConnectionCounters = { packets: 0, badChecksums: 0, oversized: 0, malformed: 0, garbageBytes: 0, interrupts: 0, retransmits: 0 };
+
+  constructor(
+    private readonly stream: ByteStream,
+    private readonly stub: GdbStub,
+    maxBody: number,
+    private readonly onEnd: (how: 'detached' | 'gone') => void,
+  ) {
+    this.decoder = initialRspDecoderState(maxBody);
+  }
+
+  /** Bytes from the client. */
+  receive(chunk: Uint8Array): void {
+    if (this.ended) return;
+    const { state, events } = decodeRsp(this.decoder, chunk);
+    this.decoder = state;
+    for (const event of events) {
+      switch (event.kind) {
+        case 'packet':
+          this.counters.packets++;
+          if (!this.noAck) this.stream.write(ACK);
+          this.enqueue(() => this.stub.execute(parseGdbCommand(event.data)));
+          break;
+        case 'interrupt':
+          this.counters.interrupts++;
+          this.stub.interrupt();
+          break;
+        case 'bad-checksum':
+          this.counters.badChecksums++;
+          if (!this.noAck) this.stream.write(NACK);
+          break;
+        case 'oversized':
+          this.counters.oversized++;
+          if (!this.noAck) this.stream.write(ACK);
+          this.enqueue(() => Promise.resolve({ packets: ['E01'] }));
+          break;
+        case 'malformed':
+          this.counters.malformed++;
+          if (!this.noAck) this.stream.write(ACK);
+          this.enqueue(() => Promise.resolve({ packets: ['E01'] }));
+          break;
+        case 'nack':
+          if (!this.noAck && this.lastSent !== undefined) {
+            this.counters.retransmits++;
+            this.stream.write(this.lastSent);
+          }
+          break;
+        case 'ack':
+          break;
+        case 'garbage':
+          this.counters.garbageBytes += event.count;
+          break;
+      }
+    }
+  }
+
+  /** Sends a packet outside a command's reply (the `O` output of a running kernel). */
+  send(body: string | Uint8Array): void {
+    if (this.ended) return;
+    const frame = encodeRspPacket(body);
+    this.lastSent = frame;
+    this.stream.write(frame);
+  }
+
+  /** The stream closed under us (the client vanished or closed after D/k). */
+  closed(): void {
+    if (this.ended) return;
+    this.ended = true;
+    // Let a command in progress finish against the kernel, then tidy up after the client.
+    this.queue = this.queue.then(() => this.stub.clientGone()).then(() => this.onEnd('gone'));
+  }
+
+  private enqueue(command: () => Promise<StubReply>): void {
+    this.queue = this.queue.then(async () => {
+      if (this.ended) return;
+      let reply: StubReply;
+      try {
+        reply = await command();
+      } catch {
+        // The session is closed: the endpoint is shutting down.
+        reply = { packets: ['E05'], close: true };
+      }
+      if (this.ended) return;
+      for (const packet of reply.packets) this.send(packet);
+      if (reply.noAck === true) this.noAck = true;
+      if (reply.close === true) {
+        this.ended = true;
+        this.stream.end();
+        this.onEnd('detached');
+      }
+    });
+  }
+}
