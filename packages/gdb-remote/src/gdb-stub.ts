@@ -155,6 +155,7 @@ export class GdbStub {
       case 'read-memory': {
         if (command.length > this.options.packetSize / 2) return one(E_BAD_PACKET);
         const r = await this.session.readVirtual(command.address, command.length, { processor: this.generalCpu() });
+        this.kernel.shadowBreakpoints(command.address, r.data);
         // gdb wants the readable prefix; an error only when nothing at all could be read.
         return one(r.bytesRead === 0 && command.length > 0 ? E_FAULT : toHex(r.data));
       }
@@ -257,27 +258,28 @@ export class GdbStub {
     if (type !== 0) return one('');
     if (insert) {
       if (!this.kernel.breakpoints.has(address)) {
+        const before = await this.session.readVirtual(address, 1, { processor: this.generalCpu() });
         const handle = await this.session.writeBreakpoint(address, { processor: this.generalCpu() });
-        this.kernel.breakpoints.set(address, handle);
+        this.kernel.breakpoints.set(address, { handle, original: before.bytesRead === 1 ? before.data[0] : undefined });
       }
       this.planted.add(address);
       return one('OK');
     }
-    const handle = this.kernel.breakpoints.get(address);
-    if (handle === undefined) return one('OK');
+    const bp = this.kernel.breakpoints.get(address);
+    if (bp === undefined) return one('OK');
     this.kernel.breakpoints.delete(address);
     this.planted.delete(address);
-    await this.session.restoreBreakpoint(handle);
+    await this.session.restoreBreakpoint(bp.handle);
     return one('OK');
   }
 
   private async removeOwnBreakpoints(): Promise<void> {
     for (const address of [...this.planted]) {
-      const handle = this.kernel.breakpoints.get(address);
+      const bp = this.kernel.breakpoints.get(address);
       this.planted.delete(address);
-      if (handle === undefined) continue;
+      if (bp === undefined) continue;
       this.kernel.breakpoints.delete(address);
-      if (this.session.state === 'stopped') await this.session.restoreBreakpoint(handle).catch(() => undefined);
+      if (this.session.state === 'stopped') await this.session.restoreBreakpoint(bp.handle).catch(() => undefined);
     }
   }
 

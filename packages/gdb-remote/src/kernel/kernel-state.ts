@@ -12,7 +12,8 @@ export class KernelState {
   private readonly registerFiles = new Map<number, Promise<RegisterFile>>();
   /** The FS-base MSR read failed once: the target does not serve it, don't ask every stop. */
   private fsBaseUnsupported = false;
-  readonly breakpoints = new Map<bigint, number>();
+  /** Software breakpoints planted through KD: address → handle and the byte the int3 replaced. */
+  readonly breakpoints = new Map<bigint, { readonly handle: number; readonly original: number | undefined }>();
 
   constructor(readonly session: DebuggerSession) {}
 
@@ -54,6 +55,18 @@ export class KernelState {
       special: special.bytesRead === KdLimits.Amd64SpecialRegistersSize ? special.data.slice() : undefined,
       fsBase,
     };
+  }
+
+  /**
+   * Puts the original bytes back over planted int3s in a read (KD reads show the int3 itself):
+   * what gdb and lldb expect of a stub that handles Z0, and what disassembly must show.
+   */
+  shadowBreakpoints(address: bigint, data: Uint8Array): void {
+    if (this.breakpoints.size === 0) return;
+    const end = address + BigInt(data.length);
+    for (const [at, bp] of this.breakpoints) {
+      if (at >= address && at < end && bp.original !== undefined) data[Number(at - address)] = bp.original;
+    }
   }
 
   /** The kernel is about to run (or its registers were written): forget what was read. */

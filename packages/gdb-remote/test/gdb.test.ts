@@ -1,0 +1,129 @@
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fillExpected } from '@vmkd/sim-target';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientUnavailable, printedValues, runGdb, startGdb } from './clients.js';
+import { openSimRoute, type GuestVia, type SimRoute } from './sim-route.js';
+
+const gdbMissing = clientUnavailable('gdb');
+
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+const MIB = 1024 * 1024;
+
+describe.each<GuestVia>(['serial', 'kdrpc'])('real gdb through a route over %s to the virtual kernel', (via) => {
+  let r: SimRoute;
+  let port: number;
+
+  beforeAll(async () => {
+    if (gdbMissing !== undefined) return;
+    r = await openSimRoute(via, { cpus: 2 });
+    port = r.endpoint.port;
+  });
+  afterAll(async () => {
+    await r?.close();
+  });
+
+  it.skipIf(gdbMissing !== undefined)(`info registers: rip and cr3 as vmkd's own session reads them${gdbMissing ? ` (skipped: ${gdbMissing})` : ''}`, async () => {
+    // `kill` leaves the kernel stopped, so the session reads the same stop afterwards.
+    const { output } = await runGdb(port, ['info registers', 'p/x $cr3', 'p/x $dr7', 'p/x $rip', 'kill']);
+    expect(output).toMatch(/^rip\s+0x[0-9a-f]+/m);
+    expect(output).toMatch(/^eflags\s+0x[0-9a-f]+\s+\[.*IF.*\]/m);
+    expect(output).toMatch(/^cr3\s+0x[0-9a-f]+/m);
+    const [cr3, dr7, rip] = printedValues(output);
+    const session = r.endpoint.session;
+    const context = await session.getContext();
+    const special = await session.getSpecialRegisters();
+    expect(rip).toBe(context.get('rip'));
+    expect(cr3).toBe(special.cr3);
+    expect(dr7).toBe(special.kernelDr7);
+    expect(rip).toBe(r.sim.rip(0));
+    expect(BigInt(/^rsp\s+(0x[0-9a-f]+)/m.exec(output)![1])).toBe(context.get('rsp'));
+  });
+
+  it.skipIf(gdbMissing !== undefined)('x/32xb shows the kernel MZ header, byte for byte what vmkd reads', async () => {
+    const kernBase = r.sim.layout.kernBase;
+    const { output } = await runGdb(port, [`x/32xb 0x${kernBase.toString(16)}`, 'kill']);
+    const bytes = [...output.matchAll(/^0x[0-9a-f]+:((?:\s+0x[0-9a-f]{2})+)$/gm)].flatMap((m) => m[1].trim().split(/\s+/).map((b) => parseInt(b, 16)));
+    expect(bytes).toHaveLength(32);
+    expect(bytes.slice(0, 2)).toEqual([0x4d, 0x5a]);
+    const own = await r.endpoint.session.readVirtual(kernBase, 32);
+    expect(bytes).toEqual([...own.data]);
+  });
+
+  it.skipIf(gdbMissing !== undefined)('dump binary memory of 1 MiB equals vmkd\'s own read', async () => {
+    const base = r.sim.layout.dataRegion.virtualBase + 0x1000n;
+    const file = join(tmpdir(), `vmkd-gdb-dump-${process.pid}-${via}.bin`);
+    try {
+      const { output } = await runGdb(port, [`dump binary memory ${file} 0x${base.toString(16)} 0x${(base + BigInt(MIB)).toString(16)}`, 'kill']);
+      expect(output).not.toMatch(/Cannot access memory/);
+      const dumped = new Uint8Array(await readFile(file));
+      const own = await r.endpoint.session.readVirtual(base, MIB);
+      expect(own.bytesRead).toBe(MIB);
+      expect(dumped.length).toBe(MIB);
+      expect(Buffer.compare(dumped, own.data)).toBe(0);
+      const expected = new Uint8Array(MIB);
+      fillExpected(base, expected);
+      expect(Buffer.compare(dumped, expected)).toBe(0);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+
+  it.skipIf(gdbMissing !== undefined)('break *ADDR + continue hits; stepi advances rip', async () => {
+    const at = r.sim.layout.idleLoopStart + 0x100n;
+    const { output } = await runGdb(port, [`break *0x${at.toString(16)}`, 'continue', 'p/x $rip', 'stepi', 'p/x $rip', 'delete', 'kill']);
+    expect(output).toMatch(new RegExp(`hit Breakpoint 1, 0x0*${at.toString(16)}`));
+    const [hit, stepped] = printedValues(output);
+    expect(hit).toBe(at);
+    expect(stepped).toBe(at + 1n);
+    expect(r.sim.breakpoints()).toEqual([]);
+  });
+
+  it.skipIf(gdbMissing !== undefined)('info threads lists both CPUs; thread 2 reads CPU 1\'s registers', async () => {
+    const { output } = await runGdb(port, ['info threads', 'thread 2', 'p/x $rip', 'kill']);
+    expect(output).toMatch(/^\*\s+1\s+Thread 1 \(CPU 0/m);
+    expect(output).toMatch(/^\s+2\s+Thread 2 \(CPU 1/m);
+    expect(printedValues(output)).toEqual([r.sim.rip(1)]);
+  });
+
+  it.skipIf(gdbMissing !== undefined)('an interrupt (SIGINT to gdb) stops the running kernel', async () => {
+    const gdb = startGdb(port, ['continue', 'p/x $rip', 'kill']);
+    // gdb prints nothing in batch mode when it continues: watch the kernel start running instead.
+    await until(() => r.sim.stopReason() === undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(r.sim.stopReason()).toBeUndefined();
+    gdb.signal('SIGINT');
+    const { output } = await gdb.done;
+    expect(output).toMatch(/received signal SIGINT/);
+    expect(r.sim.stopReason()).toBeDefined();
+    const [rip] = printedValues(output);
+    expect(rip).toBe(r.sim.rip(r.endpoint.session.currentProcessor));
+  });
+
+  it.skipIf(gdbMissing !== undefined)('info sharedlibrary lists ntoskrnl.exe and hal.dll; monitor lm shows their bases', async () => {
+    const { output } = await runGdb(port, ['info sharedlibrary', 'monitor lm', 'kill']);
+    expect(output).toMatch(/^\s+No\s+ntoskrnl\.exe$/m);
+    expect(output).toMatch(/^\s+No\s+hal\.dll$/m);
+    for (const name of ['ntoskrnl.exe', 'hal.dll']) {
+      const m = r.sim.modules.find((x) => x.baseName.toLowerCase() === name.toLowerCase())!;
+      expect(output).toMatch(new RegExp(`^${m.base.toString(16).padStart(16, '0')}\\s+${(m.base + BigInt(m.size)).toString(16).padStart(16, '0')}\\s+${name.replace('.', '\\.')}$`, 'm'));
+    }
+  });
+
+  it.skipIf(gdbMissing !== undefined)('a second gdb attaches after the first detaches (the kernel ran in between)', async () => {
+    const first = await runGdb(port, ['p/x $rip', 'detach']);
+    expect(first.output).toMatch(/Remote target\) detached/);
+    expect(r.sim.stopReason()).toBeUndefined();
+    const second = await runGdb(port, ['p/x $rip', 'monitor version', 'kill']);
+    expect(second.output).toMatch(/target: Windows free build 7601, machine 0x8664/);
+    expect(printedValues(second.output)).toHaveLength(1);
+    expect(r.sim.stopReason()).toBeDefined();
+  });
+});
