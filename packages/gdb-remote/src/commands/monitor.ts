@@ -91,8 +91,8 @@ async function rawKd(args: readonly string[], context: MonitorContext): Promise<
     if (type === undefined) return `kd: ${message.layout} has no field "${name}"; fields: ${Object.keys(layout).join(', ') || '(none)'}\n`;
     fields[name] = type === 'u64' ? BigInt(text) : Number(text);
   }
-  const reply = await context.session.request({ ...message, ...fields } as ManipulateInit, { processor: fields.processor as number });
-  return `${formatReply(reply as unknown as Record<string, unknown>)}\n`;
+  const reply = await context.session.request({ ...message, ...fields }, { processor: fields.processor as number });
+  return `${formatReply(reply)}\n`;
 }
 
 function formatReply(reply: Record<string, unknown>): string {

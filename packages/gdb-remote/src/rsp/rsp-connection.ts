@@ -103,8 +103,9 @@ export class RspConnection {
   closed(): void {
     if (this.ended) return;
     this.ended = true;
-    // Let a command in progress finish against the kernel, then tidy up after the client.
-    this.queue = this.queue.then(() => this.stub.clientGone()).then(() => this.onEnd('gone'));
+    // At once, not behind the queue: a `c` in progress waits for a stop that only this break-in brings.
+    const tidied = this.stub.clientGone();
+    this.queue = this.queue.then(() => tidied).then(() => this.onEnd('gone'));
   }
 
   private enqueue(command: () => Promise<StubReply>): void {

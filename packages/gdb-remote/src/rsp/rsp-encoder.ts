@@ -35,8 +35,8 @@ export function encodeRspPacket(body: Uint8Array | string): Uint8Array {
       sum += b;
     }
   }
-  out[o++] = HASH;
-  out[o++] = HEX.charCodeAt((sum >> 4) & 0xf);
-  out[o++] = HEX.charCodeAt(sum & 0xf);
+  out[o] = HASH;
+  out[o + 1] = HEX.charCodeAt((sum >> 4) & 0xf);
+  out[o + 2] = HEX.charCodeAt(sum & 0xf);
   return out;
 }

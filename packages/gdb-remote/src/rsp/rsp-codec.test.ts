@@ -1,0 +1,86 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { decodeRsp, expandBody, initialRspDecoderState, type RspEvent } from './rsp-decoder.js';
+import { encodeRspPacket } from './rsp-encoder.js';
+
+const ascii = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'latin1'));
+const sum = (text: string): string => ([...ascii(text)].reduce((a, b) => a + b, 0) & 0xff).toString(16).padStart(2, '0');
+const decodeAll = (bytes: Uint8Array, maxBody = 4096): RspEvent[] => decodeRsp(initialRspDecoderState(maxBody), bytes).events;
+
+describe('RSP framing', () => {
+  it('decodes a packet and checks its checksum (gdb manual: sum of the body mod 256)', () => {
+    expect(decodeAll(ascii(`$qSupported:swbreak+#${sum('qSupported:swbreak+')}`))).toEqual([{ kind: 'packet', data: ascii('qSupported:swbreak+') }]);
+    expect(Uint8Array.from(encodeRspPacket('OK'))).toEqual(ascii('$OK#9a'));
+    expect(decodeAll(ascii('$g#67'))).toEqual([{ kind: 'packet', data: ascii('g') }]);
+  });
+
+  it('reports a bad checksum, acks, nacks, interrupts and skipped garbage', () => {
+    expect(decodeAll(ascii('xx+$g#00-\u0003'))).toEqual([
+      { kind: 'garbage', count: 2 },
+      { kind: 'ack' },
+      { kind: 'bad-checksum', expected: 0x67, got: 0 },
+      { kind: 'nack' },
+      { kind: 'interrupt' },
+    ]);
+  });
+
+  it('reports a checksum that is not hex as malformed and resynchronises on the next $', () => {
+    expect(decodeAll(ascii('$g#zz$g#67'))).toEqual([{ kind: 'malformed', reason: 'checksum digit is not hex' }, { kind: 'garbage', count: 1 }, { kind: 'packet', data: ascii('g') }]);
+  });
+
+  it('restarts on a $ inside a body (the sender abandoned the packet)', () => {
+    expect(decodeAll(ascii('$m1234$g#67'))).toEqual([{ kind: 'packet', data: ascii('g') }]);
+  });
+
+  it('refuses a body over the bound without keeping it, then decodes the next packet', () => {
+    const big = encodeRspPacket('X'.repeat(100));
+    const { state, events } = decodeRsp(initialRspDecoderState(16), Uint8Array.from(Buffer.concat([big, encodeRspPacket('?')])));
+    expect(events).toEqual([{ kind: 'oversized', length: 100 }, { kind: 'packet', data: ascii('?') }]);
+    expect(state.body.length).toBe(0);
+  });
+
+  it('keeps at most maxBody bytes while a long body is still arriving', () => {
+    const { state } = decodeRsp(initialRspDecoderState(16), ascii(`$${'a'.repeat(1000)}`));
+    expect(state.body.length).toBeLessThanOrEqual(16);
+    expect(state.length).toBe(1000);
+  });
+
+  it('undoes escapes and run-length encoding of client packets', () => {
+    // '0* ' = '0' repeated 32 − 29 = 3 more times; '}]' = ']' ^ 0x20 = '}'.
+    expect(expandBody(ascii('X0* }]'))).toEqual(ascii('X0000}'));
+    expect(expandBody(ascii('*!'))).toBe('run-length marker with nothing to repeat');
+    expect(expandBody(ascii('a}'))).toBe('escape character at the end of the packet');
+    expect(decodeAll(ascii(`$a*"#${sum('a*"')}`))).toEqual([{ kind: 'packet', data: ascii('aaaaaa') }]);
+    expect(decodeAll(ascii(`$a*\u0010#${sum('a*\u0010')}`))).toEqual([{ kind: 'malformed', reason: 'run-length count -13 out of range' }]);
+  });
+
+  test.prop([fc.uint8Array({ maxLength: 600 }), fc.array(fc.integer({ min: 1, max: 50 }), { maxLength: 40 })])(
+    'any binary body survives encode → decode, however the stream is split',
+    (body, cuts) => {
+      const frame = encodeRspPacket(body);
+      let state = initialRspDecoderState(4096);
+      const events: RspEvent[] = [];
+      let at = 0;
+      for (const cut of cuts) {
+        const r = decodeRsp(state, frame.subarray(at, Math.min(frame.length, at + cut)));
+        state = r.state;
+        events.push(...r.events);
+        at = Math.min(frame.length, at + cut);
+      }
+      events.push(...decodeRsp(state, frame.subarray(at)).events);
+      expect(events).toEqual([{ kind: 'packet', data: body }]);
+    },
+  );
+
+  test.prop([fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 255 })])(
+    'a corrupted byte inside a frame never yields a wrong packet',
+    (body, position, flip) => {
+      const frame = Uint8Array.from(encodeRspPacket(body));
+      const i = 1 + (position % (frame.length - 1));
+      frame[i] ^= flip;
+      for (const event of decodeAll(frame)) {
+        if (event.kind === 'packet') expect(event.data).toEqual(body);
+      }
+    },
+  );
+});

@@ -1,0 +1,169 @@
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGdbEndpoint, GdbRemoteErrorCode, type GdbEndpointNotice } from '../src/index.js';
+import { encodeRspPacket } from '../src/rsp/rsp-encoder.js';
+import { openSimRoute, type SimRoute } from './sim-route.js';
+
+/** A raw RSP client on a real socket: what arrives is kept as text, so acks are visible. */
+class RawClient {
+  text = '';
+  closed = false;
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => (this.text += chunk.toString('latin1')));
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => undefined);
+  }
+
+  static open(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  send(raw: string | Uint8Array): void {
+    this.socket.write(typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw);
+  }
+
+  packet(body: string): void {
+    this.send(encodeRspPacket(body));
+  }
+
+  /** Waits until the received text matches, then returns the match and drops what it consumed. */
+  async expect(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = pattern.exec(this.text);
+      if (m !== null) {
+        this.text = this.text.slice(m.index + m[0].length);
+        return m;
+      }
+      if (Date.now() > deadline) throw new Error(`no ${String(pattern)} in ${JSON.stringify(this.text)}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  async untilClosed(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('the endpoint did not close the connection');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+describe('the RSP wire, with a raw client on a real socket', () => {
+  let r: SimRoute;
+  const notices: GdbEndpointNotice[] = [];
+
+  beforeAll(async () => {
+    r = await openSimRoute('serial');
+    r.endpoint.notices$.subscribe((n) => notices.push(n));
+  });
+  afterAll(async () => {
+    await r?.close();
+  });
+
+  it('acks packets, asks again for a bad checksum, resends on -, answers bad packets with E, then drops acks on QStartNoAckMode', async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    c.packet('qSupported:swbreak+');
+    await c.expect(/^\+\$PacketSize=3da0;QStartNoAckMode\+;qXfer:features:read\+;qXfer:libraries:read\+;swbreak\+;vContSupported\+#[0-9a-f]{2}/);
+    c.send('+$?#00');
+    await c.expect(/^-/);
+    c.packet('?');
+    const stop = await c.expect(/^\+(\$T05thread:1;[^#]*#[0-9a-f]{2})/);
+    // Our `-` asks for the last packet again: the same frame comes back.
+    c.send('-');
+    expect((await c.expect(/^\$T05[^#]*#[0-9a-f]{2}/))[0]).toBe(stop[1]);
+    c.send('+');
+    for (const bad of ['mzz,4', 'M1000,4:cc', 'Z7,1,1', 'Hx1']) {
+      c.packet(bad);
+      await c.expect(/^\+\$E01#a6/);
+    }
+    c.packet('x'.repeat(0x4000));
+    await c.expect(/^\+\$E01#a6/);
+    c.packet('vMustReplyEmpty');
+    await c.expect(/^\+\$#00/);
+    c.packet('QStartNoAckMode');
+    await c.expect(/^\+\$OK#9a/);
+    c.send('+');
+    c.packet('qC');
+    await c.expect(/^\$QC1#c5/);
+    // Unreadable memory: an error, not an empty reply.
+    c.packet('m10,4');
+    await c.expect(/^\$E0e#da/);
+    c.packet('D');
+    await c.expect(/^\$OK#9a/);
+    await c.untilClosed();
+  });
+
+  it('refuses a second client while one is attached, and serves it after the first detaches', async () => {
+    const first = await RawClient.open(r.endpoint.port);
+    first.packet('?');
+    await first.expect(/\$T0[25]thread/);
+    const second = await RawClient.open(r.endpoint.port);
+    await second.untilClosed();
+    expect(notices.some((n) => n.kind === 'refused')).toBe(true);
+    first.packet('D');
+    await first.expect(/\$OK#9a/);
+    await first.untilClosed();
+    const third = await RawClient.open(r.endpoint.port);
+    third.packet('?');
+    await third.expect(/\$T0[25]thread:1;/);
+    third.packet('k');
+    await third.untilClosed();
+  });
+
+  it('a client that vanishes while the kernel runs leaves it stopped and the route alive', async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    c.packet('QStartNoAckMode');
+    await c.expect(/\$OK#9a/);
+    c.packet('?');
+    await c.expect(/\$T05/);
+    c.packet('c');
+    const deadline = Date.now() + 30_000;
+    while (r.sim.stopReason() !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(r.sim.stopReason()).toBeUndefined();
+    c.socket.destroy();
+    while (r.sim.stopReason() === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(r.sim.stopReason()).toBeDefined();
+    const next = await RawClient.open(r.endpoint.port);
+    next.packet('?');
+    await next.expect(/\$T05thread:1;/);
+    next.packet('m' + r.sim.layout.kernBase.toString(16) + ',2');
+    await next.expect(/\$4d5a#/);
+    next.packet('k');
+    await next.untilClosed();
+  });
+
+  it('an interrupt byte stops a running kernel and the pending c answers T02', async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    c.packet('QStartNoAckMode');
+    await c.expect(/\$OK#9a/);
+    c.packet('c');
+    const deadline = Date.now() + 30_000;
+    while (r.sim.stopReason() !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    c.send(Uint8Array.of(0x03));
+    await c.expect(/\$T02thread:1;/);
+    expect(r.sim.stopReason()).toBeDefined();
+    c.packet('k');
+    await c.untilClosed();
+  });
+});
+
+describe('createGdbEndpoint options', () => {
+  it('listens on loopback only unless allowRemote', async () => {
+    await expect(createGdbEndpoint({ host: '0.0.0.0', port: 0 })).rejects.toMatchObject({ code: GdbRemoteErrorCode.RemoteNotAllowed });
+    await expect(createGdbEndpoint({ port: 70000 })).rejects.toMatchObject({ code: GdbRemoteErrorCode.BadOption });
+    await expect(createGdbEndpoint({ port: 0, packetSize: 10 })).rejects.toMatchObject({ code: GdbRemoteErrorCode.BadOption });
+  });
+
+  it('reports a port in use as ERR_GDB_LISTEN', async () => {
+    const a = await createGdbEndpoint({ port: 0 });
+    try {
+      await expect(createGdbEndpoint({ port: a.port })).rejects.toMatchObject({ code: GdbRemoteErrorCode.Listen });
+    } finally {
+      await a.close();
+    }
+  });
+});
