@@ -20,6 +20,9 @@ const LDR = { DllBase: 0x30, SizeOfImage: 0x40, BaseDllName: 0x58 } as const;
 const EPROCESS_BY_BUILD: ReadonlyMap<number, { pid: number; links: number; parent: number; name: number }> = new Map([
   [7600, { pid: 0x180, links: 0x188, parent: 0x290, name: 0x2e0 }],
   [7601, { pid: 0x180, links: 0x188, parent: 0x290, name: 0x2e0 }],
+  [14393, { pid: 0x2e8, links: 0x2f0, parent: 0x3e0, name: 0x450 }],
+  [17134, { pid: 0x2e0, links: 0x2e8, parent: 0x3e0, name: 0x450 }],
+  [18362, { pid: 0x2e8, links: 0x2f0, parent: 0x3e8, name: 0x450 }],
   [19041, { pid: 0x440, links: 0x448, parent: 0x540, name: 0x5a8 }],
   [19042, { pid: 0x440, links: 0x448, parent: 0x540, name: 0x5a8 }],
   [19043, { pid: 0x440, links: 0x448, parent: 0x540, name: 0x5a8 }],

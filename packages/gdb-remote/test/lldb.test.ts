@@ -1,0 +1,80 @@
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientUnavailable, runLldb } from './clients.js';
+import { openSimRoute, type GuestVia, type SimRoute } from './sim-route.js';
+
+const lldbMissing = clientUnavailable('lldb');
+const MIB = 1024 * 1024;
+
+/** `name = 0x…` as lldb's `register read` prints it. */
+function lldbRegister(output: string, name: string): bigint {
+  const m = new RegExp(`^\\s*${name} = (0x[0-9a-f]+)`, 'm').exec(output);
+  if (m === null) throw new Error(`no ${name} in lldb output:\n${output}`);
+  return BigInt(m[1]);
+}
+
+describe.each<GuestVia>(['serial', 'kdrpc'])('real lldb (gdb-remote) through a route over %s to the virtual kernel', (via) => {
+  let r: SimRoute;
+  let port: number;
+
+  beforeAll(async () => {
+    if (lldbMissing !== undefined) return;
+    r = await openSimRoute(via, { cpus: 2 });
+    port = r.endpoint.port;
+  });
+  afterAll(async () => {
+    await r?.close();
+  });
+
+  it.skipIf(lldbMissing !== undefined)(`registers (cr3, dr7 included), the MZ header and both CPUs as threads${lldbMissing ? ` (skipped: ${lldbMissing})` : ''}`, async () => {
+    const kernBase = r.sim.layout.kernBase;
+    const { output } = await runLldb(port, ['register read rip cr3 dr7', `memory read --size 1 --count 32 --format x 0x${kernBase.toString(16)}`, 'thread list', 'process kill']);
+    const special = await r.endpoint.session.getSpecialRegisters(0);
+    expect(lldbRegister(output, 'cr3')).toBe(special.cr3);
+    expect(lldbRegister(output, 'dr7')).toBe(special.kernelDr7);
+    expect(output).toMatch(new RegExp(`^0x${kernBase.toString(16)}: 0x4d 0x5a 0x90 0x00`, 'm'));
+    expect(output).toMatch(/thread #1: tid = 0x0001/);
+    expect(output).toMatch(/thread #2: tid = 0x0002/);
+  });
+
+  it.skipIf(lldbMissing !== undefined)('breakpoint, continue, step-inst; monitor lm through `process plugin packet monitor`', async () => {
+    const at = r.sim.layout.idleLoopStart + 0x200n;
+    const { output } = await runLldb(port, [
+      `breakpoint set --address 0x${at.toString(16)}`,
+      'continue',
+      'register read rip',
+      'thread step-inst',
+      'register read rip',
+      'process plugin packet monitor lm',
+      'breakpoint delete --force',
+      'detach',
+    ]);
+    expect(output).toMatch(/stop reason = breakpoint 1\.1/);
+    const rips = [...output.matchAll(/^\s*rip = (0x[0-9a-f]+)/gm)].map((m) => BigInt(m[1]));
+    expect(rips).toEqual([at, at + 1n]);
+    // lldb reads memory while its breakpoint is planted: the endpoint shows the original byte.
+    expect(output).toMatch(new RegExp(`-> +0x${at.toString(16)}: nop`));
+    expect(output).toMatch(/^fffff80000000000 +fffff80000800000 +ntoskrnl\.exe$/m);
+    expect(output).toMatch(/hal\.dll$/m);
+  });
+
+  it.skipIf(lldbMissing !== undefined)('memory read of 1 MiB to a file equals vmkd\'s own read; a second lldb follows', async () => {
+    const base = r.sim.layout.dataRegion.virtualBase + 0x3000n;
+    const file = join(tmpdir(), `vmkd-lldb-dump-${process.pid}-${via}.bin`);
+    try {
+      const { output } = await runLldb(port, [`memory read --outfile ${file} --binary --force --count ${MIB} 0x${base.toString(16)}`, 'detach']);
+      expect(output).toMatch(/1048576 bytes written/);
+      // The endpoint's own session is free again once lldb has detached (the kernel runs: stop it first).
+      await r.endpoint.session.breakIn();
+      const own = await r.endpoint.session.readVirtual(base, MIB);
+      expect(Buffer.compare(await readFile(file), own.data)).toBe(0);
+      await r.endpoint.session.continue();
+      const second = await runLldb(port, ['register read rip', 'detach']);
+      expect(second.output).toMatch(/rip = 0x[0-9a-f]+/);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+});
