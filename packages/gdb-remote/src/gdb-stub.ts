@@ -10,10 +10,16 @@ import { REGISTERS } from './registers/register-map.js';
 import { allRegistersHex, registerHex, splitAllRegisters, writeRegister, type RegisterPart } from './registers/register-file.js';
 import { TARGET_XML } from './registers/target-xml.js';
 import { toHex } from './rsp/hex.js';
+import { encodeHexPacket } from './rsp/rsp-encoder.js';
 
 /** What one command produces: packets to send in order (O packets first), and whether the client is done. */
+/** A reply already framed (the hex memory reply, built without strings). */
+export interface FramedPacket {
+  readonly frame: Uint8Array;
+}
+
 export interface StubReply {
-  readonly packets: readonly (string | Uint8Array)[];
+  readonly packets: readonly (string | Uint8Array | FramedPacket)[];
   /** `D` and `k`: close the connection once the packets are out. */
   readonly close?: boolean;
   /** QStartNoAckMode: acks stop after this reply's `+`. */
@@ -35,7 +41,7 @@ const E_TARGET = 'E05';
 /** How long one wait for a stop lasts before it is simply renewed (a kernel may run for days). */
 const RUN_WAIT_MS = 3_600_000;
 
-const one = (packet: string | Uint8Array): StubReply => ({ packets: [packet] });
+const one = (packet: string | Uint8Array | FramedPacket): StubReply => ({ packets: [packet] });
 
 /**
  * One RSP client's view of the kernel: executes parsed commands against the DebuggerSession and
@@ -154,10 +160,10 @@ export class GdbStub {
       }
       case 'read-memory': {
         if (command.length > this.options.packetSize / 2) return one(E_BAD_PACKET);
-        const r = await this.session.readVirtual(command.address, command.length, { processor: this.generalCpu() });
+        const r = await this.kernel.readAhead.read(command.address, command.length, this.generalCpu());
         this.kernel.shadowBreakpoints(command.address, r.data);
         // gdb wants the readable prefix; an error only when nothing at all could be read.
-        return one(r.bytesRead === 0 && command.length > 0 ? E_FAULT : toHex(r.data));
+        return one(r.bytesRead === 0 && command.length > 0 ? E_FAULT : { frame: encodeHexPacket(r.data) });
       }
       case 'write-memory': {
         if (command.data.length === 0) return one('OK');
@@ -253,6 +259,7 @@ export class GdbStub {
   }
 
   private async breakpoint(insert: boolean, type: number, address: bigint): Promise<StubReply> {
+    this.kernel.readAhead.invalidate();
     // Z1–Z4 need the target's debug registers through ContinueApi2; not offered yet: the empty
     // reply is RSP's "not supported", and gdb then says it cannot set a hardware breakpoint.
     if (type !== 0) return one('');
@@ -357,6 +364,8 @@ export class GdbStub {
   }
 
   private async monitor(command: string): Promise<StubReply> {
+    // A raw `kd` request may write memory or registers: nothing cached survives a monitor command.
+    this.kernel.invalidate();
     const text = await runMonitor(command, {
       session: this.session,
       version: () => this.kernel.version(),

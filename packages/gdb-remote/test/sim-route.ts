@@ -2,7 +2,7 @@ import { createKdcomLink, createMemoryBytePair, createTargetSession, type Packet
 import { route, type Route } from '@vmkd/router';
 import { createSimTarget, type SimTarget } from '@vmkd/sim-target';
 import { createKdrpcGuestStack, createKdrpcHost } from '@vmkd/vmware-backdoor';
-import { createGdbEndpoint, type GdbEndpoint } from '../src/index.js';
+import { createGdbEndpoint, type GdbEndpoint, type GdbEndpointOptions } from '../src/index.js';
 
 export type GuestVia = 'serial' | 'kdrpc';
 
@@ -17,7 +17,7 @@ export interface SimRoute {
  * The virtual kernel behind a real guest transport (KDCOM over an unpaced in-memory serial line,
  * or KDRPC through GuestRPC and the emulated VMX), routed to a gdb endpoint on a free loopback port.
  */
-export async function openSimRoute(via: GuestVia, options: { cpus?: number; memorySize?: number } = {}): Promise<SimRoute> {
+export async function openSimRoute(via: GuestVia, options: { cpus?: number; memorySize?: number; endpoint?: GdbEndpointOptions } = {}): Promise<SimRoute> {
   const sim = createSimTarget({ cpus: options.cpus ?? 1, memorySize: options.memorySize ?? 64 * 1024 * 1024, printIntervalMs: 0 });
   let guest: PacketLink;
   let closeGuest: () => Promise<void>;
@@ -40,7 +40,7 @@ export async function openSimRoute(via: GuestVia, options: { cpus?: number; memo
       await stack.close();
     };
   }
-  const endpoint = await createGdbEndpoint({ port: 0 });
+  const endpoint = await createGdbEndpoint({ port: 0, ...options.endpoint });
   const r = route(guest, endpoint.link);
   return {
     sim,

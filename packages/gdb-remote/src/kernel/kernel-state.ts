@@ -1,6 +1,7 @@
 import { CpuContext, KdLimits, type DebuggerSession, type GetVersion64 } from '@vmkd/kd-protocol';
 import { MSR_FS_BASE } from '../registers/register-map.js';
 import type { RegisterFile } from '../registers/register-file.js';
+import { ReadAhead } from './read-ahead.js';
 
 /**
  * What the endpoint knows about the kernel across RSP clients: the KD session, GetVersion (fixed
@@ -15,7 +16,11 @@ export class KernelState {
   /** Software breakpoints planted through KD: address → handle and the byte the int3 replaced. */
   readonly breakpoints = new Map<bigint, { readonly handle: number; readonly original: number | undefined }>();
 
-  constructor(readonly session: DebuggerSession) {}
+  readonly readAhead: ReadAhead;
+
+  constructor(readonly session: DebuggerSession) {
+    this.readAhead = new ReadAhead(session);
+  }
 
   version(): Promise<GetVersion64> {
     if (this.versionValue === undefined) {
@@ -72,5 +77,6 @@ export class KernelState {
   /** The kernel is about to run (or its registers were written): forget what was read. */
   invalidate(): void {
     this.registerFiles.clear();
+    this.readAhead.invalidate();
   }
 }

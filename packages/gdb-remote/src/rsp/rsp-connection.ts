@@ -1,5 +1,5 @@
 import { parseGdbCommand } from '../commands/gdb-command.js';
-import type { GdbStub, StubReply } from '../gdb-stub.js';
+import type { FramedPacket, GdbStub, StubReply } from '../gdb-stub.js';
 import { decodeRsp, initialRspDecoderState, type RspDecoderState } from './rsp-decoder.js';
 import { encodeRspPacket } from './rsp-encoder.js';
 
@@ -92,9 +92,9 @@ export class RspConnection {
   }
 
   /** Sends a packet outside a command's reply (the `O` output of a running kernel). */
-  send(body: string | Uint8Array): void {
+  send(body: string | Uint8Array | FramedPacket): void {
     if (this.ended) return;
-    const frame = encodeRspPacket(body);
+    const frame = typeof body === 'object' && 'frame' in body ? body.frame : encodeRspPacket(body);
     this.lastSent = frame;
     this.stream.write(frame);
   }
