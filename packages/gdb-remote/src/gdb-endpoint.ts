@@ -1,7 +1,7 @@
 import { createDebuggerSession, type DebuggerSession, type PacketLink } from '@vmkd/kd-protocol';
-import { createMemoryPacketPair } from '@vmkd/kd-protocol/testing';
 import { Subject, type Observable } from 'rxjs';
 import { GdbRemoteErrorCode, gdbError } from './errors.js';
+import { createEndpointLinkPair } from './endpoint-links.js';
 import { GdbStub } from './gdb-stub.js';
 import { KernelState } from './kernel/kernel-state.js';
 import { RspConnection, type RspConnectionCounters } from './rsp/rsp-connection.js';
@@ -64,7 +64,7 @@ export async function createGdbEndpoint(options: GdbEndpointOptions = {}): Promi
   if (!Number.isInteger(packetSize) || packetSize < 0x1000 || packetSize > 0x100000) {
     throw gdbError(GdbRemoteErrorCode.BadOption, `gdb endpoint: packetSize ${packetSize} must be 4096 … 1048576`, { option: 'packetSize', value: packetSize });
   }
-  const [targetFacing, debuggerFacing] = createMemoryPacketPair({ names: ['gdb:kd-debugger', `gdb://${host}:${port}`] });
+  const [targetFacing, debuggerFacing] = createEndpointLinkPair(`gdb://${host}:${port}`);
   const session = createDebuggerSession(targetFacing, { timeoutMs: options.timeoutMs ?? 10_000 });
   const kernel = new KernelState(session);
   const notices = new Subject<GdbEndpointNotice>();
