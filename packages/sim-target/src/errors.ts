@@ -12,6 +12,8 @@ export const SimTargetErrorCode = {
   BadContext: 'ERR_SIM_BAD_CONTEXT',
   /** The simulator was closed. */
   Closed: 'ERR_SIM_CLOSED',
+  /** The RAM file (`ramFile`) could not be created or written. */
+  RamFile: 'ERR_SIM_RAM_FILE',
 } as const;
 
 export function badOption(name: string, message: string, value: unknown): VmkdError {

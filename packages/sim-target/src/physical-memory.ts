@@ -24,6 +24,11 @@ export class PhysicalMemory {
     return this.pages.size;
   }
 
+  /** Every materialised page as [pfn, live bytes] (a RAM file mirrors these; see ram-file.ts). */
+  materialised(): IterableIterator<[number, Uint8Array]> {
+    return this.pages.entries();
+  }
+
   /** The page's own bytes, materialising it (from the formula, or zeroed) if needed; undefined past RAM or the page budget. */
   page(pfn: number, zeroed = false): Uint8Array | undefined {
     const existing = this.pages.get(pfn);

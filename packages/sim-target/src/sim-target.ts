@@ -8,6 +8,7 @@ import { SimTargetErrorCode, badOption } from './errors.js';
 import { buildKernel, type LoadedModule, type SimKernel, type SimProcess } from './kernel-builder.js';
 import { computeLayout, DEFAULT_KERN_BASE, GlobalOffset, type SimLayout } from './layout.js';
 import { PAGE_SIZE } from './physical-memory.js';
+import { createRamFile } from './ram-file.js';
 import { ExceptionCode, VirtualCpu, type Trap } from './virtual-cpu.js';
 
 export interface SimTargetOptions {
@@ -33,6 +34,8 @@ export interface SimTargetOptions {
   readonly maxMaterialisedPages?: number;
   /** Start running instead of stopped at the initial break-in. Default false. */
   readonly startRunning?: boolean;
+  /** Expose RAM as this file (linear, byte pa at offset pa), kept current while stopped: see ram-file.ts. */
+  readonly ramFile?: string;
 }
 
 export interface BreakpointInfo {
@@ -110,6 +113,7 @@ function resolveOptions(options: SimTargetOptions) {
     clock: options.clock ?? systemClock,
     maxMaterialisedPages: intOption('maxMaterialisedPages', options.maxMaterialisedPages, 4096 + 65536, 4096, 2 ** 26),
     startRunning: options.startRunning ?? false,
+    ramFile: options.ramFile,
   };
 }
 
@@ -132,6 +136,12 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
   const space = kernel.kernelSpace;
   const memory = kernel.memory;
   const cpus = kernel.cpus.map((block) => new VirtualCpu(block, memory, space));
+  const ramFile = o.ramFile === undefined ? undefined : createRamFile(memory, o.ramFile);
+  /** Runs a debugger write, then brings the RAM file up to date (a host reader sees it at once, as with shared guest RAM). */
+  const synced = <T>(result: T): T => {
+    ramFile?.sync();
+    return result;
+  };
   const events$ = new Subject<TargetEvent>();
   const tickMs = 1000 / o.ticksPerSecond;
   const breakpointTable = new Map<number, { address: bigint; original: number }>();
@@ -166,6 +176,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     running = false;
     stop = reason;
     stats.stops++;
+    ramFile?.sync();
     events$.next({ kind: 'stop', reason });
   };
 
@@ -351,7 +362,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     },
     writeVirtual(address, data) {
       checkLength(data.length);
-      return space.write(BigInt.asUintN(64, address), data);
+      return synced(space.write(BigInt.asUintN(64, address), data));
     },
     readPhysical(address, length) {
       checkLength(length);
@@ -367,7 +378,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     writePhysical(address, data) {
       checkLength(data.length);
       if (address < 0n || address >= BigInt(o.memorySize)) return 0;
-      return memory.write(Number(address), data);
+      return synced(memory.write(Number(address), data));
     },
 
     readControlSpace(cpu, offset, length) {
@@ -396,7 +407,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
       if (c === undefined || offset !== 2n) return 0;
       const n = Math.min(data.length, SPECIAL_REGISTERS_SIZE);
       c.block.special.set(data.subarray(0, n));
-      return n;
+      return synced(n);
     },
     readMsr(cpu, msr) {
       const c = cpus[cpu];
@@ -429,6 +440,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
         });
       }
       c.block.context.set(context);
+      ramFile?.sync();
     },
 
     writeBreakpoint(address) {
@@ -445,14 +457,14 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
       const original = space.read(a, 1)[0];
       if (original === undefined || space.write(a, Uint8Array.of(0xcc)) !== 1) return undefined;
       breakpointTable.set(handle, { address: a, original });
-      return handle;
+      return synced(handle);
     },
     restoreBreakpoint(handle) {
       const bp = breakpointTable.get(handle);
       if (bp === undefined) return false;
       breakpointTable.delete(handle);
       space.write(bp.address, Uint8Array.of(bp.original));
-      return true;
+      return synced(true);
     },
 
     resume,
@@ -475,12 +487,14 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
       closed = true;
       running = false;
       cancelTimers();
+      ramFile?.close();
       events$.complete();
     },
   };
 
   // The initial state: stopped at a break-in on CPU 0, as a kernel booted with a debugger and /break.
   stop = enterBreakIn();
+  ramFile?.sync();
   if (o.startRunning) resume({ singleStep: false, cpu: 0, continueStatus: 0x10002 });
   return target;
 }

@@ -1,0 +1,328 @@
+import {
+  KdApi,
+  KdLimits,
+  KdMachineType,
+  KdPacketType,
+  LinkErrorCode,
+  VmkdError,
+  decodeManipulate,
+  decodeWaitStateChange,
+  encodeManipulate,
+  systemClock,
+  type KdPacket,
+  type KdcomClock,
+  type LinkEvent,
+  type LinkStats,
+  type PacketLink,
+} from '@vmkd/kd-protocol';
+import { Subject, type Observable } from 'rxjs';
+import { createGuestReader, type GuestReader } from './guest-reader.js';
+import type { MemorySource } from './memory-source.js';
+import { CR4_LA57, type PagingMode } from './page-walk.js';
+import { initialFastPathState, reduceFastPath, requestRoute, type FastPathEffect, type FastPathEvent, type FastPathState, type FastPathStats } from './fast-path-state.js';
+
+export interface FastPathNotice {
+  readonly level: 'info' | 'warn';
+  readonly text: string;
+}
+
+export interface FastPathOptions {
+  /** Timeout of each KD request a validation makes, in ms (default 10 000). */
+  readonly validationTimeoutMs?: number;
+  readonly clock?: KdcomClock;
+  /** Bytes of the kernel image header compared at KernBase (default 0x400). */
+  readonly headerBytes?: number;
+}
+
+/** The guest link with the fast path in front of it. */
+export interface FastPathLink extends PacketLink {
+  /** Validation results and fast-path changes, for stderr and the trace. */
+  readonly notices$: Observable<FastPathNotice>;
+  fastPathStats(): FastPathStats;
+  fastPathState(): FastPathState;
+  readonly source: MemorySource;
+}
+
+const HEADER = KdLimits.ManipulateSize;
+/** KSPECIAL_REGISTERS is control-space offset 2 on AMD64 (KD spec 2.3, ReadControlSpace); CR3 at 0x10, CR4 at 0x18. */
+const CONTROL_SPECIAL_REGISTERS = 2n;
+
+interface Waiter {
+  resolve(reply: Uint8Array): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A PacketLink decorator between the router and a guest link (architecture.md §5, issue 14): while
+ * the target is stopped and the memory source has been validated at this stop, ReadVirtualMemory
+ * and ReadPhysicalMemory are answered from the source (host page walk with the stopped CPU's CR3);
+ * every other request, and any read the host walk cannot serve, goes to the guest unchanged.
+ *
+ * Validation: each state change from the guest (an attach, a stop after a resume) is held back
+ * while the link reads, through KD and from the source, the kernel's PE header at KernBase, the
+ * PsLoadedModuleList head and the bytes at the stop's rip. Only if all agree is the source
+ * trusted for this stop; a mismatch is a notice and every read goes through KD.
+ */
+export function createFastPathLink(guest: PacketLink, source: MemorySource, options: FastPathOptions = {}): FastPathLink {
+  const clock = options.clock ?? systemClock;
+  const timeoutMs = options.validationTimeoutMs ?? 10_000;
+  const headerBytes = options.headerBytes ?? 0x400;
+  const reader: GuestReader = createGuestReader(source);
+  const events = new Subject<LinkEvent>();
+  const notices = new Subject<FastPathNotice>();
+  let state: FastPathState = initialFastPathState;
+  let closed = false;
+  /** Events from the guest held back while a stop is validated. */
+  let held: LinkEvent[] = [];
+  /** Debugger sends that arrived during a validation. */
+  let deferred: { packet: KdPacket; resolve(): void; reject(e: unknown): void }[] = [];
+  let internal: Waiter | undefined;
+  /** API numbers of forwarded reads whose replies are still due (to count bytes through KD). */
+  const forwardedReads: number[] = [];
+  /** Paging mode of each CPU at this stop, from its KSPECIAL_REGISTERS. */
+  const paging = new Map<number, PagingMode>();
+
+  const dispatch = (event: FastPathEvent): void => {
+    const step = reduceFastPath(state, event);
+    state = step.state;
+    step.effects.forEach(perform);
+  };
+
+  const perform = (effect: FastPathEffect): void => {
+    switch (effect.kind) {
+      case 'invalidate':
+        reader.invalidate();
+        if (effect.cr3) paging.clear();
+        return;
+      case 'notice':
+        notices.next({ level: effect.level, text: effect.text });
+        return;
+      case 'validate':
+        return; // started by the caller with the stop's payload
+    }
+  };
+
+  const emit = (event: LinkEvent): void => {
+    if (state.validating) held.push(event);
+    else events.next(event);
+  };
+
+  /** One KD request of our own, while the debugger is held back. */
+  const request = (payload: Uint8Array): Promise<Uint8Array> =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
+        internal = undefined;
+        reject(new VmkdError(LinkErrorCode.Timeout, `no reply from the guest within ${timeoutMs} ms`));
+      }, timeoutMs);
+      internal = {
+        resolve: (reply) => {
+          clock.clearTimeout(timer);
+          resolve(reply);
+        },
+        reject: (error) => {
+          clock.clearTimeout(timer);
+          reject(error);
+        },
+      };
+      guest.send({ type: KdPacketType.StateManipulate, payload }).catch((error: unknown) => internal?.reject(error instanceof Error ? error : new Error(String(error))));
+    });
+
+  const readThroughKd = async (processor: number, level: number, address: bigint, length: number): Promise<Uint8Array> => {
+    const reply = await request(
+      encodeManipulate({ layout: 'readMemory', apiNumber: KdApi.ReadVirtualMemory, processor, processorLevel: level, targetBaseAddress: address, transferCount: length }),
+    );
+    const m = decodeManipulate(reply);
+    if (m.layout !== 'readMemory') throw new Error('a reply of another API');
+    return m.data.subarray(0, Math.min(m.actualBytesRead, m.data.length));
+  };
+
+  const validate = async (stop: Uint8Array): Promise<string | undefined> => {
+    const change = decodeWaitStateChange(stop);
+    const processor = change.processor;
+    const level = change.processorLevel;
+    const version = decodeManipulate(await request(encodeManipulate({ layout: 'getVersion', apiNumber: KdApi.GetVersion, processor, processorLevel: level })));
+    if (version.layout !== 'getVersion') return 'GetVersion answered with another API';
+    if (version.machineType !== KdMachineType.Amd64) return `the target is not x64 (machine type 0x${version.machineType.toString(16)})`;
+    const special = decodeManipulate(
+      await request(
+        encodeManipulate({ layout: 'readMemory', apiNumber: KdApi.ReadControlSpace, processor, processorLevel: level, targetBaseAddress: CONTROL_SPECIAL_REGISTERS, transferCount: 0x20 }),
+      ),
+    );
+    if (special.layout !== 'readMemory' || special.data.length < 0x20) return `CPU ${processor}'s control registers could not be read over KD`;
+    const view = new DataView(special.data.buffer, special.data.byteOffset, 0x20);
+    const mode: PagingMode = { cr3: view.getBigUint64(0x10, true), la57: (view.getBigUint64(0x18, true) & CR4_LA57) !== 0n };
+    paging.set(processor, mode);
+    const probes: [string, bigint, number][] = [
+      ['the kernel PE header at KernBase', version.kernBase, headerBytes],
+      ['the PsLoadedModuleList head', version.psLoadedModuleList, 16],
+      [`the bytes at rip 0x${change.programCounter.toString(16)}`, change.programCounter, 16],
+    ];
+    for (const [what, address, length] of probes) {
+      const kd = await readThroughKd(processor, level, address, length);
+      if (kd.length === 0) continue; // KD could not read it either: nothing to compare
+      const fromSource = new Uint8Array(kd.length);
+      if (!(await reader.readVirtualInto(address, fromSource, mode))) return `${what} (0x${address.toString(16)}) is not readable from ${source.description}`;
+      const at = firstDifference(kd, fromSource);
+      if (at >= 0) return `${what} (0x${address.toString(16)}) differs between ${source.description} and KD at +0x${at.toString(16)}`;
+    }
+    return undefined;
+  };
+
+  const onStop = (packet: KdPacket): void => {
+    dispatch({ kind: 'stop' });
+    held.push({ kind: 'packet', packet });
+    validate(packet.payload).then(
+      (reason) => finishValidation(reason),
+      (error: unknown) => finishValidation(`the validation reads failed (${error instanceof Error ? error.message : String(error)})`),
+    );
+  };
+
+  const finishValidation = (reason: string | undefined): void => {
+    if (!state.validating) return;
+    dispatch(reason === undefined ? { kind: 'validated', ok: true } : { kind: 'validated', ok: false, reason });
+    const release = held;
+    held = [];
+    for (const e of release) events.next(e);
+    const sends = deferred;
+    deferred = [];
+    for (const d of sends) void forward(d.packet).then(() => d.resolve(), (e: unknown) => d.reject(e));
+  };
+
+  guest.events$.subscribe({
+    next(event) {
+      if (event.kind === 'packet') {
+        const { packet } = event;
+        if (packet.type === KdPacketType.StateManipulate && internal !== undefined) {
+          const w = internal;
+          internal = undefined;
+          w.resolve(packet.payload);
+          return;
+        }
+        if (packet.type === KdPacketType.StateChange64 && !state.validating) {
+          onStop(packet);
+          return;
+        }
+        if (packet.type === KdPacketType.StateManipulate && packet.payload.length >= HEADER && forwardedReads.length > 0) {
+          const api = u32(packet.payload, 0);
+          if (api === forwardedReads[0]) {
+            forwardedReads.shift();
+            dispatch({ kind: 'served', from: 'kd', bytes: Math.min(u32(packet.payload, 0x1c), packet.payload.length - HEADER) });
+          }
+        }
+      } else if (event.kind === 'disconnect') {
+        internal?.reject(new VmkdError(LinkErrorCode.Disconnected, 'the guest went away', { disconnected: true }));
+        internal = undefined;
+        forwardedReads.length = 0;
+        if (state.validating) finishValidation('the guest went away during validation');
+        dispatch({ kind: 'disconnect' });
+      }
+      emit(event);
+    },
+    error(error) {
+      events.error(error);
+    },
+    complete() {
+      events.complete();
+      notices.complete();
+    },
+  });
+
+  const forward = (packet: KdPacket): Promise<void> => {
+    if (packet.type === KdPacketType.StateManipulate && packet.payload.length >= HEADER) {
+      const api = u32(packet.payload, 0);
+      if (api === KdApi.ReadVirtualMemory || api === KdApi.ReadPhysicalMemory) forwardedReads.push(api);
+      dispatch({ kind: 'forwarded', apiNumber: api });
+    }
+    return guest.send(packet);
+  };
+
+  /** Builds the reply from the source; undefined when the source cannot serve all of it. */
+  const serve = async (payload: Uint8Array): Promise<Uint8Array | undefined> => {
+    const api = u32(payload, 0);
+    const processor = u16(payload, 6);
+    const view = new DataView(payload.buffer, payload.byteOffset, HEADER);
+    const address = view.getBigUint64(0x10, true);
+    const count = view.getUint32(0x18, true);
+    if (count > KdLimits.MaxPayload - HEADER) return undefined; // the guest decides how to clamp
+    const reply = new Uint8Array(HEADER + count);
+    reply.set(payload.subarray(0, HEADER));
+    const data = reply.subarray(HEADER);
+    let ok: boolean;
+    if (api === KdApi.ReadPhysicalMemory) ok = await reader.readPhysicalInto(address, data);
+    else {
+      const mode = paging.get(processor);
+      ok = mode !== undefined && (await reader.readVirtualInto(address, data, mode));
+    }
+    if (!ok) return undefined;
+    const out = new DataView(reply.buffer);
+    out.setUint32(8, 0, true); // STATUS_SUCCESS
+    out.setUint32(0x1c, count, true); // ActualBytesRead
+    return reply;
+  };
+
+  const link: FastPathLink = {
+    name: `${guest.name}+memory`,
+    role: guest.role,
+    events$: events.asObservable(),
+    notices$: notices.asObservable(),
+    source,
+    get connected() {
+      return guest.connected;
+    },
+    async send(packet) {
+      if (closed) throw new VmkdError(LinkErrorCode.Closed, 'the link is closed', { canceled: true });
+      if (state.validating) {
+        return new Promise<void>((resolve, reject) => deferred.push({ packet, resolve, reject }));
+      }
+      if (packet.type === KdPacketType.StateManipulate && packet.payload.length >= HEADER && requestRoute(state, u32(packet.payload, 0)) === 'source') {
+        let reply: Uint8Array | undefined;
+        try {
+          reply = await serve(packet.payload);
+        } catch (error) {
+          notices.next({ level: 'warn', text: `memory source read failed (${error instanceof Error ? error.message : String(error)}); this read goes through KD` });
+          reply = undefined;
+        }
+        if (reply !== undefined) {
+          const bytes = reply.length - HEADER;
+          const answer = reply;
+          // Delivered after send() settles, as a guest's reply would be.
+          queueMicrotask(() => {
+            dispatch({ kind: 'served', from: 'source', bytes });
+            events.next({ kind: 'packet', packet: { type: KdPacketType.StateManipulate, payload: answer } });
+          });
+          return;
+        }
+        dispatch({ kind: 'fallback' });
+      }
+      return forward(packet);
+    },
+    breakIn: () => guest.breakIn(),
+    resync: () => guest.resync(),
+    stats: (): LinkStats => guest.stats(),
+    fastPathStats: () => state.stats,
+    fastPathState: () => state,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const d of deferred) d.reject(new VmkdError(LinkErrorCode.Closed, 'the link is closed', { canceled: true }));
+      deferred = [];
+      internal?.reject(new VmkdError(LinkErrorCode.Closed, 'the link is closed', { canceled: true }));
+      await guest.close();
+      await source.close();
+    },
+  };
+  return link;
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+function u32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+
+function u16(b: Uint8Array, o: number): number {
+  return b[o] | (b[o + 1] << 8);
+}

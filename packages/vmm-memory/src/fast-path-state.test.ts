@@ -1,0 +1,61 @@
+import { KdApi } from '@vmkd/kd-protocol';
+import { describe, expect, it } from 'vitest';
+import { initialFastPathState, reduceFastPath, requestRoute, type FastPathEvent, type FastPathState } from './fast-path-state.js';
+
+const run = (events: FastPathEvent[], from: FastPathState = initialFastPathState) => {
+  let state = from;
+  const effects = [];
+  for (const e of events) {
+    const step = reduceFastPath(state, e);
+    state = step.state;
+    effects.push(...step.effects);
+  }
+  return { state, effects };
+};
+
+describe('the fast path reducer', () => {
+  it('validates each stop before serving reads from the source', () => {
+    const stopped = run([{ kind: 'stop' }]);
+    expect(stopped.effects).toEqual([{ kind: 'invalidate', cr3: true }, { kind: 'validate' }]);
+    expect(requestRoute(stopped.state, KdApi.ReadVirtualMemory)).toBe('guest');
+    const ok = run([{ kind: 'validated', ok: true }], stopped.state);
+    expect(ok.effects[0]).toMatchObject({ kind: 'notice', level: 'info' });
+    expect(requestRoute(ok.state, KdApi.ReadVirtualMemory)).toBe('source');
+    expect(requestRoute(ok.state, KdApi.ReadPhysicalMemory)).toBe('source');
+    expect(requestRoute(ok.state, KdApi.WriteVirtualMemory)).toBe('guest');
+    expect(requestRoute(ok.state, KdApi.SearchMemory)).toBe('guest');
+  });
+
+  it('stops trusting the source on a resume and after a failed validation', () => {
+    const trusted = run([{ kind: 'stop' }, { kind: 'validated', ok: true }]).state;
+    const resumed = run([{ kind: 'forwarded', apiNumber: KdApi.ContinueApi2 }], trusted);
+    expect(resumed.state.target).toBe('running');
+    expect(requestRoute(resumed.state, KdApi.ReadVirtualMemory)).toBe('guest');
+    const failed = run([{ kind: 'stop' }, { kind: 'validated', ok: false, reason: 'header differs' }], resumed.state);
+    expect(failed.state.disabledReason).toBe('header differs');
+    expect(failed.effects.at(-1)).toEqual({ kind: 'notice', level: 'warn', text: 'memory fast path disabled: header differs; reads go through KD' });
+    expect(requestRoute(failed.state, KdApi.ReadVirtualMemory)).toBe('guest');
+    expect(failed.state.stats).toMatchObject({ validationsPassed: 1, validationsFailed: 1 });
+  });
+
+  it('invalidates on writes, CR3 only when paging may change, never on reads', () => {
+    const trusted = run([{ kind: 'stop' }, { kind: 'validated', ok: true }]).state;
+    expect(run([{ kind: 'forwarded', apiNumber: KdApi.WriteVirtualMemory }], trusted).effects).toEqual([{ kind: 'invalidate', cr3: false }]);
+    expect(run([{ kind: 'forwarded', apiNumber: KdApi.SetContext }], trusted).effects).toEqual([{ kind: 'invalidate', cr3: true }]);
+    expect(run([{ kind: 'forwarded', apiNumber: KdApi.ReadControlSpace }], trusted).effects).toEqual([]);
+  });
+
+  it('counts bytes by where they came from', () => {
+    const { state } = run([
+      { kind: 'served', from: 'source', bytes: 100 },
+      { kind: 'served', from: 'kd', bytes: 7 },
+      { kind: 'fallback' },
+    ]);
+    expect(state.stats).toMatchObject({ bytesFromSource: 100, readsFromSource: 1, bytesThroughKd: 7, readsThroughKd: 1, fallbacks: 1 });
+  });
+
+  it('forgets the stop when the guest goes away', () => {
+    const trusted = run([{ kind: 'stop' }, { kind: 'validated', ok: true }]).state;
+    expect(run([{ kind: 'disconnect' }], trusted).state).toMatchObject({ target: 'unknown', trusted: false });
+  });
+});

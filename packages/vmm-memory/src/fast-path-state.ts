@@ -1,0 +1,134 @@
+import { KdApi } from '@vmkd/kd-protocol';
+
+/**
+ * The fast path's state as a pure reducer: whether the target is stopped, whether the source is
+ * trusted for this stop, and the counters. The link shell (fast-path-link.ts) feeds it what it
+ * sees on the wire and performs the effects.
+ */
+export interface FastPathStats {
+  /** Bytes of ReadVirtual/ReadPhysical replies built from the memory source. */
+  readonly bytesFromSource: number;
+  /** Bytes of read replies that came from the guest through KD. */
+  readonly bytesThroughKd: number;
+  readonly readsFromSource: number;
+  readonly readsThroughKd: number;
+  /** Reads the source could not serve (a page not present on the host walk, a hole) that went to KD. */
+  readonly fallbacks: number;
+  readonly validationsPassed: number;
+  readonly validationsFailed: number;
+  /** Times cached translations were dropped (a resume, a write, a context or control-space change). */
+  readonly invalidations: number;
+}
+
+export interface FastPathState {
+  readonly target: 'unknown' | 'running' | 'stopped';
+  /** Validation of the current stop is in flight: the stop is held back from the debugger meanwhile. */
+  readonly validating: boolean;
+  /** The source matched KD at this stop; reads may be served from it. */
+  readonly trusted: boolean;
+  /** Why the fast path is off (the last validation's mismatch), until a later validation passes. */
+  readonly disabledReason: string | undefined;
+  readonly stats: FastPathStats;
+}
+
+export type FastPathEvent =
+  /** The guest reported a stop (a state change). */
+  | { readonly kind: 'stop' }
+  | { readonly kind: 'validated'; readonly ok: true }
+  | { readonly kind: 'validated'; readonly ok: false; readonly reason: string }
+  /** The debugger sent a manipulate request on to the guest. */
+  | { readonly kind: 'forwarded'; readonly apiNumber: number }
+  /** A read reply went to the debugger, from the source or from KD. */
+  | { readonly kind: 'served'; readonly from: 'source' | 'kd'; readonly bytes: number }
+  | { readonly kind: 'fallback' }
+  /** The guest link lost its peer. */
+  | { readonly kind: 'disconnect' };
+
+export type FastPathEffect =
+  /** Read the known structures both ways and report `validated`. */
+  | { readonly kind: 'validate' }
+  /** Drop cached translations (and CR3s when `cr3` is set). */
+  | { readonly kind: 'invalidate'; readonly cr3: boolean }
+  /** Tell the user (stderr, the trace). */
+  | { readonly kind: 'notice'; readonly level: 'info' | 'warn'; readonly text: string };
+
+export interface FastPathStep {
+  readonly state: FastPathState;
+  readonly effects: readonly FastPathEffect[];
+}
+
+export const initialFastPathState: FastPathState = {
+  target: 'unknown',
+  validating: false,
+  trusted: false,
+  disabledReason: undefined,
+  stats: { bytesFromSource: 0, bytesThroughKd: 0, readsFromSource: 0, readsThroughKd: 0, fallbacks: 0, validationsPassed: 0, validationsFailed: 0, invalidations: 0 },
+};
+
+/** APIs the source may answer (spec 2.2): the reads. SearchMemory is answered by KD (see the docs). */
+export const SOURCE_READ_APIS: ReadonlySet<number> = new Set([KdApi.ReadVirtualMemory, KdApi.ReadPhysicalMemory]);
+const RESUME_APIS: ReadonlySet<number> = new Set([KdApi.Continue, KdApi.ContinueApi2, KdApi.Reboot, KdApi.CauseBugCheck]);
+/** Requests that change what a read sees or how addresses translate; everything else leaves the cache alone. */
+const READ_ONLY_APIS: ReadonlySet<number> = new Set([
+  KdApi.ReadVirtualMemory,
+  KdApi.ReadPhysicalMemory,
+  KdApi.ReadControlSpace,
+  KdApi.GetContext,
+  KdApi.GetContextEx,
+  KdApi.GetVersion,
+  KdApi.ReadIoSpace,
+  KdApi.ReadIoSpaceExtended,
+  KdApi.ReadMachineSpecificRegister,
+  KdApi.SearchMemory,
+  KdApi.QueryMemory,
+  KdApi.GetBusData,
+]);
+/** Changes that may move CR3/CR4 (a new context, control space, a switch to another CPU). */
+const PAGING_APIS: ReadonlySet<number> = new Set([KdApi.SetContext, KdApi.SetContextEx, KdApi.WriteControlSpace, KdApi.SwitchProcessor, KdApi.WriteMachineSpecificRegister]);
+
+const counted = (state: FastPathState, patch: Partial<FastPathStats>): FastPathState => ({ ...state, stats: { ...state.stats, ...patch } });
+
+export function reduceFastPath(state: FastPathState, event: FastPathEvent): FastPathStep {
+  const s = state.stats;
+  switch (event.kind) {
+    case 'stop':
+      // Every stop is validated afresh: the guest ran (or was replaced) since the last check.
+      return {
+        state: counted({ ...state, target: 'stopped', validating: true, trusted: false }, { invalidations: s.invalidations + 1 }),
+        effects: [{ kind: 'invalidate', cr3: true }, { kind: 'validate' }],
+      };
+    case 'validated': {
+      if (event.ok) {
+        const effects: FastPathEffect[] = [];
+        if (state.disabledReason !== undefined || s.validationsPassed === 0) {
+          effects.push({ kind: 'notice', level: 'info', text: state.disabledReason === undefined ? 'memory fast path validated: reads are served from the memory source while the target is stopped' : 'memory fast path validated again: reads are served from the memory source' });
+        }
+        return { state: counted({ ...state, validating: false, trusted: true, disabledReason: undefined }, { validationsPassed: s.validationsPassed + 1 }), effects };
+      }
+      return {
+        state: counted({ ...state, validating: false, trusted: false, disabledReason: event.reason }, { validationsFailed: s.validationsFailed + 1 }),
+        effects: [{ kind: 'notice', level: 'warn', text: `memory fast path disabled: ${event.reason}; reads go through KD` }],
+      };
+    }
+    case 'forwarded': {
+      if (RESUME_APIS.has(event.apiNumber)) {
+        return { state: counted({ ...state, target: 'running', trusted: false }, { invalidations: s.invalidations + 1 }), effects: [{ kind: 'invalidate', cr3: true }] };
+      }
+      if (READ_ONLY_APIS.has(event.apiNumber)) return { state, effects: [] };
+      return { state: counted(state, { invalidations: s.invalidations + 1 }), effects: [{ kind: 'invalidate', cr3: PAGING_APIS.has(event.apiNumber) }] };
+    }
+    case 'served':
+      return event.from === 'source'
+        ? { state: counted(state, { bytesFromSource: s.bytesFromSource + event.bytes, readsFromSource: s.readsFromSource + 1 }), effects: [] }
+        : { state: counted(state, { bytesThroughKd: s.bytesThroughKd + event.bytes, readsThroughKd: s.readsThroughKd + 1 }), effects: [] };
+    case 'fallback':
+      return { state: counted(state, { fallbacks: s.fallbacks + 1 }), effects: [] };
+    case 'disconnect':
+      return { state: { ...state, target: 'unknown', validating: false, trusted: false }, effects: [{ kind: 'invalidate', cr3: true }] };
+  }
+}
+
+/** Where a debugger's manipulate request goes now. */
+export function requestRoute(state: FastPathState, apiNumber: number): 'source' | 'guest' {
+  return state.target === 'stopped' && state.trusted && !state.validating && SOURCE_READ_APIS.has(apiNumber) ? 'source' : 'guest';
+}
