@@ -21,3 +21,11 @@ export { reduceFastPath, requestRoute, initialFastPathState, SOURCE_READ_APIS } 
 export type { FastPathState, FastPathStats, FastPathEvent, FastPathEffect, FastPathStep } from './fast-path-state.js';
 export { createFastPathLink } from './fast-path-link.js';
 export type { FastPathLink, FastPathNotice, FastPathOptions } from './fast-path-link.js';
+export { DumpOffset, DumpType, encodeDumpHeader, encodeBitmapHeader, bitmapPages, bitmapFirstPage, totalPages, MAX_RUNS } from './crash-dump-format.js';
+export type { DumpHeaderInfo, PhysicalRun, ExceptionRecord64 } from './crash-dump-format.js';
+export { writeCrashDump, resumeFilePath } from './dump-writer.js';
+export type { PageReader, DumpProgress, WriteDumpOptions, DumpResult } from './dump-writer.js';
+export { openCrashDump } from './dump-reader.js';
+export type { CrashDump } from './dump-reader.js';
+export { readDumpHeaderInfo, chooseDumpReader, dumpTarget } from './dump-target.js';
+export type { DumpSourceChoice } from './dump-target.js';

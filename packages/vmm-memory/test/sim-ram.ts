@@ -16,6 +16,7 @@ export function ramDir(): { dir: string; remove(): void } {
 export interface SimWithFastPath {
   readonly sim: SimTarget;
   readonly ramPath: string;
+  /** Undefined when built with `fastPath: false` (the debugger talks to the guest link directly). */
   readonly link: FastPathLink;
   readonly debuggerSession: DebuggerSession;
   readonly targetSession: TargetSession;
@@ -24,7 +25,7 @@ export interface SimWithFastPath {
 }
 
 /** The virtual kernel with a RAM file, its TargetSession on an in-memory packet pair, the fast path in front, a DebuggerSession attached. */
-export async function simWithFastPath(dir: string, memorySize = 64 * 1024 * 1024): Promise<SimWithFastPath> {
+export async function simWithFastPath(dir: string, memorySize = 64 * 1024 * 1024, options: { readonly fastPath?: boolean } = {}): Promise<SimWithFastPath> {
   const ramPath = join(dir, 'sim.ram');
   const sim = createSimTarget({ memorySize, ramFile: ramPath, printIntervalMs: 0 });
   const [targetFacing, debuggerFacing] = createMemoryPacketPair();
@@ -32,7 +33,7 @@ export async function simWithFastPath(dir: string, memorySize = 64 * 1024 * 1024
   const link = createFastPathLink(targetFacing, await openFileSource(ramPath));
   const notices: FastPathNotice[] = [];
   link.notices$.subscribe((n) => notices.push(n));
-  const debuggerSession = createDebuggerSession(link, { timeoutMs: 20_000 });
+  const debuggerSession = createDebuggerSession(options.fastPath === false ? targetFacing : link, { timeoutMs: 20_000 });
   await debuggerSession.attach({ timeoutMs: 20_000 });
   return {
     sim,
@@ -43,6 +44,7 @@ export async function simWithFastPath(dir: string, memorySize = 64 * 1024 * 1024
     notices,
     async close() {
       await debuggerSession.close();
+      if (options.fastPath === false) await targetFacing.close();
       await link.close();
       await targetSession.close();
       sim.close();

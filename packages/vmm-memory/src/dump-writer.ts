@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  DUMP_HEADER_SIZE,
+  DumpOffset,
+  PAGE,
+  MAX_RUNS,
+  bitmapFirstPage,
+  bitmapPages,
+  encodeBitmapHeader,
+  encodeDumpHeader,
+  totalPages,
+  type DumpHeaderInfo,
+} from './crash-dump-format.js';
+import { VmmMemoryErrorCode, vmmError } from './errors.js';
+
+/** Reads whole pages of guest-physical memory into `into`; false when they could not be read. */
+export type PageReader = (pa: bigint, into: Uint8Array) => Promise<boolean>;
+
+export interface DumpProgress {
+  readonly pagesDone: number;
+  readonly pagesTotal: number;
+  /** Pages written to the file so far (a bitmap dump leaves zero pages out). */
+  readonly pagesWritten: number;
+}
+
+export interface WriteDumpOptions {
+  /** `full` (every page of every run) or `bitmap` (the pages that hold anything but zeros). Default full. */
+  readonly type?: 'full' | 'bitmap';
+  /** Continue an interrupted dump of the same stop (checked by a fingerprint of the header). */
+  readonly resume?: boolean;
+  readonly onProgress?: (progress: DumpProgress) => void;
+  /** Bytes read per call (default 4 MiB). */
+  readonly chunkBytes?: number;
+  /** Bytes between resume checkpoints (default 64 MiB). */
+  readonly checkpointBytes?: number;
+}
+
+export interface DumpResult {
+  readonly path: string;
+  readonly type: 'full' | 'bitmap';
+  readonly pagesTotal: number;
+  readonly pagesWritten: number;
+  /** Pages the reader could not read (written as zeros in a full dump, left out of a bitmap dump). */
+  readonly pagesUnreadable: number;
+  readonly fileBytes: number;
+  /** The page index the dump resumed from (0 for a fresh dump). */
+  readonly resumedFrom: number;
+}
+
+interface Checkpoint {
+  readonly version: 1;
+  readonly fingerprint: string;
+  readonly type: 'full' | 'bitmap';
+  readonly nextPage: number;
+  readonly pagesWritten: number;
+  readonly pagesUnreadable: number;
+}
+
+/** The file that records how far an interrupted dump got. */
+export function resumeFilePath(path: string): string {
+  return `${path}.vmkd-resume`;
+}
+
+/**
+ * Writes a Windows kernel crash dump (see crash-dump-format.ts). The header goes in last, so an
+ * interrupted file never looks like a finished dump; `resume` continues from the last checkpoint
+ * when the stop is the same (same header fingerprint: context, exception, runs, CR3).
+ */
+export async function writeCrashDump(path: string, info: DumpHeaderInfo, read: PageReader, options: WriteDumpOptions = {}): Promise<DumpResult> {
+  const type = options.type ?? 'full';
+  if (info.runs.length === 0 || info.runs.length > MAX_RUNS) {
+    throw vmmError(VmmMemoryErrorCode.DumpWrite, `a dump header holds 1 … ${MAX_RUNS} physical memory runs, not ${info.runs.length}`, { runs: info.runs.length });
+  }
+  const chunkPages = Math.max(1, Math.floor((options.chunkBytes ?? 4 << 20) / PAGE));
+  const checkpointPages = Math.max(chunkPages, Math.floor((options.checkpointBytes ?? 64 << 20) / PAGE));
+  const pagesTotal = Number(totalPages(info.runs));
+  const bits = bitmapPages(info.runs);
+  const firstPage = type === 'full' ? BigInt(DUMP_HEADER_SIZE) : bitmapFirstPage(bits);
+  const bitmap = type === 'bitmap' ? new Uint8Array(Number(bits / 8n)) : undefined;
+  const fingerprint = createHash('sha256').update(encodeDumpHeader(info, type, 0n)).digest('hex');
+
+  let start: Checkpoint = { version: 1, fingerprint, type, nextPage: 0, pagesWritten: 0, pagesUnreadable: 0 };
+  let handle: FileHandle;
+  if (options.resume === true) {
+    const saved = await readCheckpoint(path);
+    if (saved === undefined) throw vmmError(VmmMemoryErrorCode.DumpWrite, `nothing to resume: ${resumeFilePath(path)} is missing (the dump finished or never started)`, { path });
+    if (saved.fingerprint !== fingerprint || saved.type !== type) {
+      throw vmmError(VmmMemoryErrorCode.DumpWrite, `${path} is a dump of another stop or type; start it afresh (without resume)`, { path });
+    }
+    start = saved;
+    handle = await openFile(path, 'r+');
+    if (bitmap !== undefined) await handle.read(bitmap, 0, bitmap.length, DumpOffset.Body + 0x38);
+  } else {
+    await rm(resumeFilePath(path), { force: true });
+    handle = await openFile(path, 'w+');
+    // Zeros where the header goes: an interrupted dump has no signature.
+    await handle.write(new Uint8Array(Number(firstPage)), 0, Number(firstPage), 0);
+  }
+
+  let pagesWritten = start.pagesWritten;
+  let pagesUnreadable = start.pagesUnreadable;
+  let done = start.nextPage;
+  let sinceCheckpoint = 0;
+  const buffer = new Uint8Array(chunkPages * PAGE);
+  const zero = Buffer.alloc(PAGE);
+  try {
+    let runStart = 0;
+    for (const run of info.runs) {
+      const count = Number(run.pageCount);
+      for (let i = Math.max(0, done - runStart); i < count; ) {
+        const n = Math.min(chunkPages, count - i);
+        const chunk = buffer.subarray(0, n * PAGE);
+        const pa = (run.basePage + BigInt(i)) * BigInt(PAGE);
+        let ok = await read(pa, chunk);
+        if (!ok) {
+          // Page by page, so one bad page does not cost the chunk.
+          ok = true;
+          for (let p = 0; p < n; p++) {
+            const page = chunk.subarray(p * PAGE, (p + 1) * PAGE);
+            if (!(await read(pa + BigInt(p * PAGE), page))) {
+              page.fill(0);
+              pagesUnreadable++;
+            }
+          }
+        }
+        if (bitmap === undefined) {
+          await writeAll(handle, chunk, Number(firstPage) + (runStart + i) * PAGE);
+          pagesWritten += n;
+        } else {
+          // Gather the pages that are not all zeros, in order, and set their bits.
+          let out = 0;
+          for (let p = 0; p < n; p++) {
+            const page = Buffer.from(chunk.buffer, chunk.byteOffset + p * PAGE, PAGE);
+            if (page.equals(zero)) continue;
+            const pfn = Number(run.basePage) + i + p;
+            bitmap[pfn >> 3] |= 1 << (pfn & 7);
+            if (out !== p) chunk.copyWithin(out * PAGE, p * PAGE, (p + 1) * PAGE);
+            out++;
+          }
+          if (out > 0) await writeAll(handle, chunk.subarray(0, out * PAGE), Number(firstPage) + pagesWritten * PAGE);
+          pagesWritten += out;
+        }
+        i += n;
+        done = runStart + i;
+        sinceCheckpoint += n;
+        options.onProgress?.({ pagesDone: done, pagesTotal, pagesWritten });
+        if (sinceCheckpoint >= checkpointPages && done < pagesTotal) {
+          sinceCheckpoint = 0;
+          if (bitmap !== undefined) await writeAll(handle, bitmap, DumpOffset.Body + 0x38);
+          await handle.sync();
+          await writeFile(resumeFilePath(path), JSON.stringify({ version: 1, fingerprint, type, nextPage: done, pagesWritten, pagesUnreadable } satisfies Checkpoint));
+        }
+      }
+      runStart += count;
+    }
+    const fileBytes = Number(firstPage) + pagesWritten * PAGE;
+    if (bitmap !== undefined) {
+      await writeAll(handle, encodeBitmapHeader(bits, BigInt(pagesWritten)), DumpOffset.Body);
+      await writeAll(handle, bitmap, DumpOffset.Body + 0x38);
+    }
+    await handle.truncate(fileBytes);
+    await writeAll(handle, encodeDumpHeader(info, type, BigInt(fileBytes)), 0);
+    await handle.sync();
+    await handle.close();
+    await rm(resumeFilePath(path), { force: true });
+    return { path, type, pagesTotal, pagesWritten, pagesUnreadable, fileBytes, resumedFrom: start.nextPage };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw vmmError(VmmMemoryErrorCode.DumpWrite, `writing ${path} stopped at page ${done} of ${pagesTotal}: ${(error as Error).message}; continue it with resume`, { path, page: done }, error);
+  }
+}
+
+async function openFile(path: string, flags: string): Promise<FileHandle> {
+  try {
+    return await open(path, flags, 0o600);
+  } catch (error) {
+    throw vmmError(VmmMemoryErrorCode.DumpWrite, `cannot open ${path}: ${(error as Error).message}`, { path }, error);
+  }
+}
+
+async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function readCheckpoint(path: string): Promise<Checkpoint | undefined> {
+  let text: string;
+  try {
+    text = await readFile(resumeFilePath(path), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const c = JSON.parse(text) as Partial<Checkpoint>;
+  if (c.version !== 1 || typeof c.fingerprint !== 'string' || typeof c.nextPage !== 'number' || typeof c.pagesWritten !== 'number') {
+    throw vmmError(VmmMemoryErrorCode.DumpWrite, `${resumeFilePath(path)} is not a vmkd resume record`, { path });
+  }
+  return c as Checkpoint;
+}
