@@ -1,5 +1,6 @@
 import { pipeEndpointScheme, tcpEndpointScheme, unixEndpointScheme } from '@vmkd/dbgeng-pipe';
 import { serialDeviceGuestScheme, serialPipeGuestScheme, serialTcpGuestScheme, serialUnixGuestScheme } from '@vmkd/serial-fallback';
+import { memoryGuestOption } from '@vmkd/vmm-memory';
 import { kdrpcProxyPipeGuestScheme, kdrpcProxyUnixGuestScheme } from '@vmkd/vmware-backdoor';
 import { createSchemeRegistry, type SchemeRegistry } from './registry.js';
 import { simKdrpcVariant } from './sim/kdrpc-variant.js';
@@ -27,7 +28,8 @@ export function createDefaultRegistry(): SchemeRegistry {
     .endpoint(pipeEndpointScheme)
     .endpoint(unixEndpointScheme)
     .endpoint(tcpEndpointScheme);
-  // Guest options (`?memory=…`): none yet.
+  // Guest options: `?memory=…` puts the memory fast path in front of any guest but sim (whose RAM file is `ram=`).
+  registry.guestOption(memoryGuestOption);
   return registry.guest(createSimGuestScheme(registry.simVariants));
 }
 

@@ -3,7 +3,9 @@ import {
   KdLimits,
   KdMachineType,
   KdPacketType,
+  KdStateChange,
   LinkErrorCode,
+  createHeldEvents,
   VmkdError,
   decodeManipulate,
   decodeWaitStateChange,
@@ -68,7 +70,8 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
   const timeoutMs = options.validationTimeoutMs ?? 10_000;
   const headerBytes = options.headerBytes ?? 0x400;
   const reader: GuestReader = createGuestReader(source);
-  const events = new Subject<LinkEvent>();
+  // Held until the first subscriber (PacketLink rule), then hot.
+  const events = createHeldEvents<LinkEvent>();
   const notices = new Subject<FastPathNotice>();
   let state: FastPathState = initialFastPathState;
   let closed = false;
@@ -169,7 +172,13 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
   };
 
   const onStop = (packet: KdPacket): void => {
-    dispatch({ kind: 'stop' });
+    if (!isCheckableStop(packet.payload)) {
+      // Not a stop the link can check (an unknown NewState, a short payload): pass it on, trust nothing.
+      dispatch({ kind: 'stop', checkable: false });
+      events.next({ kind: 'packet', packet });
+      return;
+    }
+    dispatch({ kind: 'stop', checkable: true });
     held.push({ kind: 'packet', packet });
     validate(packet.payload).then(
       (reason) => finishValidation(reason),
@@ -218,8 +227,9 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
       }
       emit(event);
     },
-    error(error) {
-      events.error(error);
+    error() {
+      events.complete();
+      notices.complete();
     },
     complete() {
       events.complete();
@@ -263,14 +273,14 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
   const link: FastPathLink = {
     name: `${guest.name}+memory`,
     role: guest.role,
-    events$: events.asObservable(),
+    events$: events.events$,
     notices$: notices.asObservable(),
     source,
     get connected() {
       return guest.connected;
     },
     async send(packet) {
-      if (closed) throw new VmkdError(LinkErrorCode.Closed, 'the link is closed', { canceled: true });
+      if (closed) throw closedError();
       if (state.validating) {
         return new Promise<void>((resolve, reject) => deferred.push({ packet, resolve, reject }));
       }
@@ -296,8 +306,8 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
       }
       return forward(packet);
     },
-    breakIn: () => guest.breakIn(),
-    resync: () => guest.resync(),
+    breakIn: () => (closed ? Promise.reject(closedError()) : guest.breakIn()),
+    resync: () => (closed ? Promise.reject(closedError()) : guest.resync()),
     stats: (): LinkStats => guest.stats(),
     fastPathStats: () => state.stats,
     fastPathState: () => state,
@@ -312,6 +322,17 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     },
   };
   return link;
+}
+
+function closedError(): VmkdError {
+  return new VmkdError(LinkErrorCode.Closed, 'the link is closed', { canceled: true });
+}
+
+/** A DBGKD_WAIT_STATE_CHANGE64 of a kind spec 2.5 defines (exception, load symbols, command string), full length. */
+function isCheckableStop(payload: Uint8Array): boolean {
+  if (payload.length < KdLimits.StateChangeSize) return false;
+  const state = u32(payload, 0) & ~KdStateChange.AlternateFlag;
+  return state === KdStateChange.Exception || state === KdStateChange.LoadSymbols || state === KdStateChange.CommandString;
 }
 
 function firstDifference(a: Uint8Array, b: Uint8Array): number {

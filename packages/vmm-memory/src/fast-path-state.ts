@@ -32,8 +32,8 @@ export interface FastPathState {
 }
 
 export type FastPathEvent =
-  /** The guest reported a stop (a state change). */
-  | { readonly kind: 'stop' }
+  /** The guest reported a stop (a state change); `checkable` when it is one the link can validate. */
+  | { readonly kind: 'stop'; readonly checkable: boolean }
   | { readonly kind: 'validated'; readonly ok: true }
   | { readonly kind: 'validated'; readonly ok: false; readonly reason: string }
   /** The debugger sent a manipulate request on to the guest. */
@@ -92,6 +92,9 @@ export function reduceFastPath(state: FastPathState, event: FastPathEvent): Fast
   const s = state.stats;
   switch (event.kind) {
     case 'stop':
+      if (!event.checkable) {
+        return { state: counted({ ...state, target: 'stopped', validating: false, trusted: false }, { invalidations: s.invalidations + 1 }), effects: [{ kind: 'invalidate', cr3: true }] };
+      }
       // Every stop is validated afresh: the guest ran (or was replaced) since the last check.
       return {
         state: counted({ ...state, target: 'stopped', validating: true, trusted: false }, { invalidations: s.invalidations + 1 }),

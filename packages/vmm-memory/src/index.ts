@@ -29,3 +29,4 @@ export { openCrashDump } from './dump-reader.js';
 export type { CrashDump } from './dump-reader.js';
 export { readDumpHeaderInfo, chooseDumpReader, dumpTarget } from './dump-target.js';
 export type { DumpSourceChoice } from './dump-target.js';
+export { memoryGuestOption, fastPathOf } from './memory-guest-option.js';

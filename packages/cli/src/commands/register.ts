@@ -6,6 +6,7 @@ import type { BenchCommandOptions } from './bench.js';
 import type { DemoOptions } from './demo.js';
 import type { RouteCommandOptions } from './route.js';
 import type { SimCommandOptions } from './sim.js';
+import { registerDumpCommand } from './dump.js';
 
 const GUEST_HELP = `
 Guest URIs (where the kernel's debug traffic comes from):
@@ -19,7 +20,7 @@ Guest URIs (where the kernel's debug traffic comes from):
   sim://?via=serial&baud=115200       the embedded virtual kernel behind a paced serial line
   sim://?via=kdrpc[&backdoor=inprocess|native]
                                       … behind the accelerated KDRPC/GuestRPC path
-     sim also takes build=win7|win10, memory=256M, cpus=N
+     sim also takes build=win7|win10, memory=256M, cpus=N, ram=PATH (RAM as a file, for vmkd dump)
 
 Endpoint URIs (where debuggers attach):
   pipe://./pipe/kd_win10   windbg -k com:pipe,port=\\\\.\\pipe\\kd_win10,resets=0,reconnect
@@ -58,6 +59,7 @@ export function registerCommands(program: Command, runner: ActionRunner): void {
     .addOption(new Option('--memory <size>', 'physical memory (256M, 1G)').argParser(sizeArg('--memory')).default(DEFAULT_SIM_OPTIONS.memory, '256M'))
     .option('--cpus <n>', 'processors', integerArg('--cpus', 1, 64), DEFAULT_SIM_OPTIONS.cpus)
     .option('--baud <bits-per-second>', 'pace the line like a UART at this rate (0 = unpaced)', integerArg('--baud', 0, 10_000_000), 0)
+    .option('--ram-file <path>', "expose the kernel's RAM as this file (for the memory fast path: --memory file:<path>)")
     .option('--allow-remote', 'allow a TCP listener on a non-loopback address')
     .addHelpText(
       'after',
@@ -111,6 +113,8 @@ Examples:
   vmkd rpc "info-set guestinfo.vmkd hello"`,
     )
     .action(async (rpcCommand: string, _options: unknown, command: Command) => runner.run(command, async (ctx) => (await import('./rpc.js')).runRpc(ctx, rpcCommand)));
+
+  registerDumpCommand(program, runner);
 
   program
     .command('doctor')

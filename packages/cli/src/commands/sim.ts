@@ -25,6 +25,7 @@ export interface SimCommandOptions {
   readonly cpus: number;
   readonly baud: number;
   readonly allowRemote?: boolean;
+  readonly ramFile?: string;
 }
 
 function describeActivity(a: TargetActivity): string | undefined {
@@ -59,7 +60,7 @@ export async function runSim(ctx: CommandContext, options: SimCommandOptions): P
     const spec = parseConnectUri(options.connect!);
     linkOptions = { connect: lineConnectOptions(spec.address, pace) };
   }
-  const sim: SimOptions = { build: options.build, memory: options.memory, cpus: options.cpus };
+  const sim: SimOptions = { build: options.build, memory: options.memory, cpus: options.cpus, ...(options.ramFile === undefined ? {} : { ramFile: options.ramFile }) };
   const backend = createSimBackend(sim);
   const link = await createSerialTargetLink(linkOptions);
   const session = createTargetSession(link, backend);

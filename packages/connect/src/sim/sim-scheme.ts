@@ -1,9 +1,10 @@
 import type { GuestSchemeProvider, OpenContext, OpenedLink, SchemeUri, SimVariantProvider } from '@vmkd/kd-protocol';
+import { memoryGuestOption } from '@vmkd/vmm-memory';
 import { parseByteSize } from '../uri/parse-values.js';
 import { DEFAULT_SIM_OPTIONS, SIM_BUILD_CHOICES, simSetup, type GivenSimTarget, type SimOptions } from './sim-setup.js';
 
 /** Keys every `sim://` URI takes, whatever its `via=`. */
-const SIM_KEYS = ['via', 'build', 'memory', 'cpus', 'prints'] as const;
+const SIM_KEYS = ['via', 'build', 'memory', 'cpus', 'prints', 'ram'] as const;
 
 /** A parsed `sim://` URI: the kernel's settings, the variant and the variant's own spec. */
 export interface SimGuestSpec {
@@ -34,7 +35,9 @@ function simOptions(uri: SchemeUri): SimOptions {
       throw uri.bad(error instanceof Error ? error.message : String(error));
     }
   }
-  return { build, memory, cpus };
+  const ramFile = uri.string('ram');
+  if (ramFile === '') throw uri.bad('ram= needs a file path');
+  return ramFile === undefined ? { build, memory, cpus } : { build, memory, cpus, ramFile };
 }
 
 /**
@@ -77,7 +80,15 @@ export function createSimGuestScheme(variants: ReadonlyMap<string, SimVariantPro
       const variant = variants.get(spec.via);
       if (variant === undefined) throw new Error(`sim variant ${spec.via} is not registered`);
       const setup = simSetup(spec.sim, context.simTarget, spec.printIntervalMs === undefined ? {} : { printIntervalMs: spec.printIntervalMs });
-      return variant.open(spec, setup, context);
+      const opened = await variant.open(spec, setup, context);
+      if (spec.sim.ramFile === undefined || context.simTarget !== undefined) return opened;
+      // The kernel's RAM file is its memory source: the whole fast path, as with a real hypervisor.
+      try {
+        return await memoryGuestOption.wrap(opened, { kind: 'file', path: spec.sim.ramFile }, context);
+      } catch (error) {
+        await opened.close();
+        throw error;
+      }
     },
   };
 }

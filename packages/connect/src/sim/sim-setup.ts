@@ -14,6 +14,8 @@ export interface SimOptions {
   /** Bytes of physical memory. */
   readonly memory: number;
   readonly cpus: number;
+  /** Expose the kernel's RAM as this file (`ram=PATH`, `vmkd sim --ram-file`): byte pa at offset pa. */
+  readonly ramFile?: string;
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = { build: 'win10', memory: 256 * 1024 * 1024, cpus: 1 };
@@ -26,7 +28,7 @@ export function resolveBuild(build: string): BuildName | undefined {
 /** The embedded virtual kernel with these options. */
 export function createSimBackend(options: SimOptions, extra: { readonly printIntervalMs?: number } = {}): ReturnType<typeof createSimTarget> {
   const build = resolveBuild(options.build) ?? 'win7-sp1-x64';
-  return createSimTarget({ build, memorySize: options.memory, cpus: options.cpus, ...extra });
+  return createSimTarget({ build, memorySize: options.memory, cpus: options.cpus, ...(options.ramFile === undefined ? {} : { ramFile: options.ramFile }), ...extra });
 }
 
 export function describeSim(options: SimOptions): string {
@@ -34,7 +36,7 @@ export function describeSim(options: SimOptions): string {
   const name = build === undefined ? options.build : `${buildProfile(build).displayName} (build ${buildProfile(build).buildNumber})`;
   const mib = options.memory / (1024 * 1024);
   const size = mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
-  return `virtual ${name}, ${size}, ${options.cpus} CPU${options.cpus === 1 ? '' : 's'}`;
+  return `virtual ${name}, ${size}, ${options.cpus} CPU${options.cpus === 1 ? '' : 's'}${options.ramFile === undefined ? '' : `, RAM in ${options.ramFile}`}`;
 }
 
 /** A target already running that a `sim://` guest serves instead of a fresh one (the demo shows one kernel over two paths). */
