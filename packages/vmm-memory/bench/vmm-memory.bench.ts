@@ -1,0 +1,146 @@
+/**
+ * The memory fast path's figures (issue 14), in one run so they can be compared:
+ * - source reads of 1 MiB from a memory file (target ≥ 1 GB/s);
+ * - `vmkd dump` of a 1 GiB virtual kernel from its RAM file (target ≤ 2 s), beside the raw memory
+ *   copy and disk write bandwidth measured in the same run, and their ratio;
+ * - a dump through KD (no source) beside KD's own ReadPhysicalMemory rate on the same link
+ *   (target ≥ 0.5×).
+ *
+ *   npm run bench -w @vmkd/vmm-memory                       # 1 GiB guest, dump into the temp dir
+ *   npm run bench -w @vmkd/vmm-memory -- --gib 1 --kd-mib 64 --out-dir /var/tmp --json
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { dumpTarget, openFileSource } from '../src/index.js';
+import { simWithFastPath } from '../test/sim-ram.js';
+
+const { values } = parseArgs({
+  options: {
+    gib: { type: 'string', default: '1' },
+    'kd-mib': { type: 'string', default: '64' },
+    'out-dir': { type: 'string', default: tmpdir() },
+    json: { type: 'boolean', default: false },
+  },
+});
+const GUEST = Math.round(Number(values.gib) * 1024) * 1024 * 1024;
+const KD_GUEST = Number(values['kd-mib']) * 1024 * 1024;
+const MIB = 1024 * 1024;
+const shm = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+const ramDir = mkdtempSync(join(shm, 'vmkd-bench-ram-'));
+const outDir = mkdtempSync(join(values['out-dir'], 'vmkd-bench-dump-'));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const figures: Record<string, number> = {};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+try {
+  // Raw memory bandwidth: copying 1 GiB between two buffers in 4 MiB pieces (what a dump does with each page, at best).
+  {
+    const a = Buffer.alloc(64 * MIB, 1);
+    const b = Buffer.alloc(64 * MIB);
+    const runs: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t = performance.now();
+      for (let i = 0; i < GUEST / (64 * MIB); i++) a.copy(b);
+      runs.push(GUEST / ((performance.now() - t) / 1000));
+    }
+    figures.memoryCopyBytesPerS = median(runs);
+    log(`memory copy: ${(figures.memoryCopyBytesPerS / 1e9).toFixed(2)} GB/s`);
+  }
+  // Raw disk bandwidth: writing 1 GiB to the dump directory in 4 MiB writes, then fsync.
+  {
+    const chunk = Buffer.alloc(4 * MIB, 7);
+    const runs: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const path = join(outDir, 'raw.bin');
+      const t = performance.now();
+      const h = await open(path, 'w');
+      for (let at = 0; at < GUEST; at += chunk.length) await h.write(chunk, 0, chunk.length, at);
+      await h.sync();
+      await h.close();
+      runs.push(GUEST / ((performance.now() - t) / 1000));
+      rmSync(path);
+    }
+    figures.diskWriteBytesPerS = median(runs);
+    log(`disk write (${values['out-dir']}): ${(figures.diskWriteBytesPerS / 1e9).toFixed(2)} GB/s`);
+  }
+
+  const env = await simWithFastPath(ramDir, GUEST);
+  try {
+    // Source reads of 1 MiB at random page-aligned addresses of the guest's RAM file.
+    {
+      const source = await openFileSource(env.ramPath);
+      const buf = new Uint8Array(MIB);
+      const runs: number[] = [];
+      for (let r = 0; r < 7; r++) {
+        const t = performance.now();
+        for (let i = 0; i < 256; i++) {
+          const pa = BigInt(Math.floor(Math.random() * (GUEST / MIB - 1))) * BigInt(MIB);
+          await source.readPhysicalInto(pa, buf);
+        }
+        runs.push((256 * MIB) / ((performance.now() - t) / 1000));
+      }
+      await source.close();
+      figures.sourceRead1MiBBytesPerS = median(runs);
+      log(`source reads of 1 MiB: ${(figures.sourceRead1MiBBytesPerS / 1e9).toFixed(2)} GB/s (target ≥ 1 GB/s)`);
+    }
+    // vmkd dump of the whole guest from its RAM file.
+    {
+      const runs: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const path = join(outDir, 'source.dmp');
+        const t = performance.now();
+        const result = await dumpTarget(env.debuggerSession, path, { fastPath: env.link });
+        runs.push((performance.now() - t) / 1000);
+        if (result.from !== 'source' || result.pagesTotal !== GUEST / 4096) throw new Error('the dump did not come from the source');
+        rmSync(path);
+      }
+      figures.dumpFromSourceSeconds = median(runs);
+      figures.dumpFromSourceBytesPerS = GUEST / figures.dumpFromSourceSeconds;
+      const limit = Math.min(figures.memoryCopyBytesPerS, figures.diskWriteBytesPerS);
+      figures.dumpVsLimit = figures.dumpFromSourceBytesPerS / limit;
+      log(
+        `dump of ${GUEST / 2 ** 30} GiB from the source: ${figures.dumpFromSourceSeconds.toFixed(2)} s (${(figures.dumpFromSourceBytesPerS / 1e9).toFixed(2)} GB/s; target ≤ 2 s), ` +
+          `${(figures.dumpVsLimit * 100).toFixed(0)}% of min(memory, disk)`,
+      );
+    }
+  } finally {
+    await env.close();
+  }
+
+  // Through KD: the dump's page reads against KD's own ReadPhysicalMemory rate on the same link.
+  const kd = await simWithFastPath(ramDir, KD_GUEST, { fastPath: false });
+  try {
+    const buf = new Uint8Array(4 * MIB);
+    const reads: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const t = performance.now();
+      await kd.debuggerSession.readPhysicalInto(BigInt(r) * BigInt(4 * MIB), buf);
+      reads.push(buf.length / ((performance.now() - t) / 1000));
+    }
+    figures.kdReadBytesPerS = median(reads);
+    const path = join(outDir, 'kd.dmp');
+    const t = performance.now();
+    await dumpTarget(kd.debuggerSession, path);
+    figures.dumpThroughKdSeconds = (performance.now() - t) / 1000;
+    figures.dumpThroughKdBytesPerS = KD_GUEST / figures.dumpThroughKdSeconds;
+    figures.dumpThroughKdVsRead = figures.dumpThroughKdBytesPerS / figures.kdReadBytesPerS;
+    rmSync(path);
+    log(
+      `dump of ${KD_GUEST / MIB} MiB through KD (in-memory packet pair): ${figures.dumpThroughKdSeconds.toFixed(2)} s, ${(figures.dumpThroughKdBytesPerS / 1e6).toFixed(1)} MB/s; ` +
+        `KD ReadPhysicalMemory ${(figures.kdReadBytesPerS / 1e6).toFixed(1)} MB/s; ratio ${figures.dumpThroughKdVsRead.toFixed(2)} (target ≥ 0.5)`,
+    );
+  } finally {
+    await kd.close();
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify({ guestBytes: GUEST, kdGuestBytes: KD_GUEST, outDir: values['out-dir'], figures }, null, 2)}\n`);
+} finally {
+  rmSync(ramDir, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+}
