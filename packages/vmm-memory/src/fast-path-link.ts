@@ -21,7 +21,7 @@ import { Subject, type Observable } from 'rxjs';
 import { createGuestReader, type GuestReader } from './guest-reader.js';
 import type { MemorySource } from './memory-source.js';
 import { CR4_LA57, type PagingMode } from './page-walk.js';
-import { initialFastPathState, reduceFastPath, requestRoute, type FastPathEffect, type FastPathEvent, type FastPathState, type FastPathStats } from './fast-path-state.js';
+import { initialFastPathState, reduceFastPath, requestRoute, type FastPathEvent, type FastPathState, type FastPathStats } from './fast-path-state.js';
 
 export interface FastPathNotice {
   readonly level: 'info' | 'warn';
@@ -60,10 +60,12 @@ interface Waiter {
  * and ReadPhysicalMemory are answered from the source (host page walk with the stopped CPU's CR3);
  * every other request, and any read the host walk cannot serve, goes to the guest unchanged.
  *
- * Validation: each state change from the guest (an attach, a stop after a resume) is held back
+ * Validation: at each stop (an attach, a stop after a resume) the debugger's first read waits
  * while the link reads, through KD and from the source, the kernel's PE header at KernBase, the
  * PsLoadedModuleList head and the bytes at the stop's rip. Only if all agree is the source
- * trusted for this stop; a mismatch is a notice and every read goes through KD.
+ * trusted for this stop; a mismatch is a notice and every read goes through KD. Validating at the
+ * first read rather than at the stop keeps the stop itself, and any traffic without reads, exactly
+ * as the guest sent it.
  */
 export function createFastPathLink(guest: PacketLink, source: MemorySource, options: FastPathOptions = {}): FastPathLink {
   const clock = options.clock ?? systemClock;
@@ -75,11 +77,13 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
   const notices = new Subject<FastPathNotice>();
   let state: FastPathState = initialFastPathState;
   let closed = false;
-  /** Events from the guest held back while a stop is validated. */
-  let held: LinkEvent[] = [];
-  /** Debugger sends that arrived during a validation. */
+  /** The state change of the current stop (what validation compares at: processor, rip). */
+  let lastStop: Uint8Array | undefined;
+  /** Debugger sends that arrived during a validation, in order. */
   let deferred: { packet: KdPacket; resolve(): void; reject(e: unknown): void }[] = [];
   let internal: Waiter | undefined;
+  /** Forwarded requests whose reply has not come back: validation only starts when none is due. */
+  let repliesDue = 0;
   /** API numbers of forwarded reads whose replies are still due (to count bytes through KD). */
   const forwardedReads: number[] = [];
   /** Paging mode of each CPU at this stop, from its KSPECIAL_REGISTERS. */
@@ -88,29 +92,15 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
   const dispatch = (event: FastPathEvent): void => {
     const step = reduceFastPath(state, event);
     state = step.state;
-    step.effects.forEach(perform);
-  };
-
-  const perform = (effect: FastPathEffect): void => {
-    switch (effect.kind) {
-      case 'invalidate':
+    for (const effect of step.effects) {
+      if (effect.kind === 'invalidate') {
         reader.invalidate();
         if (effect.cr3) paging.clear();
-        return;
-      case 'notice':
-        notices.next({ level: effect.level, text: effect.text });
-        return;
-      case 'validate':
-        return; // started by the caller with the stop's payload
+      } else notices.next({ level: effect.level, text: effect.text });
     }
   };
 
-  const emit = (event: LinkEvent): void => {
-    if (state.validating) held.push(event);
-    else events.next(event);
-  };
-
-  /** One KD request of our own, while the debugger is held back. */
+  /** One KD request of our own, while the debugger's read waits. */
   const request = (payload: Uint8Array): Promise<Uint8Array> =>
     new Promise<Uint8Array>((resolve, reject) => {
       const timer = clock.setTimeout(() => {
@@ -171,30 +161,22 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     return undefined;
   };
 
-  const onStop = (packet: KdPacket): void => {
-    if (!isCheckableStop(packet.payload)) {
-      // Not a stop the link can check (an unknown NewState, a short payload): pass it on, trust nothing.
-      dispatch({ kind: 'stop', checkable: false });
-      events.next({ kind: 'packet', packet });
-      return;
+  /** Validates this stop (the debugger's first read waits), then lets the deferred sends go. */
+  const validateNow = async (): Promise<void> => {
+    dispatch({ kind: 'validation-started' });
+    let reason: string | undefined;
+    try {
+      reason = lastStop === undefined ? 'no stop to validate at' : await validate(lastStop);
+    } catch (error) {
+      reason = `the validation reads failed (${error instanceof Error ? error.message : String(error)})`;
     }
-    dispatch({ kind: 'stop', checkable: true });
-    held.push({ kind: 'packet', packet });
-    validate(packet.payload).then(
-      (reason) => finishValidation(reason),
-      (error: unknown) => finishValidation(`the validation reads failed (${error instanceof Error ? error.message : String(error)})`),
-    );
+    if (state.validating) dispatch(reason === undefined ? { kind: 'validated', ok: true } : { kind: 'validated', ok: false, reason });
   };
 
-  const finishValidation = (reason: string | undefined): void => {
-    if (!state.validating) return;
-    dispatch(reason === undefined ? { kind: 'validated', ok: true } : { kind: 'validated', ok: false, reason });
-    const release = held;
-    held = [];
-    for (const e of release) events.next(e);
+  const releaseDeferred = (): void => {
     const sends = deferred;
     deferred = [];
-    for (const d of sends) void forward(d.packet).then(() => d.resolve(), (e: unknown) => d.reject(e));
+    for (const d of sends) void handle(d.packet).then(() => d.resolve(), (e: unknown) => d.reject(e));
   };
 
   guest.events$.subscribe({
@@ -207,13 +189,16 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
           w.resolve(packet.payload);
           return;
         }
-        if (packet.type === KdPacketType.StateChange64 && !state.validating) {
-          onStop(packet);
-          return;
-        }
-        if (packet.type === KdPacketType.StateManipulate && packet.payload.length >= HEADER && forwardedReads.length > 0) {
-          const api = u32(packet.payload, 0);
-          if (api === forwardedReads[0]) {
+        if (packet.type === KdPacketType.StateChange64) {
+          // A new stop: requests still due were dropped by the target (the debugger re-sends them).
+          repliesDue = 0;
+          forwardedReads.length = 0;
+          const checkable = isCheckableStop(packet.payload);
+          lastStop = checkable ? packet.payload.slice() : undefined;
+          dispatch({ kind: 'stop', checkable });
+        } else if (packet.type === KdPacketType.StateManipulate) {
+          if (repliesDue > 0) repliesDue--;
+          if (packet.payload.length >= HEADER && forwardedReads.length > 0 && u32(packet.payload, 0) === forwardedReads[0]) {
             forwardedReads.shift();
             dispatch({ kind: 'served', from: 'kd', bytes: Math.min(u32(packet.payload, 0x1c), packet.payload.length - HEADER) });
           }
@@ -221,11 +206,11 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
       } else if (event.kind === 'disconnect') {
         internal?.reject(new VmkdError(LinkErrorCode.Disconnected, 'the guest went away', { disconnected: true }));
         internal = undefined;
+        repliesDue = 0;
         forwardedReads.length = 0;
-        if (state.validating) finishValidation('the guest went away during validation');
         dispatch({ kind: 'disconnect' });
       }
-      emit(event);
+      events.next(event);
     },
     error() {
       events.complete();
@@ -241,6 +226,7 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     if (packet.type === KdPacketType.StateManipulate && packet.payload.length >= HEADER) {
       const api = u32(packet.payload, 0);
       if (api === KdApi.ReadVirtualMemory || api === KdApi.ReadPhysicalMemory) forwardedReads.push(api);
+      if (!NO_REPLY_APIS.has(api)) repliesDue++;
       dispatch({ kind: 'forwarded', apiNumber: api });
     }
     return guest.send(packet);
@@ -253,7 +239,6 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     const view = new DataView(payload.buffer, payload.byteOffset, HEADER);
     const address = view.getBigUint64(0x10, true);
     const count = view.getUint32(0x18, true);
-    if (count > KdLimits.MaxPayload - HEADER) return undefined; // the guest decides how to clamp
     const reply = new Uint8Array(HEADER + count);
     reply.set(payload.subarray(0, HEADER));
     const data = reply.subarray(HEADER);
@@ -270,6 +255,45 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     return reply;
   };
 
+  /** One debugger send: answered from the source, validated first, or forwarded. */
+  const handle = async (packet: KdPacket): Promise<void> => {
+    if (closed) throw closedError();
+    if (state.validating) return new Promise<void>((resolve, reject) => deferred.push({ packet, resolve, reject }));
+    if (!isServableRead(packet)) return forward(packet);
+    if (requestRoute(state, u32(packet.payload, 0)) === 'validate') {
+      if (repliesDue > 0) return forward(packet); // another request's reply is due: validate at a later read
+      await validateNow();
+      try {
+        return await handleRead(packet);
+      } finally {
+        // Sends that waited go after this read's reply, in order.
+        queueMicrotask(releaseDeferred);
+      }
+    }
+    return handleRead(packet);
+  };
+
+  const handleRead = async (packet: KdPacket): Promise<void> => {
+    if (requestRoute(state, u32(packet.payload, 0)) !== 'source') return forward(packet);
+    let reply: Uint8Array | undefined;
+    try {
+      reply = await serve(packet.payload);
+    } catch (error) {
+      notices.next({ level: 'warn', text: `memory source read failed (${error instanceof Error ? error.message : String(error)}); this read goes through KD` });
+      reply = undefined;
+    }
+    if (reply === undefined) {
+      dispatch({ kind: 'fallback' });
+      return forward(packet);
+    }
+    const answer = reply;
+    // Delivered after send() settles, as a guest's reply would be.
+    queueMicrotask(() => {
+      dispatch({ kind: 'served', from: 'source', bytes: answer.length - HEADER });
+      events.next({ kind: 'packet', packet: { type: KdPacketType.StateManipulate, payload: answer } });
+    });
+  };
+
   const link: FastPathLink = {
     name: `${guest.name}+memory`,
     role: guest.role,
@@ -279,33 +303,7 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     get connected() {
       return guest.connected;
     },
-    async send(packet) {
-      if (closed) throw closedError();
-      if (state.validating) {
-        return new Promise<void>((resolve, reject) => deferred.push({ packet, resolve, reject }));
-      }
-      if (packet.type === KdPacketType.StateManipulate && packet.payload.length >= HEADER && requestRoute(state, u32(packet.payload, 0)) === 'source') {
-        let reply: Uint8Array | undefined;
-        try {
-          reply = await serve(packet.payload);
-        } catch (error) {
-          notices.next({ level: 'warn', text: `memory source read failed (${error instanceof Error ? error.message : String(error)}); this read goes through KD` });
-          reply = undefined;
-        }
-        if (reply !== undefined) {
-          const bytes = reply.length - HEADER;
-          const answer = reply;
-          // Delivered after send() settles, as a guest's reply would be.
-          queueMicrotask(() => {
-            dispatch({ kind: 'served', from: 'source', bytes });
-            events.next({ kind: 'packet', packet: { type: KdPacketType.StateManipulate, payload: answer } });
-          });
-          return;
-        }
-        dispatch({ kind: 'fallback' });
-      }
-      return forward(packet);
-    },
+    send: (packet) => handle(packet),
     breakIn: () => (closed ? Promise.reject(closedError()) : guest.breakIn()),
     resync: () => (closed ? Promise.reject(closedError()) : guest.resync()),
     stats: (): LinkStats => guest.stats(),
@@ -314,14 +312,27 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     async close() {
       if (closed) return;
       closed = true;
-      for (const d of deferred) d.reject(new VmkdError(LinkErrorCode.Closed, 'the link is closed', { canceled: true }));
+      for (const d of deferred) d.reject(closedError());
       deferred = [];
-      internal?.reject(new VmkdError(LinkErrorCode.Closed, 'the link is closed', { canceled: true }));
+      internal?.reject(closedError());
+      internal = undefined;
       await guest.close();
       await source.close();
     },
   };
   return link;
+}
+
+/** Requests that get no reply packet (spec 2.2): the target runs on, or goes down. */
+const NO_REPLY_APIS: ReadonlySet<number> = new Set([KdApi.Continue, KdApi.ContinueApi2, KdApi.Reboot, KdApi.CauseBugCheck]);
+
+/** A well-formed read the source could answer: the 56-byte request alone, 1 … 3944 bytes asked. */
+function isServableRead(packet: KdPacket): boolean {
+  if (packet.type !== KdPacketType.StateManipulate || packet.payload.length !== HEADER) return false;
+  const api = u32(packet.payload, 0);
+  if (api !== KdApi.ReadVirtualMemory && api !== KdApi.ReadPhysicalMemory) return false;
+  const count = u32(packet.payload, 0x18);
+  return count > 0 && count <= KdLimits.MaxPayload - HEADER;
 }
 
 function closedError(): VmkdError {

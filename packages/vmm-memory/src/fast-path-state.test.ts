@@ -14,11 +14,14 @@ const run = (events: FastPathEvent[], from: FastPathState = initialFastPathState
 };
 
 describe('the fast path reducer', () => {
-  it('validates each stop before serving reads from the source', () => {
+  it('validates each stop at its first read before serving reads from the source', () => {
     const stopped = run([{ kind: 'stop', checkable: true }]);
-    expect(stopped.effects).toEqual([{ kind: 'invalidate', cr3: true }, { kind: 'validate' }]);
-    expect(requestRoute(stopped.state, KdApi.ReadVirtualMemory)).toBe('guest');
-    const ok = run([{ kind: 'validated', ok: true }], stopped.state);
+    expect(stopped.effects).toEqual([{ kind: 'invalidate', cr3: true }]);
+    expect(requestRoute(stopped.state, KdApi.ReadVirtualMemory)).toBe('validate');
+    expect(requestRoute(stopped.state, KdApi.GetContext)).toBe('guest');
+    const validating = run([{ kind: 'validation-started' }], stopped.state);
+    expect(requestRoute(validating.state, KdApi.ReadVirtualMemory)).toBe('guest');
+    const ok = run([{ kind: 'validated', ok: true }], validating.state);
     expect(ok.effects[0]).toMatchObject({ kind: 'notice', level: 'info' });
     expect(requestRoute(ok.state, KdApi.ReadVirtualMemory)).toBe('source');
     expect(requestRoute(ok.state, KdApi.ReadPhysicalMemory)).toBe('source');
@@ -27,11 +30,11 @@ describe('the fast path reducer', () => {
   });
 
   it('stops trusting the source on a resume and after a failed validation', () => {
-    const trusted = run([{ kind: 'stop', checkable: true }, { kind: 'validated', ok: true }]).state;
+    const trusted = run([{ kind: 'stop', checkable: true }, { kind: 'validation-started' }, { kind: 'validated', ok: true }]).state;
     const resumed = run([{ kind: 'forwarded', apiNumber: KdApi.ContinueApi2 }], trusted);
     expect(resumed.state.target).toBe('running');
     expect(requestRoute(resumed.state, KdApi.ReadVirtualMemory)).toBe('guest');
-    const failed = run([{ kind: 'stop', checkable: true }, { kind: 'validated', ok: false, reason: 'header differs' }], resumed.state);
+    const failed = run([{ kind: 'stop', checkable: true }, { kind: 'validation-started' }, { kind: 'validated', ok: false, reason: 'header differs' }], resumed.state);
     expect(failed.state.disabledReason).toBe('header differs');
     expect(failed.effects.at(-1)).toEqual({ kind: 'notice', level: 'warn', text: 'memory fast path disabled: header differs; reads go through KD' });
     expect(requestRoute(failed.state, KdApi.ReadVirtualMemory)).toBe('guest');
@@ -39,7 +42,7 @@ describe('the fast path reducer', () => {
   });
 
   it('invalidates on writes, CR3 only when paging may change, never on reads', () => {
-    const trusted = run([{ kind: 'stop', checkable: true }, { kind: 'validated', ok: true }]).state;
+    const trusted = run([{ kind: 'stop', checkable: true }, { kind: 'validation-started' }, { kind: 'validated', ok: true }]).state;
     expect(run([{ kind: 'forwarded', apiNumber: KdApi.WriteVirtualMemory }], trusted).effects).toEqual([{ kind: 'invalidate', cr3: false }]);
     expect(run([{ kind: 'forwarded', apiNumber: KdApi.SetContext }], trusted).effects).toEqual([{ kind: 'invalidate', cr3: true }]);
     expect(run([{ kind: 'forwarded', apiNumber: KdApi.ReadControlSpace }], trusted).effects).toEqual([]);
@@ -62,7 +65,7 @@ describe('the fast path reducer', () => {
   });
 
   it('forgets the stop when the guest goes away', () => {
-    const trusted = run([{ kind: 'stop', checkable: true }, { kind: 'validated', ok: true }]).state;
+    const trusted = run([{ kind: 'stop', checkable: true }, { kind: 'validation-started' }, { kind: 'validated', ok: true }]).state;
     expect(run([{ kind: 'disconnect' }], trusted).state).toMatchObject({ target: 'unknown', trusted: false });
   });
 });

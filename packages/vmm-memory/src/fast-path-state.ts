@@ -22,8 +22,10 @@ export interface FastPathStats {
 
 export interface FastPathState {
   readonly target: 'unknown' | 'running' | 'stopped';
-  /** Validation of the current stop is in flight: the stop is held back from the debugger meanwhile. */
+  /** Validation of the current stop is in flight: the debugger's read that started it, and anything sent after it, wait. */
   readonly validating: boolean;
+  /** This stop has been validated (passed or failed) or cannot be: no further validation until the next stop. */
+  readonly validated: boolean;
   /** The source matched KD at this stop; reads may be served from it. */
   readonly trusted: boolean;
   /** Why the fast path is off (the last validation's mismatch), until a later validation passes. */
@@ -34,6 +36,8 @@ export interface FastPathState {
 export type FastPathEvent =
   /** The guest reported a stop (a state change); `checkable` when it is one the link can validate. */
   | { readonly kind: 'stop'; readonly checkable: boolean }
+  /** The shell starts reading the known structures both ways (at the first read of a stop). */
+  | { readonly kind: 'validation-started' }
   | { readonly kind: 'validated'; readonly ok: true }
   | { readonly kind: 'validated'; readonly ok: false; readonly reason: string }
   /** The debugger sent a manipulate request on to the guest. */
@@ -45,8 +49,6 @@ export type FastPathEvent =
   | { readonly kind: 'disconnect' };
 
 export type FastPathEffect =
-  /** Read the known structures both ways and report `validated`. */
-  | { readonly kind: 'validate' }
   /** Drop cached translations (and CR3s when `cr3` is set). */
   | { readonly kind: 'invalidate'; readonly cr3: boolean }
   /** Tell the user (stderr, the trace). */
@@ -60,6 +62,7 @@ export interface FastPathStep {
 export const initialFastPathState: FastPathState = {
   target: 'unknown',
   validating: false,
+  validated: false,
   trusted: false,
   disabledReason: undefined,
   stats: { bytesFromSource: 0, bytesThroughKd: 0, readsFromSource: 0, readsThroughKd: 0, fallbacks: 0, validationsPassed: 0, validationsFailed: 0, invalidations: 0 },
@@ -92,30 +95,30 @@ export function reduceFastPath(state: FastPathState, event: FastPathEvent): Fast
   const s = state.stats;
   switch (event.kind) {
     case 'stop':
-      if (!event.checkable) {
-        return { state: counted({ ...state, target: 'stopped', validating: false, trusted: false }, { invalidations: s.invalidations + 1 }), effects: [{ kind: 'invalidate', cr3: true }] };
-      }
-      // Every stop is validated afresh: the guest ran (or was replaced) since the last check.
+      // Every stop is validated afresh (the guest ran, or was replaced, since the last check), at
+      // its first read; a stop the link cannot check is never trusted.
       return {
-        state: counted({ ...state, target: 'stopped', validating: true, trusted: false }, { invalidations: s.invalidations + 1 }),
-        effects: [{ kind: 'invalidate', cr3: true }, { kind: 'validate' }],
+        state: counted({ ...state, target: 'stopped', validating: false, validated: !event.checkable, trusted: false }, { invalidations: s.invalidations + 1 }),
+        effects: [{ kind: 'invalidate', cr3: true }],
       };
+    case 'validation-started':
+      return { state: { ...state, validating: true }, effects: [] };
     case 'validated': {
       if (event.ok) {
         const effects: FastPathEffect[] = [];
         if (state.disabledReason !== undefined || s.validationsPassed === 0) {
           effects.push({ kind: 'notice', level: 'info', text: state.disabledReason === undefined ? 'memory fast path validated: reads are served from the memory source while the target is stopped' : 'memory fast path validated again: reads are served from the memory source' });
         }
-        return { state: counted({ ...state, validating: false, trusted: true, disabledReason: undefined }, { validationsPassed: s.validationsPassed + 1 }), effects };
+        return { state: counted({ ...state, validating: false, validated: true, trusted: true, disabledReason: undefined }, { validationsPassed: s.validationsPassed + 1 }), effects };
       }
       return {
-        state: counted({ ...state, validating: false, trusted: false, disabledReason: event.reason }, { validationsFailed: s.validationsFailed + 1 }),
+        state: counted({ ...state, validating: false, validated: true, trusted: false, disabledReason: event.reason }, { validationsFailed: s.validationsFailed + 1 }),
         effects: [{ kind: 'notice', level: 'warn', text: `memory fast path disabled: ${event.reason}; reads go through KD` }],
       };
     }
     case 'forwarded': {
       if (RESUME_APIS.has(event.apiNumber)) {
-        return { state: counted({ ...state, target: 'running', trusted: false }, { invalidations: s.invalidations + 1 }), effects: [{ kind: 'invalidate', cr3: true }] };
+        return { state: counted({ ...state, target: 'running', trusted: false, validated: false }, { invalidations: s.invalidations + 1 }), effects: [{ kind: 'invalidate', cr3: true }] };
       }
       if (READ_ONLY_APIS.has(event.apiNumber)) return { state, effects: [] };
       return { state: counted(state, { invalidations: s.invalidations + 1 }), effects: [{ kind: 'invalidate', cr3: PAGING_APIS.has(event.apiNumber) }] };
@@ -127,11 +130,16 @@ export function reduceFastPath(state: FastPathState, event: FastPathEvent): Fast
     case 'fallback':
       return { state: counted(state, { fallbacks: s.fallbacks + 1 }), effects: [] };
     case 'disconnect':
-      return { state: { ...state, target: 'unknown', validating: false, trusted: false }, effects: [{ kind: 'invalidate', cr3: true }] };
+      return { state: { ...state, target: 'unknown', validating: false, validated: false, trusted: false }, effects: [{ kind: 'invalidate', cr3: true }] };
   }
 }
 
-/** Where a debugger's manipulate request goes now. */
-export function requestRoute(state: FastPathState, apiNumber: number): 'source' | 'guest' {
-  return state.target === 'stopped' && state.trusted && !state.validating && SOURCE_READ_APIS.has(apiNumber) ? 'source' : 'guest';
+/**
+ * Where a debugger's manipulate request goes now: the source (trusted at this stop), the guest, or
+ * `validate`: the first read of a stop, which waits while the shell validates the source.
+ */
+export function requestRoute(state: FastPathState, apiNumber: number): 'source' | 'guest' | 'validate' {
+  if (state.target !== 'stopped' || state.validating || !SOURCE_READ_APIS.has(apiNumber)) return 'guest';
+  if (state.trusted) return 'source';
+  return state.validated ? 'guest' : 'validate';
 }

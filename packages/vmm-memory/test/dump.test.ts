@@ -103,6 +103,7 @@ describe('vmkd dump of the virtual kernel', () => {
     await env.debuggerSession.continue();
     expect(chooseDumpReader(env.debuggerSession, env.link)).toMatchObject({ from: 'kd', reason: 'the memory source is not validated at this stop' });
     await env.debuggerSession.breakIn({ timeoutMs: 20_000 });
+    await env.debuggerSession.readVirtual(env.sim.layout.kernBase, 16);
     expect(chooseDumpReader(env.debuggerSession, env.link).from).toBe('source');
   });
 
