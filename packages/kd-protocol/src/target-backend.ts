@@ -52,7 +52,30 @@ export type TargetEvent =
   /** The target stopped (breakpoint reached, single step done, break-in honoured, module load). */
   | { readonly kind: 'stop'; readonly reason: StopReason }
   /** DbgPrint output while running (or while stopped, as Windows allows). */
-  | { readonly kind: 'print'; readonly text: string };
+  | { readonly kind: 'print'; readonly text: string }
+  /**
+   * The kernel restarted (after reboot()): everything the debugger knew (breakpoint handles, the
+   * stop) is gone; the new boot's stops follow as `stop` events.
+   */
+  | { readonly kind: 'reboot' };
+
+/** What QueryMemory reports about a mapped virtual address. */
+export interface MemoryAccess {
+  readonly writable: boolean;
+  readonly executable: boolean;
+}
+
+export interface ResumeOptions {
+  readonly singleStep: boolean;
+  readonly cpu: number;
+  readonly continueStatus: number;
+  /**
+   * ContinueApi2's Dr7 (spec 2.3): the debugger's hardware breakpoint enables, applied to every
+   * processor with KSPECIAL_REGISTERS.KernelDr0–3 as addresses (what Windows loads into the debug
+   * registers on the way out of the debugger). Absent for the legacy Continue: Dr7 stays as it was.
+   */
+  readonly dr7?: bigint;
+}
 
 export interface TargetBackend {
   readonly processorCount: number;
@@ -82,7 +105,28 @@ export interface TargetBackend {
   /** AMD64 control space: offsets 0 (KPCR), 1 (KPRCB), 2 (KSPECIAL_REGISTERS, 0xE0 bytes), 3 (KTHREAD). */
   readControlSpace(cpu: number, offset: bigint, length: number): Uint8Array;
   writeControlSpace(cpu: number, offset: bigint, data: Uint8Array): number;
+  /** Port I/O (ReadIoSpace, and the Extended form with AddressSpace 1): size 1, 2 or 4; undefined for a port nothing decodes. */
   readIoSpace?(address: bigint, size: number): number | undefined;
+  /** Port I/O write; false for a port nothing decodes. */
+  writeIoSpace?(address: bigint, size: number, value: number): boolean;
+  /**
+   * Bus configuration space (GetBusData): `busDataType` 4 = PCI, `slot` = device | function << 5
+   * (PCI_SLOT_NUMBER). Returns the bytes read, undefined when the bus type or bus is not there.
+   */
+  readBusData?(busDataType: number, bus: number, slot: number, offset: number, length: number): Uint8Array | undefined;
+  /** SetBusData: returns the bytes the bus took, undefined when the bus type or bus is not there. */
+  writeBusData?(busDataType: number, bus: number, slot: number, offset: number, data: Uint8Array): number | undefined;
+  /** QueryMemory: how a virtual address may be accessed; undefined when it is not mapped. */
+  queryMemory?(address: bigint, cpu: number): MemoryAccess | undefined;
+  /** Why the backend is stopped right now (a session that starts on a stopped backend announces this). */
+  stopReason?(): StopReason | undefined;
+  /**
+   * CauseBugCheck: the kernel bugchecks the way Windows does with a debugger attached (a DbgPrint
+   * banner, then a breakpoint inside KeBugCheckEx), reporting both as events after this returns.
+   */
+  bugCheck?(cpu: number): void;
+  /** Reboot: the kernel restarts; emits `reboot`, then the new boot's events. */
+  reboot?(): void;
   readMsr?(cpu: number, msr: number): bigint | undefined;
   writeMsr?(cpu: number, msr: number, value: bigint): boolean;
 
@@ -96,7 +140,7 @@ export interface TargetBackend {
   restoreBreakpoint(handle: number): boolean;
 
   /** Leaves the stopped state. With `singleStep`, the next stop is a single-step exception on `cpu`. */
-  resume(options: { readonly singleStep: boolean; readonly cpu: number; readonly continueStatus: number }): void;
+  resume(options: ResumeOptions): void;
   /** Asks a running target to stop; it emits a `stop` event (break-in exception) soon after. */
   breakIn(): void;
   /** True between resume() and the next stop. */

@@ -122,7 +122,8 @@ describe('DebuggerSession ↔ TargetSession', () => {
     expect(step).toMatchObject({ exceptionCode: NtStatus.SingleStep, programCounter: CODE + 3n });
 
     await session.continue({ status: NtStatus.DbgExceptionHandled });
-    expect(backend.resumes.at(-1)).toEqual({ singleStep: false, cpu: 0, continueStatus: NtStatus.DbgExceptionHandled });
+    // ContinueApi2 carries Dr7 (0x400 with no hardware breakpoint armed), handed to the backend.
+    expect(backend.resumes.at(-1)).toEqual({ singleStep: false, cpu: 0, continueStatus: NtStatus.DbgExceptionHandled, dr7: 0x400n });
     backend.print('alive\n');
     const print = await firstValueFrom(session.events$.pipe(filter((e) => e.kind === 'print')));
     expect(print).toMatchObject({ text: 'alive\n' });

@@ -4,8 +4,10 @@ import {
   KdApi,
   KdPacketType,
   NtStatus,
+  decodeBreakpointEntries,
   decodeDebugIo,
   decodeManipulate,
+  encodeBreakpointEntries,
   decodeWaitStateChange,
   encodeManipulate,
   type ManipulateInit,
@@ -118,20 +120,83 @@ describe('TargetSession', () => {
     expect(backend.pages.has(0n)).toBe(false);
   });
 
-  it('answers RestoreBreakPoint for unknown handles and GetContextEx with STATUS_UNSUCCESSFUL', async () => {
+  it('answers RestoreBreakPoint for unknown handles with STATUS_UNSUCCESSFUL, GetContextEx with the CONTEXT', async () => {
     const { next, request } = setup();
     await next();
     for (let handle = 1; handle <= 3; handle++) {
       const r = await request({ layout: 'restoreBreakPoint', apiNumber: KdApi.RestoreBreakPoint, breakPointHandle: handle });
       expect(decodeManipulate(r.payload).returnStatus).toBe(NtStatus.Unsuccessful);
     }
-    const ex = await request({ layout: 'contextEx', apiNumber: KdApi.GetContextEx, offset: 0, byteCount: 0x4d0 });
-    expect(decodeManipulate(ex.payload)).toMatchObject({ returnStatus: NtStatus.Unsuccessful, data: new Uint8Array(0) });
     const ctx = await request({ layout: 'getContext', apiNumber: KdApi.GetContext, processor: 1, reserved: 0x1003f });
-    const m = decodeManipulate(ctx.payload);
-    expect(m.returnStatus).toBe(0);
-    expect(m.data.length).toBe(0x4d0);
-    expect(new DataView(m.data.buffer, m.data.byteOffset).getBigUint64(0xf8, true)).toBe(CODE + 0x10n);
+    const whole = decodeManipulate(ctx.payload);
+    expect(whole.returnStatus).toBe(0);
+    expect(whole.data.length).toBe(0x4d0);
+    expect(new DataView(whole.data.buffer, whole.data.byteOffset).getBigUint64(0xf8, true)).toBe(CODE + 0x10n);
+    // GetContextEx (what WinDbg tries first): the same bytes, all of them or a window.
+    const ex = decodeManipulate((await request({ layout: 'contextEx', apiNumber: KdApi.GetContextEx, processor: 1, offset: 0, byteCount: 0x4d0 })).payload) as ManipulateOf<'contextEx'>;
+    expect(ex).toMatchObject({ returnStatus: 0, bytesCopied: 0x4d0 });
+    expect(ex.data).toEqual(whole.data);
+    const rip = decodeManipulate((await request({ layout: 'contextEx', apiNumber: KdApi.GetContextEx, processor: 1, offset: 0xf8, byteCount: 8 })).payload) as ManipulateOf<'contextEx'>;
+    expect(rip).toMatchObject({ returnStatus: 0, bytesCopied: 8 });
+    expect(rip.data).toEqual(whole.data.subarray(0xf8, 0x100));
+    const past = decodeManipulate((await request({ layout: 'contextEx', apiNumber: KdApi.GetContextEx, offset: 0x4d1, byteCount: 8 })).payload);
+    expect(past.returnStatus).toBe(NtStatus.Unsuccessful);
+    // SetContextEx writes a window; GetContext shows it.
+    const newRip = new Uint8Array(8);
+    new DataView(newRip.buffer).setBigUint64(0, CODE + 0x40n, true);
+    const set = decodeManipulate((await request({ layout: 'contextEx', apiNumber: KdApi.SetContextEx, processor: 1, offset: 0xf8, byteCount: 8, data: newRip })).payload) as ManipulateOf<'contextEx'>;
+    expect(set).toMatchObject({ returnStatus: 0, bytesCopied: 8 });
+    const after = decodeManipulate((await request({ layout: 'getContext', apiNumber: KdApi.GetContext, processor: 1 })).payload);
+    expect(new DataView(after.data.buffer, after.data.byteOffset).getBigUint64(0xf8, true)).toBe(CODE + 0x40n);
+  });
+
+  it('searches, fills and queries memory, and plants and removes breakpoints in batches', async () => {
+    const { next, request, backend } = setup();
+    await next();
+    const needle = backend.readVirtual(CODE + 0x1234n, 6, 0);
+    const search = async (from: bigint, length: bigint, pattern: Uint8Array) =>
+      decodeManipulate(
+        (await request({ layout: 'searchMemory', apiNumber: KdApi.SearchMemory, searchAddress: from, searchLength: length, patternLength: pattern.length, data: pattern })).payload,
+      ) as ManipulateOf<'searchMemory'>;
+    expect(await search(CODE + 0x1000n, 0x1000n, needle)).toMatchObject({ returnStatus: 0, searchAddress: CODE + 0x1234n });
+    expect((await search(CODE + 0x1235n, 0x100n, needle)).returnStatus).toBe(NtStatus.NoMoreEntries);
+    // FillMemory: a pattern repeated over a range (flags 1 = virtual); a fill into a hole reports the prefix.
+    const fill = decodeManipulate(
+      (await request({ layout: 'fillMemory', apiNumber: KdApi.FillMemory, address: CODE + 0x100n, length: 10, flags: 1, patternLength: 3, data: Uint8Array.of(1, 2, 3) })).payload,
+    ) as ManipulateOf<'fillMemory'>;
+    expect(fill).toMatchObject({ returnStatus: 0, length: 10 });
+    expect([...backend.readVirtual(CODE + 0x100n, 11, 0)]).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3, 1, patternByte(CODE + 0x10an)]);
+    const short = decodeManipulate(
+      (await request({ layout: 'fillMemory', apiNumber: KdApi.FillMemory, address: CODE + 0x2000n - 4n, length: 16, flags: 1, patternLength: 1, data: Uint8Array.of(0xee) })).payload,
+    ) as ManipulateOf<'fillMemory'>;
+    expect(short).toMatchObject({ returnStatus: NtStatus.Unsuccessful, length: 4 });
+    // QueryMemory: kernel address space, readable; an unmapped address fails.
+    const q = decodeManipulate((await request({ layout: 'queryMemory', apiNumber: KdApi.QueryMemory, address: CODE })).payload) as ManipulateOf<'queryMemory'>;
+    expect(q.returnStatus).toBe(0);
+    expect(q.addressSpace).toBe(2);
+    expect(q.flags & 1).toBe(1);
+    expect(decodeManipulate((await request({ layout: 'queryMemory', apiNumber: KdApi.QueryMemory, address: 0x1000n })).payload).returnStatus).toBe(NtStatus.Unsuccessful);
+    // WriteBreakPointEx / RestoreBreakPointEx: DBGKD_WRITE_BREAKPOINT64 entries, handles filled in.
+    const entries = encodeBreakpointEntries([
+      { address: CODE + 0x20n, handle: 0 },
+      { address: CODE + 0x30n, handle: 0 },
+    ]);
+    const wrote = decodeManipulate((await request({ layout: 'breakPointEx', apiNumber: KdApi.WriteBreakPointEx, breakPointCount: 2, data: entries })).payload);
+    expect(wrote.returnStatus).toBe(0);
+    const handles = decodeBreakpointEntries(wrote.data, 2);
+    expect(handles.map((h) => h.address)).toEqual([CODE + 0x20n, CODE + 0x30n]);
+    expect(handles.every((h) => h.handle !== 0)).toBe(true);
+    expect(backend.readVirtual(CODE + 0x20n, 1, 0)[0]).toBe(0xcc);
+    const restored = decodeManipulate(
+      (await request({ layout: 'breakPointEx', apiNumber: KdApi.RestoreBreakPointEx, breakPointCount: 2, data: encodeBreakpointEntries(handles) })).payload,
+    );
+    expect(restored.returnStatus).toBe(0);
+    expect(backend.readVirtual(CODE + 0x20n, 1, 0)[0]).toBe(patternByte(CODE + 0x20n));
+    // CheckLowMemory: answered with success.
+    expect(decodeManipulate((await request({ layout: 'none', apiNumber: KdApi.CheckLowMemory })).payload).returnStatus).toBe(0);
+    // No I/O ports or buses on this backend: those requests are answered STATUS_UNSUCCESSFUL.
+    expect(decodeManipulate((await request({ layout: 'readWriteIo', apiNumber: KdApi.WriteIoSpace, ioAddress: 0x80n, dataSize: 1 })).payload).returnStatus).toBe(NtStatus.Unsuccessful);
+    expect(decodeManipulate((await request({ layout: 'getSetBusData', apiNumber: KdApi.GetBusData, busDataType: 4, length: 4 })).payload).returnStatus).toBe(NtStatus.Unsuccessful);
   });
 
   it("shows the code under the debugger's own breakpoints in a state change's instruction stream (spec 2.5)", async () => {
@@ -160,7 +225,7 @@ describe('TargetSession', () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(inbox).toEqual([]);
     expect(backend.running).toBe(true);
-    expect(backend.resumes).toEqual([{ singleStep: false, cpu: 0, continueStatus: NtStatus.DbgContinue }]);
+    expect(backend.resumes).toEqual([{ singleStep: false, cpu: 0, continueStatus: NtStatus.DbgContinue, dr7: 0x400n }]);
     // While running, requests are not served (a real stub does not read them).
     await debuggerEnd.send({ type: KdPacketType.StateManipulate, payload: encodeManipulate({ layout: 'getVersion', apiNumber: KdApi.GetVersion }) });
     await debuggerEnd.breakIn();
@@ -232,7 +297,7 @@ describe('TargetSession', () => {
     await next();
     const requests = firstValueFrom(session!.activity$.pipe(filter((a) => a.kind === 'request'), take(1), toArray()));
     await request({ layout: 'none', apiNumber: KdApi.CheckLowMemory });
-    expect(await requests).toEqual([{ kind: 'request', api: KdApi.CheckLowMemory, apiName: 'CheckLowMemory', status: NtStatus.Unsuccessful }]);
+    expect(await requests).toEqual([{ kind: 'request', api: KdApi.CheckLowMemory, apiName: 'CheckLowMemory', status: NtStatus.Success }]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
 import { CpuContext, ContextFlag, KdLimits, NtStatus } from '../src/api/index.js';
-import type { StopReason, TargetBackend, TargetEvent, TargetVersion } from '../src/target-backend.js';
+import type { ResumeOptions, StopReason, TargetBackend, TargetEvent, TargetVersion } from '../src/target-backend.js';
 
 export const KERNEL_BASE = 0xfffff80000000000n;
 export const CODE = 0xfffff80000400000n;
@@ -16,7 +16,7 @@ export interface TestBackend extends TargetBackend {
   map(address: bigint, length: number): void;
   stop(reason: StopReason): void;
   print(text: string): void;
-  readonly resumes: { singleStep: boolean; cpu: number; continueStatus: number }[];
+  readonly resumes: ResumeOptions[];
   /** When set, resume() without single step stops at this breakpoint address (asynchronously). */
   runTo: bigint | undefined;
 }

@@ -118,6 +118,8 @@ export const NtStatus = {
    * into ERR_KD_TARGET_GONE.
    */
   PortDisconnected: 0xc0000037,
+  /** STATUS_NO_MORE_ENTRIES: SearchMemory found no match. */
+  NoMoreEntries: 0x8000001a,
   Breakpoint: 0x80000003,
   SingleStep: 0x80000004,
   WakeSystemDebugger: 0x80000007,

@@ -8,3 +8,5 @@ export * from './io.js';
 export type { Family, FamilyInit, FamilyMessage } from './family.js';
 export * from './context.js';
 export * from './describe.js';
+export { encodeDr7, decodeDr7, dr6Slots, DR7_RESERVED, DR6_CLEAR, DR6_SINGLE_STEP } from './debug-registers.js';
+export type { HardwareBreakpoint, HardwareBreakpointKind, Dr7Slot } from './debug-registers.js';

@@ -233,3 +233,42 @@ export function createManipulate<K extends ManipulateLayoutName>(
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** DBGKD_FILL_MEMORY.Flags (spec 2.3). */
+export const FillMemoryFlag = { Virtual: 1, Physical: 2 } as const;
+/** DBGKD_QUERY_MEMORY.AddressSpace in the reply (spec 2.3). */
+export const QueryMemorySpace = { Process: 0, Session: 1, Kernel: 2 } as const;
+/** DBGKD_QUERY_MEMORY.Flags in the reply (spec 2.3). */
+export const QueryMemoryFlag = { Read: 1, Write: 2, Execute: 4, Fixed: 8 } as const;
+/** HAL BUS_DATA_TYPE values GetBusData/SetBusData take; PCI configuration space is the one in use. */
+export const BusDataType = { Cmos: 0, EisaConfiguration: 1, Pos: 2, CbusConfiguration: 3, PCIConfiguration: 4 } as const;
+
+/** One DBGKD_WRITE_BREAKPOINT64 of a WriteBreakPointEx / RestoreBreakPointEx request (16 bytes). */
+export interface BreakpointEntry {
+  readonly address: bigint;
+  readonly handle: number;
+}
+
+/** Size of DBGKD_WRITE_BREAKPOINT64: BreakPointAddress u64, BreakPointHandle u32, padding. */
+export const BREAKPOINT_ENTRY_SIZE = 16;
+
+/** The extra data of WriteBreakPointEx / RestoreBreakPointEx: the entries back to back. */
+export function encodeBreakpointEntries(entries: readonly BreakpointEntry[]): Uint8Array {
+  const out = new Uint8Array(entries.length * BREAKPOINT_ENTRY_SIZE);
+  const v = viewOf(out);
+  entries.forEach((e, i) => {
+    v.setBigUint64(i * BREAKPOINT_ENTRY_SIZE, BigInt.asUintN(64, e.address), true);
+    v.setUint32(i * BREAKPOINT_ENTRY_SIZE + 8, e.handle >>> 0, true);
+  });
+  return out;
+}
+
+/** Reads `count` entries (at most as many as `data` holds). */
+export function decodeBreakpointEntries(data: Uint8Array, count: number): BreakpointEntry[] {
+  const n = Math.min(count, Math.floor(data.length / BREAKPOINT_ENTRY_SIZE));
+  const v = viewOf(data);
+  return Array.from({ length: n }, (_, i) => ({
+    address: v.getBigUint64(i * BREAKPOINT_ENTRY_SIZE, true),
+    handle: v.getUint32(i * BREAKPOINT_ENTRY_SIZE + 8, true),
+  }));
+}

@@ -2,7 +2,19 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import { CpuContext, decodeAmd64SpecialRegisters, type Amd64SpecialRegisters } from '../api/context.js';
 import { KdApi, KdDebugIoApi, KdLimits, KdPacketType, NtStatus, kdApiName, ntSuccess } from '../api/constants.js';
 import { decodeDebugIo, decodeFileIo, decodeTraceIo, debugIoText, encodeDebugIo, ansiBytes, type FileIo } from '../api/io.js';
-import { decodeManipulate, encodeManipulate, type ManipulateInit, type ManipulateState } from '../api/manipulate.js';
+import { DR7_RESERVED, encodeDr7, type HardwareBreakpoint } from '../api/debug-registers.js';
+import {
+  BusDataType,
+  FillMemoryFlag,
+  QueryMemoryFlag,
+  QueryMemorySpace,
+  decodeManipulate,
+  encodeBreakpointEntries,
+  encodeManipulate,
+  type ManipulateInit,
+  type ManipulateState,
+} from '../api/manipulate.js';
+import { systemClock, type KdcomClock } from '../kdcom/clock.js';
 import { decodeWaitStateChange, type WaitStateChange } from '../api/state-change.js';
 import { decodeGetVersion64, type GetVersion64 } from '../api/version.js';
 import { isVmkdError, type VmkdError } from '../errors.js';
@@ -20,6 +32,37 @@ export interface DebuggerSessionOptions {
   readonly maxInterruptions?: number;
   /** Answers a DbgPrompt (DEBUG_IO GetString); default: an empty line. */
   readonly onPrompt?: (prompt: string) => string;
+  /** Time source for every timeout (default: the event loop); tests pass a virtual clock. */
+  readonly clock?: KdcomClock;
+}
+
+/** What QueryMemory says about an address. */
+export interface MemoryQuery {
+  readonly addressSpace: 'process' | 'session' | 'kernel';
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly execute: boolean;
+  readonly fixed: boolean;
+}
+
+/** An address in a bus's I/O or memory space (ReadIoSpaceExtended / WriteIoSpaceExtended). */
+export interface IoSpaceAddress {
+  readonly address: bigint;
+  readonly size: 1 | 2 | 4;
+  /** 1 I/O space (default), 0 memory space. */
+  readonly addressSpace?: 0 | 1;
+  /** INTERFACE_TYPE (default 1, Isa). */
+  readonly interfaceType?: number;
+  readonly busNumber?: number;
+}
+
+/** A slot on a bus (GetBusData / SetBusData). */
+export interface BusSlot {
+  /** BUS_DATA_TYPE (default 4, PCI configuration space). */
+  readonly busDataType?: number;
+  readonly busNumber: number;
+  /** PCI_SLOT_NUMBER: device in bits 0–4, function in bits 5–7. */
+  readonly slotNumber: number;
 }
 
 export interface CallOptions {
@@ -57,7 +100,7 @@ export interface MemoryWriteResult {
 export interface ContinueOptions extends CallOptions {
   /** ContinueStatus (default DBG_CONTINUE 0x00010002). */
   readonly status?: number;
-  /** Dr7 of the ContinueApi2 control set (default 0x400, what WinDbg sends). */
+  /** Dr7 of the ContinueApi2 control set (default: what setHardwareBreakpoints() last armed, else 0x400 as WinDbg sends). */
   readonly dr7?: bigint;
   /** Send the old Continue (0x3136) instead of ContinueApi2. */
   readonly legacy?: boolean;
@@ -127,6 +170,9 @@ export class DebuggerSession {
   private unclaimedStop: WaitStateChange | undefined;
   /** Serialises calls: KD allows one outstanding request. */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly clock: KdcomClock;
+  /** Dr7 for the next ContinueApi2: the enables of the hardware breakpoints set through this session. */
+  private hardwareDr7 = DR7_RESERVED;
 
   constructor(
     private readonly link: PacketLink,
@@ -140,6 +186,7 @@ export class DebuggerSession {
     this.attachProbeMs = options.attachProbeMs ?? 250;
     this.maxInterruptions = options.maxInterruptions ?? 3;
     this.onPrompt = options.onPrompt ?? (() => '');
+    this.clock = options.clock ?? systemClock;
     this.events$ = this.events.asObservable();
     this.subscription = link.events$.subscribe({
       next: (event) => this.onLinkEvent(event),
@@ -183,12 +230,12 @@ export class DebuggerSession {
     if (mode === 'always') linkCall(this.link.breakIn());
     linkCall(this.link.resync());
     if (mode === 'auto') {
-      const probe = setTimeout(() => {
+      const probe = this.clock.setTimeout(() => {
         if (!settled && this.stateValue !== 'closed') linkCall(this.link.breakIn());
       }, this.attachProbeMs);
       stopped.then(
-        () => clearTimeout(probe),
-        () => clearTimeout(probe),
+        () => this.clock.clearTimeout(probe),
+        () => this.clock.clearTimeout(probe),
       );
     }
     return stopped;
@@ -213,17 +260,17 @@ export class DebuggerSession {
     if (this.stateValue === 'closed') return Promise.reject(this.closedError());
     this.unclaimedStop = undefined;
     return new Promise<WaitStateChange>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.stopWaiters.delete(waiter);
         reject(sessionError(KdSessionErrorCode.Timeout, `no state change from the target within ${timeoutMs} ms`, { api: 'StateChange', timeoutMs }));
       }, timeoutMs);
       const waiter = {
         resolve: (s: WaitStateChange) => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           resolve(s);
         },
         reject: (e: Error) => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           reject(e);
         },
       };
@@ -284,13 +331,14 @@ export class DebuggerSession {
   async getContext(options: CallOptions = {}): Promise<CpuContext> {
     const reply = await this.call({ layout: 'getContext', apiNumber: KdApi.GetContext }, options);
     checkStatus(reply, 'GetContext');
-    if (reply.length < HEADER + KdLimits.Amd64ContextSize) {
-      throw sessionError(KdSessionErrorCode.BadReply, `GetContext reply carries ${reply.length - HEADER} bytes, not an AMD64 CONTEXT`, {
-        api: 'GetContext',
-        field: 'data',
-      });
-    }
-    return new CpuContext('amd64', reply.slice(HEADER, HEADER + KdLimits.Amd64ContextSize));
+    // The reply's size says the architecture: a 32-bit target sends the 0x2CC-byte x86 CONTEXT (spec 2.6).
+    const size = reply.length - HEADER;
+    if (size >= KdLimits.Amd64ContextSize) return new CpuContext('amd64', reply.slice(HEADER, HEADER + KdLimits.Amd64ContextSize));
+    if (size === KdLimits.X86ContextSize) return new CpuContext('x86', reply.slice(HEADER, HEADER + KdLimits.X86ContextSize));
+    throw sessionError(KdSessionErrorCode.BadReply, `GetContext reply carries ${size} bytes, neither an AMD64 nor an x86 CONTEXT`, {
+      api: 'GetContext',
+      field: 'data',
+    });
   }
 
   async setContext(context: CpuContext, options: CallOptions = {}): Promise<void> {
@@ -330,6 +378,206 @@ export class DebuggerSession {
       options,
     );
     checkStatus(reply, 'WriteMachineSpecificRegister');
+  }
+
+  /** SearchMemory: the first address at or after `address`, within `length` bytes, where `pattern` starts; undefined if none. */
+  async searchMemory(address: bigint, length: bigint, pattern: Uint8Array, options: CallOptions = {}): Promise<bigint | undefined> {
+    if (pattern.length === 0 || pattern.length > KdLimits.MaxManipulateData) {
+      throw sessionError(KdSessionErrorCode.BadArgument, `a search pattern is 1 … ${KdLimits.MaxManipulateData} bytes, not ${pattern.length}`, { field: 'pattern', value: pattern.length });
+    }
+    const reply = await this.call(
+      { layout: 'searchMemory', apiNumber: KdApi.SearchMemory, searchAddress: address, searchLength: length, patternLength: pattern.length, data: pattern },
+      options,
+    );
+    const status = u32(reply, 8);
+    if (status === NtStatus.NoMoreEntries) return undefined;
+    if (!ntSuccess(status)) throw statusError('SearchMemory', status);
+    return new DataView(reply.buffer, reply.byteOffset, reply.byteLength).getBigUint64(0x10, true);
+  }
+
+  /** FillMemory: repeats `pattern` over `length` bytes of virtual (default) or physical memory; resolves with the bytes filled. */
+  async fillMemory(address: bigint, length: number, pattern: Uint8Array, options: CallOptions & { physical?: boolean } = {}): Promise<MemoryWriteResult> {
+    if (pattern.length === 0 || pattern.length > KdLimits.MaxManipulateData) {
+      throw sessionError(KdSessionErrorCode.BadArgument, `a fill pattern is 1 … ${KdLimits.MaxManipulateData} bytes, not ${pattern.length}`, { field: 'pattern', value: pattern.length });
+    }
+    const reply = await this.call(
+      {
+        layout: 'fillMemory',
+        apiNumber: KdApi.FillMemory,
+        address,
+        length: checkLength(length),
+        flags: options.physical === true ? FillMemoryFlag.Physical : FillMemoryFlag.Virtual,
+        patternLength: pattern.length,
+        data: pattern,
+      },
+      options,
+    );
+    return { bytesWritten: u32(reply, 0x18), status: u32(reply, 8) };
+  }
+
+  /** QueryMemory: which address space an address belongs to and how it may be accessed. */
+  async queryMemory(address: bigint, options: CallOptions = {}): Promise<MemoryQuery> {
+    const reply = await this.call({ layout: 'queryMemory', apiNumber: KdApi.QueryMemory, address }, options);
+    checkStatus(reply, 'QueryMemory');
+    const space = u32(reply, 0x20);
+    const flags = u32(reply, 0x24);
+    return {
+      addressSpace: space === QueryMemorySpace.Kernel ? 'kernel' : space === QueryMemorySpace.Session ? 'session' : 'process',
+      read: (flags & QueryMemoryFlag.Read) !== 0,
+      write: (flags & QueryMemoryFlag.Write) !== 0,
+      execute: (flags & QueryMemoryFlag.Execute) !== 0,
+      fixed: (flags & QueryMemoryFlag.Fixed) !== 0,
+    };
+  }
+
+  /** GetContextEx: `byteCount` bytes of the CONTEXT from `offset` (what WinDbg asks for first). */
+  async getContextEx(offset: number, byteCount: number, options: CallOptions = {}): Promise<Uint8Array> {
+    const reply = await this.call({ layout: 'contextEx', apiNumber: KdApi.GetContextEx, offset, byteCount }, options);
+    checkStatus(reply, 'GetContextEx');
+    const copied = Math.min(u32(reply, 0x18), reply.length - HEADER);
+    return reply.slice(HEADER, HEADER + copied);
+  }
+
+  /** SetContextEx: writes `bytes` into the CONTEXT at `offset`; resolves with the bytes copied. */
+  async setContextEx(offset: number, bytes: Uint8Array, options: CallOptions = {}): Promise<number> {
+    const reply = await this.call({ layout: 'contextEx', apiNumber: KdApi.SetContextEx, offset, byteCount: bytes.length, data: bytes }, options);
+    checkStatus(reply, 'SetContextEx');
+    return u32(reply, 0x18);
+  }
+
+  /** ReadIoSpace: a 1-, 2- or 4-byte read of an I/O port. */
+  async readIoSpace(port: bigint, size: 1 | 2 | 4, options: CallOptions = {}): Promise<number> {
+    const reply = await this.call({ layout: 'readWriteIo', apiNumber: KdApi.ReadIoSpace, ioAddress: port, dataSize: size }, options);
+    checkStatus(reply, 'ReadIoSpace');
+    return u32(reply, 0x1c);
+  }
+
+  async writeIoSpace(port: bigint, size: 1 | 2 | 4, value: number, options: CallOptions = {}): Promise<void> {
+    const reply = await this.call({ layout: 'readWriteIo', apiNumber: KdApi.WriteIoSpace, ioAddress: port, dataSize: size, dataValue: value >>> 0 }, options);
+    checkStatus(reply, 'WriteIoSpace');
+  }
+
+  /** ReadIoSpaceExtended: I/O (addressSpace 1, default) or memory (0) space of a bus. */
+  async readIoSpaceExtended(io: IoSpaceAddress, options: CallOptions = {}): Promise<number> {
+    const reply = await this.call({ layout: 'readWriteIoExtended', apiNumber: KdApi.ReadIoSpaceExtended, ...ioExtended(io) }, options);
+    checkStatus(reply, 'ReadIoSpaceExtended');
+    return u32(reply, 0x28);
+  }
+
+  async writeIoSpaceExtended(io: IoSpaceAddress, value: number, options: CallOptions = {}): Promise<void> {
+    const reply = await this.call({ layout: 'readWriteIoExtended', apiNumber: KdApi.WriteIoSpaceExtended, ...ioExtended(io), dataValue: value >>> 0 }, options);
+    checkStatus(reply, 'WriteIoSpaceExtended');
+  }
+
+  /** GetBusData: bytes of a bus's configuration space (busDataType 4 = PCI; slot = device | function << 5). */
+  async getBusData(bus: BusSlot, offset: number, length: number, options: CallOptions = {}): Promise<Uint8Array> {
+    const reply = await this.call(
+      { layout: 'getSetBusData', apiNumber: KdApi.GetBusData, busDataType: bus.busDataType ?? BusDataType.PCIConfiguration, busNumber: bus.busNumber, slotNumber: bus.slotNumber, offset, length: checkLength(length) },
+      options,
+    );
+    checkStatus(reply, 'GetBusData');
+    return reply.slice(HEADER, HEADER + Math.min(u32(reply, 0x20), reply.length - HEADER));
+  }
+
+  /** SetBusData: resolves with the bytes the bus took. */
+  async setBusData(bus: BusSlot, offset: number, data: Uint8Array, options: CallOptions = {}): Promise<number> {
+    const reply = await this.call(
+      { layout: 'getSetBusData', apiNumber: KdApi.SetBusData, busDataType: bus.busDataType ?? BusDataType.PCIConfiguration, busNumber: bus.busNumber, slotNumber: bus.slotNumber, offset, length: data.length, data },
+      options,
+    );
+    checkStatus(reply, 'SetBusData');
+    return u32(reply, 0x20);
+  }
+
+  /** WriteBreakPointEx: plants several breakpoints in one request; resolves with their handles (0 where one failed). */
+  async writeBreakpoints(addresses: readonly bigint[], options: CallOptions = {}): Promise<number[]> {
+    const reply = await this.call(breakpointEx(KdApi.WriteBreakPointEx, addresses.map((address) => ({ address, handle: 0 }))), options);
+    checkStatus(reply, 'WriteBreakPointEx');
+    return addresses.map((_, i) => (HEADER + i * 16 + 12 <= reply.length ? u32(reply, HEADER + i * 16 + 8) : 0));
+  }
+
+  /** RestoreBreakPointEx: removes several breakpoints by handle; resolves with the NTSTATUS. */
+  async restoreBreakpoints(handles: readonly number[], options: CallOptions = {}): Promise<number> {
+    const reply = await this.call(breakpointEx(KdApi.RestoreBreakPointEx, handles.map((handle) => ({ address: 0n, handle }))), options);
+    return u32(reply, 8);
+  }
+
+  /** CheckLowMemory: resolves with the target's NTSTATUS (0 when memory above 4 GiB is addressed correctly). */
+  async checkLowMemory(options: CallOptions = {}): Promise<number> {
+    const reply = await this.call({ layout: 'none', apiNumber: KdApi.CheckLowMemory }, options);
+    return u32(reply, 8);
+  }
+
+  /**
+   * Arms up to four hardware breakpoints or data watchpoints (execute, write, read/write; spec 2.3
+   * and 2.5): writes their addresses into KSPECIAL_REGISTERS.KernelDr0–3 of every processor
+   * (WriteControlSpace 2), and keeps the matching Dr7 for the next continue() or singleStep(),
+   * which is when Windows loads the debug registers. A hit is reported as a single-step exception
+   * (0x80000004) whose control report Dr6 has the slot's bit set. An empty list disarms all.
+   * Resolves with the Dr7 that will be sent.
+   */
+  async setHardwareBreakpoints(breakpoints: readonly HardwareBreakpoint[], options: CallOptions = {}): Promise<bigint> {
+    const dr7 = encodeDr7(breakpoints);
+    const count = this.last?.numberProcessors ?? 1;
+    for (let processor = 0; processor < count; processor++) {
+      const r = await this.readControlSpace(processor, 2n, KdLimits.Amd64SpecialRegistersSize, options);
+      if (r.bytesRead !== KdLimits.Amd64SpecialRegistersSize) throw statusError('ReadControlSpace', r.status || NtStatus.Unsuccessful);
+      const special = r.data.slice();
+      const view = new DataView(special.buffer);
+      for (let slot = 0; slot < 4; slot++) {
+        const bp = breakpoints.find((b) => b.slot === slot);
+        view.setBigUint64(SPECIAL_KERNEL_DR0 + slot * 8, bp === undefined ? 0n : BigInt.asUintN(64, bp.address), true);
+      }
+      view.setBigUint64(SPECIAL_KERNEL_DR7, dr7, true);
+      const w = await this.writeControlSpace(processor, 2n, special, options);
+      if (w.bytesWritten !== special.length) throw statusError('WriteControlSpace', w.status || NtStatus.Unsuccessful);
+    }
+    this.hardwareDr7 = dr7;
+    return dr7;
+  }
+
+  /** The Dr7 the next continue() sends unless told otherwise. */
+  get armedDr7(): bigint {
+    return this.hardwareDr7;
+  }
+
+  /**
+   * Reboot: sent without waiting for a reply (there is none, spec 1.9). Resolves once the target has
+   * the packet; the session is `running` until the new boot reports a stop (waitForStateChange()).
+   */
+  reboot(options: CallOptions = {}): Promise<void> {
+    return this.sendNoReply(KdApi.Reboot, 'Reboot', options, () => {
+      this.hardwareDr7 = DR7_RESERVED; // the new kernel starts with its debug registers clear
+    });
+  }
+
+  /**
+   * CauseBugCheck: sent without waiting for a reply; the target bugchecks and reports a breakpoint
+   * inside KeBugCheckEx (waitForStateChange() resolves with it).
+   */
+  causeBugCheck(options: CallOptions = {}): Promise<void> {
+    return this.sendNoReply(KdApi.CauseBugCheck, 'CauseBugCheck', options);
+  }
+
+  /** ClearAllInternalBreakpoints: no reply either; the target stays stopped. */
+  clearAllInternalBreakpoints(options: CallOptions = {}): Promise<void> {
+    return this.exclusive(async () => {
+      this.assertStopped('ClearAllInternalBreakpoints');
+      const payload = encodeManipulate({ layout: 'none', apiNumber: KdApi.ClearAllInternalBreakpoints, processor: options.processor ?? this.currentProcessor, processorLevel: this.processorLevel() });
+      await this.sendWithTimeout(payload, 'ClearAllInternalBreakpoints', options.timeoutMs ?? this.timeoutMs);
+    });
+  }
+
+  private sendNoReply(apiNumber: number, api: string, options: CallOptions, after?: () => void): Promise<void> {
+    return this.exclusive(async () => {
+      this.assertStopped(api);
+      const payload = encodeManipulate({ layout: 'none', apiNumber, processor: options.processor ?? this.currentProcessor, processorLevel: this.processorLevel() });
+      // Running from here on: the target's next report may arrive before send() resolves.
+      this.stateValue = 'running';
+      this.unclaimedStop = undefined;
+      after?.();
+      await this.sendWithTimeout(payload, api, options.timeoutMs ?? this.timeoutMs);
+    });
   }
 
   /** Sends any manipulate request and resolves with the decoded reply (status not checked). */
@@ -540,14 +788,14 @@ export class DebuggerSession {
 
   /** Sends without expecting a reply packet (Continue, SwitchProcessor); bounded by the timeout. */
   private async sendWithTimeout(payload: Uint8Array, api: string, timeoutMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: unknown;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(sessionError(KdSessionErrorCode.Timeout, `${api}: the target did not take the packet within ${timeoutMs} ms`, { api, timeoutMs })), timeoutMs);
+      timer = this.clock.setTimeout(() => reject(sessionError(KdSessionErrorCode.Timeout, `${api}: the target did not take the packet within ${timeoutMs} ms`, { api, timeoutMs })), timeoutMs);
     });
     try {
       await Promise.race([this.link.send({ type: KdPacketType.StateManipulate, payload }).catch((e: unknown) => Promise.reject(this.wrapLinkError(e, api))), timeout]);
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
   }
 
@@ -560,7 +808,7 @@ export class DebuggerSession {
       const payload =
         options.legacy === true
           ? encodeManipulate({ ...common, layout: 'continue', apiNumber: KdApi.Continue, continueStatus: status })
-          : encodeManipulate({ ...common, layout: 'continue2', apiNumber: KdApi.ContinueApi2, continueStatus: status, traceFlag, dr7: options.dr7 ?? 0x400n });
+          : encodeManipulate({ ...common, layout: 'continue2', apiNumber: KdApi.ContinueApi2, continueStatus: status, traceFlag, dr7: options.dr7 ?? this.hardwareDr7 });
       // Running from here on: a state change may arrive before send() resolves.
       this.stateValue = 'running';
       this.unclaimedStop = undefined;
@@ -579,10 +827,10 @@ export class DebuggerSession {
     const byAddress = matchAddress || MEMORY_APIS.has(apiNumber);
     for (let attempt = 0; ; attempt++) {
       this.assertStopped(api);
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: unknown;
       const reply = new Promise<Uint8Array>((resolve, reject) => {
         this.pending = { request, matchAddress: byAddress, resolve, reject };
-        timer = setTimeout(
+        timer = this.clock.setTimeout(
           () => reject(sessionError(KdSessionErrorCode.Timeout, `${api}: no reply within ${timeoutMs} ms`, { api, timeoutMs })),
           timeoutMs,
         );
@@ -596,7 +844,7 @@ export class DebuggerSession {
           throw sessionError(KdSessionErrorCode.Interrupted, `${api}: the target kept reporting new stops instead of answering`, { api, attempts: attempt + 1 });
         }
       } finally {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         this.pending = undefined;
       }
     }
@@ -687,6 +935,21 @@ function memoryRequest(apiNumber: number, level: number, processor: number, addr
   view.setUint32(0x18, count, true);
   view.setUint32(0x1c, caching, true);
   return request;
+}
+
+/** KSPECIAL_REGISTERS offsets of KernelDr0 and KernelDr7 (spec 2.6). */
+const SPECIAL_KERNEL_DR0 = 0x20;
+const SPECIAL_KERNEL_DR7 = 0x48;
+
+function ioExtended(io: IoSpaceAddress): { ioAddress: bigint; dataSize: number; addressSpace: number; interfaceType: number; busNumber: number } {
+  return { ioAddress: io.address, dataSize: io.size, addressSpace: io.addressSpace ?? 1, interfaceType: io.interfaceType ?? 1, busNumber: io.busNumber ?? 0 };
+}
+
+function breakpointEx(apiNumber: number, entries: readonly { address: bigint; handle: number }[]): ManipulateInit {
+  if (entries.length === 0 || entries.length > 32) {
+    throw sessionError(KdSessionErrorCode.BadArgument, `a breakpoint batch holds 1 … 32 entries, not ${entries.length}`, { field: 'breakpoints', value: entries.length });
+  }
+  return { layout: 'breakPointEx', apiNumber, breakPointCount: entries.length, data: encodeBreakpointEntries(entries) };
 }
 
 function statusError(api: string, status: number): VmkdError {

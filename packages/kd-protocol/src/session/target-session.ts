@@ -5,6 +5,7 @@ import { encodeGetVersion64 } from '../api/version.js';
 import { FRAME_ROOM, type KdPacket, type LinkEvent, type PacketLink } from '../packet-link.js';
 import type { StopReason, TargetBackend } from '../target-backend.js';
 import { sessionError, KdSessionErrorCode } from './errors.js';
+import { MAX_FILL, fillMemory, searchVirtual } from './memory-ops.js';
 import { breakInStop, buildStateChange, type PlantedBreakpoint } from './state-change-builder.js';
 
 export interface TargetSessionOptions {
@@ -45,6 +46,10 @@ export interface TargetSession {
 }
 
 const HEADER = KdLimits.ManipulateSize;
+/** QueryMemory: addresses from here up are the kernel's (the AMD64 system range). */
+const KERNEL_SPACE_START = 0xffff800000000000n;
+/** WriteBreakPointEx carries at most the breakpoint table's worth of entries (32 on Windows). */
+const BREAKPOINTS_PER_EX = 32;
 
 /** A fresh reply of `length` bytes with room around it for the link's framing (see KdPacket.frameInPlace). */
 function replyBuffer(length: number): Uint8Array {
@@ -121,13 +126,34 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
 
   const cpuFor = (processor: number): number => (processor < backend.processorCount ? processor : (stop?.cpu ?? 0));
 
-  const resume = (singleStep: boolean, continueStatus: number): void => {
+  const resume = (singleStep: boolean, continueStatus: number, dr7?: bigint): void => {
     const cpu = stop?.cpu ?? 0;
+    leaveStopped();
+    // resume() may report the next stop synchronously (a single step); enterStopped handles it.
+    backend.resume(dr7 === undefined ? { singleStep, cpu, continueStatus } : { singleStep, cpu, continueStatus, dr7 });
+  };
+
+  const leaveStopped = (): void => {
     state = 'running';
     stop = undefined;
     stateChange = undefined;
-    // resume() may report the next stop synchronously (a single step); enterStopped handles it.
-    backend.resume({ singleStep, cpu, continueStatus });
+  };
+
+  /** WriteBreakPoint's work: plants an int3 and remembers the byte it replaced; undefined if unwritable. */
+  const plant = (address: bigint, cpu: number): number | undefined => {
+    // The byte the int3 replaces; a repeat at a planted address keeps the first original.
+    const before = backend.readVirtual(address, 1, cpu);
+    const handle = backend.writeBreakpoint(address);
+    if (handle !== undefined && before.length === 1 && planted.get(handle)?.address !== address) {
+      planted.set(handle, { address, original: before[0] });
+    }
+    return handle;
+  };
+
+  const unplant = (handle: number): boolean => {
+    const done = backend.restoreBreakpoint(handle);
+    if (done) planted.delete(handle);
+    return done;
   };
 
   /** Replies with the request's 56 bytes echoed, ReturnStatus set, `patch` applied, `data` appended. */
@@ -216,20 +242,13 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
         break;
       }
       case KdApi.WriteBreakPoint: {
-        // The byte the int3 replaces; a repeat at a planted address keeps the first original.
-        const before = backend.readVirtual(address, 1, cpu);
-        const handle = backend.writeBreakpoint(address);
+        const handle = plant(address, cpu);
         status = ok(handle !== undefined);
-        if (handle !== undefined && before.length === 1 && planted.get(handle)?.address !== address) {
-          planted.set(handle, { address, original: before[0] });
-        }
         reply(payload, status, undefined, (v) => v.setUint32(0x18, handle ?? 0, true));
         break;
       }
       case KdApi.RestoreBreakPoint: {
-        const handle = view.getUint32(0x10, true);
-        status = ok(backend.restoreBreakpoint(handle));
-        if (status === NtStatus.Success) planted.delete(handle);
+        status = ok(unplant(view.getUint32(0x10, true)));
         reply(payload, status);
         break;
       }
@@ -245,6 +264,140 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
         reply(payload, status, undefined, (v) => v.setUint32(0x1c, (value ?? 0) >>> 0, true));
         break;
       }
+      case KdApi.WriteIoSpace: {
+        status = ok(backend.writeIoSpace?.(address, count, view.getUint32(0x1c, true)) ?? false);
+        reply(payload, status);
+        break;
+      }
+      case KdApi.ReadIoSpaceExtended:
+      case KdApi.WriteIoSpaceExtended: {
+        // DBGKD_READ_WRITE_IO_EXTENDED64: DataSize, InterfaceType, BusNumber, AddressSpace, IoAddress, DataValue (spec 2.3).
+        const size = view.getUint32(0x10, true);
+        const busNumber = view.getUint32(0x18, true);
+        const space = view.getUint32(0x1c, true);
+        const io = view.getBigUint64(0x20, true);
+        const write = api === KdApi.WriteIoSpaceExtended;
+        let value: number | undefined;
+        if (busNumber !== 0 || (size !== 1 && size !== 2 && size !== 4)) value = undefined;
+        else if (space === 1) {
+          value = write ? (backend.writeIoSpace?.(io, size, view.getUint32(0x28, true)) === true ? 0 : undefined) : backend.readIoSpace?.(io, size);
+        } else if (space === 0) {
+          // Memory space: the physical address itself.
+          if (write) {
+            const bytes = new Uint8Array(4);
+            new DataView(bytes.buffer).setUint32(0, view.getUint32(0x28, true), true);
+            value = backend.writePhysical(io, bytes.subarray(0, size)) === size ? 0 : undefined;
+          } else {
+            const bytes = backend.readPhysical(io, size);
+            value = bytes.length === size ? bytes.reduceRight((acc, b) => acc * 256 + b, 0) : undefined;
+          }
+        }
+        status = ok(value !== undefined);
+        reply(payload, status, undefined, (v) => {
+          if (!write) v.setUint32(0x28, (value ?? 0) >>> 0, true);
+        });
+        break;
+      }
+      case KdApi.GetBusData:
+      case KdApi.SetBusData: {
+        // DBGKD_GET_SET_BUS_DATA: BusDataType, BusNumber, SlotNumber, Offset, Length (spec 2.3).
+        const busDataType = view.getUint32(0x10, true);
+        const busNumber = view.getUint32(0x14, true);
+        const slot = view.getUint32(0x18, true);
+        const offset = view.getUint32(0x1c, true);
+        const length = Math.min(view.getUint32(0x20, true), maxData);
+        if (api === KdApi.GetBusData) {
+          const bytes = backend.readBusData?.(busDataType, busNumber, slot, offset, length);
+          status = ok(bytes !== undefined && bytes.length > 0);
+          const got = bytes === undefined ? new Uint8Array(0) : bytes.subarray(0, length);
+          reply(payload, status, got, (v) => v.setUint32(0x20, got.length, true));
+        } else {
+          const taken = backend.writeBusData?.(busDataType, busNumber, slot, offset, data.subarray(0, length));
+          status = ok(taken !== undefined && taken > 0);
+          reply(payload, status, undefined, (v) => v.setUint32(0x20, taken ?? 0, true));
+        }
+        break;
+      }
+      case KdApi.SearchMemory: {
+        // DBGKD_SEARCH_MEMORY: SearchAddress (out: FoundAddress), SearchLength, PatternLength; the pattern follows.
+        const length = view.getBigUint64(0x18, true);
+        const pattern = data.subarray(0, Math.min(view.getUint32(0x20, true), data.length));
+        const found = pattern.length === 0 ? undefined : searchVirtual(backend, cpu, address, length, pattern);
+        status = found === undefined ? NtStatus.NoMoreEntries : NtStatus.Success;
+        reply(payload, status, undefined, (v) => v.setBigUint64(0x10, found ?? 0n, true));
+        break;
+      }
+      case KdApi.FillMemory: {
+        // DBGKD_FILL_MEMORY: Address, Length, Flags (1 virtual, 2 physical), PatternLength; the pattern follows.
+        const length = view.getUint32(0x18, true);
+        const flags = view.getUint16(0x1c, true);
+        const pattern = data.subarray(0, Math.min(view.getUint16(0x1e, true), data.length));
+        const filled = pattern.length === 0 || (flags !== 1 && flags !== 2) ? 0 : fillMemory(backend, cpu, flags === 2, address, Math.min(length, MAX_FILL), pattern);
+        status = ok(filled === length && pattern.length > 0);
+        reply(payload, status, undefined, (v) => v.setUint32(0x18, filled, true));
+        break;
+      }
+      case KdApi.QueryMemory: {
+        // DBGKD_QUERY_MEMORY: in Address; out AddressSpace (0 process, 1 session, 2 kernel) and Flags (spec 2.3).
+        const access = backend.queryMemory?.(address, cpu) ?? (backend.readVirtual(address, 1, cpu).length === 1 ? { writable: true, executable: true } : undefined);
+        status = ok(access !== undefined);
+        reply(payload, status, undefined, (v) => {
+          v.setUint32(0x20, address >= KERNEL_SPACE_START ? 2 : 0, true);
+          v.setUint32(0x24, access === undefined ? 0 : 1 | (access.writable ? 2 : 0) | (access.executable ? 4 : 0), true);
+        });
+        break;
+      }
+      case KdApi.GetContextEx:
+      case KdApi.SetContextEx: {
+        // DBGKD_CONTEXT_EX: Offset, ByteCount, BytesCopied: a window on the CONTEXT (spec 2.3).
+        const context = backend.getContext(cpu);
+        const offset = view.getUint32(0x10, true);
+        const byteCount = view.getUint32(0x14, true);
+        if (offset > context.length) {
+          status = NtStatus.Unsuccessful;
+          reply(payload, status, undefined, (v) => v.setUint32(0x18, 0, true));
+          break;
+        }
+        if (api === KdApi.GetContextEx) {
+          const bytes = context.subarray(offset, offset + Math.min(byteCount, maxData));
+          status = NtStatus.Success;
+          reply(payload, status, bytes, (v) => v.setUint32(0x18, bytes.length, true));
+        } else {
+          const bytes = data.subarray(0, Math.min(byteCount, data.length, context.length - offset));
+          const next = context.slice();
+          next.set(bytes, offset);
+          backend.setContext(cpu, next);
+          status = NtStatus.Success;
+          reply(payload, status, undefined, (v) => v.setUint32(0x18, bytes.length, true));
+        }
+        break;
+      }
+      case KdApi.WriteBreakPointEx:
+      case KdApi.RestoreBreakPointEx: {
+        // DBGKD_BREAKPOINTEX: BreakPointCount, ContinueStatus; then that many DBGKD_WRITE_BREAKPOINT64
+        // {BreakPointAddress u64, BreakPointHandle u32, pad} whose handles the reply fills in.
+        const entries = Math.min(view.getUint32(0x10, true), Math.floor(data.length / 16), BREAKPOINTS_PER_EX);
+        const out = data.slice(0, entries * 16);
+        const o = new DataView(out.buffer);
+        let all = entries > 0;
+        for (let i = 0; i < entries; i++) {
+          if (api === KdApi.WriteBreakPointEx) {
+            const handle = plant(o.getBigUint64(i * 16, true), cpu);
+            o.setUint32(i * 16 + 8, handle ?? 0, true);
+            all &&= handle !== undefined;
+          } else {
+            all = unplant(o.getUint32(i * 16 + 8, true)) && all;
+          }
+        }
+        status = ok(all);
+        reply(payload, status, out);
+        break;
+      }
+      case KdApi.CheckLowMemory:
+        // Nothing here maps memory above 4 GiB twice: the check passes.
+        status = NtStatus.Success;
+        reply(payload, status);
+        break;
       case KdApi.ReadMachineSpecificRegister: {
         const value = backend.readMsr?.(cpu, view.getUint32(0x10, true));
         status = ok(value !== undefined);
@@ -268,7 +421,8 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
       case KdApi.ContinueApi2:
         status = undefined;
         activity.next({ kind: 'request', api, apiName: 'ContinueApi2', status });
-        resume(view.getUint32(0x14, true) !== 0, view.getUint32(0x10, true));
+        // The AMD64 control set: ContinueStatus, TraceFlag, Dr7 (spec 2.3).
+        resume(view.getUint32(0x14, true) !== 0, view.getUint32(0x10, true), view.getBigUint64(0x18, true));
         return;
       case KdApi.SwitchProcessor: {
         // No reply: the selected processor reports a state change of its own (spec 1.9).
@@ -285,12 +439,28 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
         return;
       }
       case KdApi.Reboot:
+        // No reply: the machine restarts; the new boot's stops reach the debugger as they come.
+        status = undefined;
+        if (backend.reboot !== undefined) {
+          leaveStopped();
+          backend.reboot();
+        }
+        break;
       case KdApi.CauseBugCheck:
+        // No reply: the kernel bugchecks and reports the bugcheck breakpoint as a new stop.
+        status = undefined;
+        if (backend.bugCheck !== undefined) {
+          leaveStopped();
+          backend.bugCheck(cpu);
+        }
+        break;
       case KdApi.ClearAllInternalBreakpoints:
-        status = undefined; // Windows sends no reply to these
+        // No reply (as ReactOS, spec 2.2); this stub keeps no internal (counting) breakpoints to clear.
+        status = undefined;
         break;
       default:
-        // Unknown, unassigned or unimplemented (GetContextEx included, so WinDbg falls back to GetContext).
+        // Unknown, unassigned, obsolete (PageIn, the old VLM calls) or not served here (special calls,
+        // internal breakpoints, partitions, custom breakpoints): STATUS_UNSUCCESSFUL, as spec 2.2 asks.
         reply(payload, status);
     }
     activity.next({ kind: 'request', api, apiName: kdApiName(api) ?? `0x${api.toString(16)}`, status });
@@ -323,7 +493,11 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
     backend.events$.subscribe((event) => {
       if (state === 'closed') return;
       if (event.kind === 'stop') enterStopped(event.reason);
-      else if (printsInFlight >= maxPrintsInFlight) {
+      else if (event.kind === 'reboot') {
+        // The handles died with the old kernel; the debugger learns of the new boot from its stops.
+        planted.clear();
+        leaveStopped();
+      } else if (printsInFlight >= maxPrintsInFlight) {
         printsDropped += 1;
         activity.next({ kind: 'print-dropped', text: event.text, dropped: printsDropped });
       } else {
@@ -343,7 +517,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
   subscriptions.push(link.events$.subscribe({ next: onLinkEvent }));
 
   if (state === 'stopped') {
-    stop = options.initialStop ?? breakInStop(backend);
+    stop = options.initialStop ?? backend.stopReason?.() ?? breakInStop(backend);
     stateChange = buildStateChange(backend, stop, planted.values());
     if (link.connected) announce(false);
   }
