@@ -22,6 +22,8 @@ export const KdDebuggerDataOffset = {
   PsLoadedModuleList: 0x48,
   PsActiveProcessHead: 0x50,
   PspCidTable: 0x58,
+  /** nt!KiBugCheckData: the code and parameters of the last bugcheck. */
+  KiBugcheckData: 0x88,
   MmPfnDatabase: 0xc0,
   MmLowestPhysicalPage: 0xe8,
   MmHighestPhysicalPage: 0xf0,

@@ -4,7 +4,8 @@ import { writeKdDebuggerData } from './kd-debugger-data.js';
 import { KernelWriter } from './kernel-writer.js';
 import { driverModules, GlobalOffset, processList, type ModuleSpec, type SimLayout } from './layout.js';
 import { createPageAllocator, PageTables } from './page-tables.js';
-import { buildPeHeaderPage } from './pe-header.js';
+import { updateKuserTime, writeKuserSharedData } from './kuser-shared-data.js';
+import { DATA, RDATA, RELOC, TEXT, buildPeImage, defaultSections, stableGuid, type PeSection } from './pe-image.js';
 import { PAGE_SIZE, PhysicalMemory } from './physical-memory.js';
 import { VirtualMemory } from './virtual-memory.js';
 
@@ -18,6 +19,11 @@ export interface LoadedModule {
   readonly timeDateStamp: number;
   /** Its KLDR_DATA_TABLE_ENTRY. */
   readonly entry: bigint;
+  readonly sections: readonly PeSection[];
+  /** Export names and their addresses. */
+  readonly exports: ReadonlyMap<string, bigint>;
+  /** The CodeView record: PDB name, GUID as WinDbg prints it (upper-case hex, no dashes) and age. */
+  readonly pdb: { readonly name: string; readonly guid: string; readonly age: number };
 }
 
 /** A process on PsActiveProcessHead. */
@@ -52,6 +58,8 @@ export interface SimKernel {
   /** The Idle process (PID 0), owner of the idle threads. */
   readonly idleProcess: bigint;
   readonly cpus: readonly CpuBlock[];
+  /** Physical bytes of the kernel's reserve in use after boot (the end of what the builder allocated). */
+  readonly reserveUsed: number;
 }
 
 export interface KernelOptions {
@@ -61,6 +69,8 @@ export interface KernelOptions {
   readonly cpus: number;
   readonly transportModule: string;
   readonly maxMaterialisedPages: number;
+  /** Wall time at boot (ms since 1970) for KUSER_SHARED_DATA.SystemTime. */
+  readonly bootUnixMs: number;
 }
 
 const KERNEL_STACK_SIZE = 0x6000;
@@ -102,25 +112,41 @@ export function buildKernel(options: KernelOptions): SimKernel {
     return page + POOL_BODY_OFFSET;
   };
 
-  // nt's image: the pages the model uses (discardable and unused parts stay unmapped holes).
-  for (const offset of [0x000000, 0x100000, 0x200000, 0x300000, 0x400000, 0x500000, 0x501000, 0x600000]) {
-    mapPages(k + BigInt(offset), PAGE_SIZE);
-  }
-  mapPages(layout.initialPcr, profile.processor.pcrSize);
-  mapPages(layout.printBuffer, layout.printBufferSize);
+  // nt's whole image is mapped: its sections (ntImageSections) hold the variables, lists and code below.
+  mapPages(k, layout.ntImageSize);
+  const g = (name: keyof typeof GlobalOffset): bigint => layout.globals + BigInt(GlobalOffset[name]);
+  // nt's .text is int3 padding (what fills a real image's gaps) around the routines the model runs.
+  w.bytes(k + 0x400000n, new Uint8Array(0x100000).fill(0xcc));
 
   // Code page: DbgBreakPointWithStatus (`int3; ret`), then the idle loop of NOPs closed by a jmp.
+  // Just before the jmp the loop touches memory, so data watchpoints have something to catch:
+  // `inc qword [rip+disp32]` on nt's idle counter, `mov rax, [moffs64]` of KUSER_SHARED_DATA.TickCount.
   const code = new Uint8Array(PAGE_SIZE).fill(0x90);
+  const c = new DataView(code.buffer);
   code[0] = 0xcc;
   code[1] = 0xc3;
   const jmpAt = Number(layout.idleLoopJump - layout.breakpointWithStatus);
+  const incAt = jmpAt - 17;
+  code.set([0x48, 0xff, 0x05], incAt);
+  c.setInt32(incAt + 3, Number(g('IdleLoopCount') - (layout.breakpointWithStatus + BigInt(incAt + 7))), true);
+  code.set([0x48, 0xa1], incAt + 7);
+  c.setBigUint64(incAt + 9, layout.kuserSharedData + 0x320n, true);
   const back = Number(layout.idleLoopStart - (layout.idleLoopJump + 5n));
   code[jmpAt] = 0xe9;
-  new DataView(code.buffer).setInt32(jmpAt + 1, back, true);
+  c.setInt32(jmpAt + 1, back, true);
   w.bytes(layout.breakpointWithStatus, code);
+  // KeBugCheckEx: the bugcheck breakpoint at +0x10, then `jmp $` (a bugchecked machine stays put).
+  const bugcheck = new Uint8Array(0x20).fill(0x90);
+  bugcheck.set([0xcc, 0xeb, 0xfe], 0x10);
+  w.bytes(layout.keBugCheckEx, bugcheck);
+  w.u8(layout.dbgPrint, 0xc3);
+
+  // KUSER_SHARED_DATA, at its fixed address.
+  mapPages(layout.kuserSharedData, PAGE_SIZE);
+  writeKuserSharedData(w, layout.kuserSharedData, profile, options.cpus);
+  updateKuserTime(w, layout.kuserSharedData, options.bootUnixMs, 0);
 
   // Kernel variables.
-  const g = (name: keyof typeof GlobalOffset): bigint => layout.globals + BigInt(GlobalOffset[name]);
   const pages = BigInt(options.memorySize / PAGE_SIZE);
   w.u32(g('CmNtCSDVersion'), profile.servicePack << 8);
   w.u64(g('MmNumberOfPhysicalPages'), pages);
@@ -137,6 +163,8 @@ export function buildKernel(options: KernelOptions): SimKernel {
   w.u32(g('KeNumberProcessors'), options.cpus);
   w.u64(g('MmPageSize'), BigInt(PAGE_SIZE));
   w.ansi(g('NtBuildLab'), profile.buildLab);
+  w.u32(g('NtBuildNumber'), (0xf0000000 | profile.buildNumber) >>> 0);
+  w.u8(g('KdDebuggerEnabled'), 1);
   // One run covering all of RAM.
   const pmd = g('PhysicalMemoryDescriptor');
   w.u32(pmd, 1);
@@ -172,18 +200,53 @@ export function buildKernel(options: KernelOptions): SimKernel {
       KdPrintBufferSize: g('KdPrintBufferSize'),
       NtBuildLab: g('NtBuildLab'),
       PspCidTable: g('PspCidTable'),
+      KiBugcheckData: g('KiBugCheckData'),
     },
   });
 
-  // Loaded modules: nt, hal, the KD transport, then drivers.
-  const ntSpec: ModuleSpec = { baseName: 'ntoskrnl.exe', fullName: '\\SystemRoot\\system32\\ntoskrnl.exe', size: layout.ntImageSize, isDll: false };
-  const halSpec: ModuleSpec = { baseName: 'hal.dll', fullName: '\\SystemRoot\\system32\\hal.dll', size: 0x49000, isDll: true };
+  // Loaded modules: nt, hal, the KD transport, then drivers. Each is a whole mapped PE32+ image.
+  const ntSpec: ModuleSpec = {
+    baseName: 'ntoskrnl.exe',
+    fullName: '\\SystemRoot\\system32\\ntoskrnl.exe',
+    size: layout.ntImageSize,
+    isDll: false,
+    exports: [],
+    pdbName: 'ntkrnlmp.pdb',
+  };
+  const halSpec: ModuleSpec = {
+    baseName: 'hal.dll',
+    fullName: '\\SystemRoot\\system32\\hal.dll',
+    size: 0x49000,
+    isDll: true,
+    exports: ['HalDispatchTable', 'HalQueryRealTimeClock', 'HalReturnToFirmware', 'KeQueryPerformanceCounter', 'KeStallExecutionProcessor'],
+    pdbName: 'hal.pdb',
+  };
+  const kdStem = options.transportModule.replace(/\.[^.]*$/, '');
   const kdSpec: ModuleSpec = {
     baseName: options.transportModule,
     fullName: `\\SystemRoot\\system32\\${options.transportModule}`,
     size: 0xa000,
     isDll: true,
+    exports: ['KdD0Transition', 'KdD3Transition', 'KdDebuggerInitialize0', 'KdDebuggerInitialize1', 'KdReceivePacket', 'KdRestore', 'KdSave', 'KdSendPacket'],
+    pdbName: `${kdStem}.pdb`,
   };
+  const ntExports = new Map<string, bigint>([
+    ['DbgBreakPointWithStatus', layout.breakpointWithStatus],
+    ['DbgPrint', layout.dbgPrint],
+    ['KdDebuggerDataBlock', layout.kdDebuggerDataBlock],
+    ['KdDebuggerEnabled', g('KdDebuggerEnabled')],
+    ['KeBugCheckEx', layout.keBugCheckEx],
+    ['KeNumberProcessors', g('KeNumberProcessors')],
+    ['KiBugCheckData', g('KiBugCheckData')],
+    ['MmHighestUserAddress', g('MmHighestUserAddress')],
+    ['MmSystemRangeStart', g('MmSystemRangeStart')],
+    ['MmUserProbeAddress', g('MmUserProbeAddress')],
+    ['NtBuildLab', g('NtBuildLab')],
+    ['NtBuildNumber', g('NtBuildNumber')],
+    ['PsActiveProcessHead', layout.psActiveProcessHead],
+    ['PsInitialSystemProcess', g('PsInitialSystemProcess')],
+    ['PsLoadedModuleList', layout.psLoadedModuleList],
+  ]);
   const stampBase = profile.osMajor >= 10 ? 0x5e9c0c3f : 0x4ce7951a;
   const modules: LoadedModule[] = [];
   let next = k + BigInt(layout.ntImageSize);
@@ -200,8 +263,37 @@ export function buildKernel(options: KernelOptions): SimKernel {
     }
     const checkSum = (hash32(spec.baseName, spec.size) & 0x7fffff) | 0x10000;
     const timeDateStamp = (stampBase + (hash32(spec.baseName, 7) & 0xfffff)) >>> 0;
-    if (i !== 0) mapPages(base, PAGE_SIZE);
-    w.bytes(base, buildPeHeaderPage({ base, sizeOfImage: spec.size, timeDateStamp, checkSum, isDll: spec.isDll, osMajor: profile.osMajor, osMinor: profile.osMinor }));
+    const sections = i === 0 ? ntImageSections(layout.ntImageSize) : defaultSections(spec.size);
+    const text = sections.find((x) => x.name === '.text') ?? sections[0];
+    const rdata = sections.find((x) => x.name === '.rdata') ?? sections[0];
+    if (i !== 0) {
+      mapPages(base, spec.size);
+      w.bytes(base + BigInt(text.rva), new Uint8Array(text.size).fill(0xcc));
+    }
+    // Driver entry points return STATUS_SUCCESS (`xor eax, eax; ret`); exports are `ret` stubs 16 bytes apart.
+    const entryPointRva = i === 0 ? Number(layout.idleLoopStart - k) : text.rva + 0x10;
+    if (i !== 0) w.bytes(base + BigInt(entryPointRva), Uint8Array.of(0x33, 0xc0, 0xc3));
+    const exports = i === 0 ? ntExports : new Map(spec.exports.map((name, n) => [name, base + BigInt(text.rva + 0x100 + n * 0x10)] as const));
+    if (i !== 0) for (const address of exports.values()) w.u8(address, 0xc3);
+    const guid = stableGuid(`${profile.buildLab}|${spec.pdbName}`);
+    const image = buildPeImage({
+      base,
+      sizeOfImage: spec.size,
+      timeDateStamp,
+      checkSum,
+      isDll: spec.isDll,
+      osMajor: profile.osMajor,
+      osMinor: profile.osMinor,
+      imageName: spec.baseName,
+      sections,
+      metadataRva: rdata.rva,
+      entryPointRva,
+      exports: [...exports].map(([name, address]) => ({ name, rva: Number(address - base) })),
+      codeView: { guid, age: 1, pdbName: spec.pdbName },
+    });
+    w.bytes(base, image.headers);
+    w.bytes(base + BigInt(rdata.rva), image.metadata);
+    if (image.reloc !== undefined) w.bytes(base + BigInt(image.reloc.rva), image.reloc.bytes);
     // KLDR_DATA_TABLE_ENTRY (0xa0 bytes) followed by its two UTF-16 names, in one pool block.
     const entry = poolObject(0x400, 'MmLd');
     const fullBuffer = entry + 0xa0n;
@@ -209,14 +301,27 @@ export function buildKernel(options: KernelOptions): SimKernel {
     const baseBuffer = fullBuffer + BigInt(fullLength + 2 + 6);
     const baseLength = w.utf16(baseBuffer, spec.baseName);
     w.u64(entry + 0x30n, base); // DllBase
-    w.u64(entry + 0x38n, base + 0x1010n); // EntryPoint (AddressOfEntryPoint in the header)
-    w.u32(entry + 0x40n, spec.size); // SizeOfImage
+    w.u64(entry + 0x38n, base + BigInt(entryPointRva)); // EntryPoint (AddressOfEntryPoint in the header)
+    w.u32(entry + 0x40n, spec.size); // SizeOfImage, as in the optional header
     w.unicodeString(entry + 0x48n, fullLength, fullBuffer);
     w.unicodeString(entry + 0x58n, baseLength, baseBuffer);
     w.u32(entry + 0x68n, 0x09104000); // Flags: image dll, entry processed, load config processed
     w.u16(entry + 0x6cn, 1); // LoadCount
     w.u32(entry + 0x78n, checkSum);
-    modules.push({ baseName: spec.baseName, fullName: spec.fullName, base, size: spec.size, checkSum, timeDateStamp, entry });
+    w.u32(entry + 0x98n, spec.size); // SizeOfImageNotRounded
+    w.u32(entry + 0x9cn, timeDateStamp); // TimeDateStamp, as in the file header
+    modules.push({
+      baseName: spec.baseName,
+      fullName: spec.fullName,
+      base,
+      size: spec.size,
+      checkSum,
+      timeDateStamp,
+      entry,
+      sections,
+      exports,
+      pdb: { name: spec.pdbName, guid: guidText(guid), age: 1 },
+    });
   });
   linkList(w, layout.psLoadedModuleList, modules.map((m) => m.entry));
 
@@ -292,7 +397,29 @@ export function buildKernel(options: KernelOptions): SimKernel {
   );
   w.u64(g('PsInitialSystemProcess'), (processes[0]).eprocess);
 
-  return { profile, layout, memory, kernelSpace, modules, processes, idleProcess, cpus };
+  return { profile, layout, memory, kernelSpace, modules, processes, idleProcess, cpus, reserveUsed: allocator.next };
+}
+
+/**
+ * nt's sections, laid over the fixed layout (layout.ts): .rdata (exports, debug directory) after the
+ * headers, .data with the debugger data list, KDDEBUGGER_DATA64 and the variables, .text with the
+ * code, CACHEALI with the initial thread, process, lists, PCR and print buffer, .reloc last.
+ */
+export function ntImageSections(size: number): PeSection[] {
+  return [
+    { name: '.rdata', rva: 0x1000, size: 0xff000, characteristics: RDATA },
+    { name: '.data', rva: 0x100000, size: 0x300000, characteristics: DATA },
+    { name: '.text', rva: 0x400000, size: 0x100000, characteristics: TEXT },
+    { name: 'CACHEALI', rva: 0x500000, size: size - 0x501000, characteristics: DATA },
+    { name: '.reloc', rva: size - 0x1000, size: 0x1000, characteristics: RELOC },
+  ];
+}
+
+/** A GUID's bytes as WinDbg and symbol servers print it: Data1-3 as little-endian numbers, then Data4, upper-case hex. */
+function guidText(guid: Uint8Array): string {
+  const v = new DataView(guid.buffer, guid.byteOffset, 16);
+  const hex = (n: number, width: number): string => n.toString(16).toUpperCase().padStart(width, '0');
+  return hex(v.getUint32(0, true), 8) + hex(v.getUint16(4, true), 4) + hex(v.getUint16(6, true), 4) + [...guid.subarray(8, 16)].map((b) => hex(b, 2)).join('');
 }
 
 /** A circular doubly linked list: head ⇄ entries in order. */

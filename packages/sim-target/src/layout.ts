@@ -32,6 +32,12 @@ export interface SimLayout {
   readonly idleLoopStart: bigint;
   /** … to a `jmp idleLoopStart` at this address. */
   readonly idleLoopJump: bigint;
+  /** nt!KeBugCheckEx: a breakpoint at +0x10 (where a bugcheck with a debugger attached stops), then `jmp $`. */
+  readonly keBugCheckEx: bigint;
+  /** nt!DbgPrint (a `ret`: DbgPrint output is produced by the simulator, not by running code). */
+  readonly dbgPrint: bigint;
+  /** KUSER_SHARED_DATA, at the fixed kernel address of every x64 Windows. */
+  readonly kuserSharedData: bigint;
   /** System call entry points (MSR LSTAR / CSTAR); inside nt's code page. */
   readonly systemCall64: bigint;
   readonly systemCall32: bigint;
@@ -58,7 +64,11 @@ export interface SimLayout {
 }
 
 export const DEFAULT_KERN_BASE = 0xfffff80000000000n;
-const KERNEL_RESERVE = 16 * 1024 * 1024;
+/**
+ * Physical memory the kernel keeps for itself: page tables, pool, and every module's whole image
+ * (nt alone is 8 MiB). 28 MiB leaves 4 MiB of formula data at the 32 MiB minimum.
+ */
+const KERNEL_RESERVE = 28 * 1024 * 1024;
 
 export function computeLayout(profile: BuildProfile, kernBase: bigint, memorySize: number): SimLayout {
   const k = kernBase;
@@ -75,6 +85,9 @@ export function computeLayout(profile: BuildProfile, kernBase: bigint, memorySiz
     breakpointWithStatus: k + 0x400000n,
     idleLoopStart: k + 0x400010n,
     idleLoopJump: k + 0x400ffbn,
+    keBugCheckEx: k + 0x401000n,
+    dbgPrint: k + 0x401100n,
+    kuserSharedData: 0xfffff78000000000n,
     systemCall64: k + 0x400800n,
     systemCall32: k + 0x400840n,
     initialThread: k + 0x500000n,
@@ -114,6 +127,14 @@ export const GlobalOffset = {
   KeNumberProcessors: 0x68,
   MmPageSize: 0x70,
   PspCidTable: 0x78,
+  /** A counter the idle loop increments (`inc qword [rip+…]`): the memory write a data watchpoint can catch. */
+  IdleLoopCount: 0x80,
+  /** nt!KiBugCheckData: the bugcheck code and its four parameters (ULONG_PTR[5]). */
+  KiBugCheckData: 0x88,
+  /** nt!NtBuildNumber: the build number with 0xF0000000 (free build) on top. */
+  NtBuildNumber: 0xb0,
+  /** nt!KdDebuggerEnabled (BOOLEAN). */
+  KdDebuggerEnabled: 0xb4,
   /** NUL-terminated ANSI nt!NtBuildLab. */
   NtBuildLab: 0x100,
   /** PHYSICAL_MEMORY_DESCRIPTOR: NumberOfRuns u32, NumberOfPages u64, Run[] {BasePage, PageCount}. */
@@ -125,20 +146,24 @@ export interface ModuleSpec {
   readonly fullName: string;
   readonly size: number;
   readonly isDll: boolean;
+  /** Names in the export directory (each pointing into .text). */
+  readonly exports: readonly string[];
+  /** PDB file name in the CodeView record. */
+  readonly pdbName: string;
 }
 
 /** The drivers loaded after nt, hal and the KD transport, in load order. */
 export const driverModules: readonly ModuleSpec[] = [
-  { baseName: 'mcupdate_GenuineIntel.dll', fullName: '\\SystemRoot\\system32\\mcupdate_GenuineIntel.dll', size: 0x8d000, isDll: true },
-  { baseName: 'PSHED.dll', fullName: '\\SystemRoot\\system32\\PSHED.dll', size: 0x14000, isDll: true },
-  { baseName: 'CLFS.SYS', fullName: '\\SystemRoot\\system32\\CLFS.SYS', size: 0x5e000, isDll: false },
-  { baseName: 'CI.dll', fullName: '\\SystemRoot\\system32\\CI.dll', size: 0xc0000, isDll: true },
-  { baseName: 'Wdf01000.sys', fullName: '\\SystemRoot\\system32\\drivers\\Wdf01000.sys', size: 0xa4000, isDll: false },
-  { baseName: 'ACPI.sys', fullName: '\\SystemRoot\\system32\\drivers\\ACPI.sys', size: 0x57000, isDll: false },
-  { baseName: 'pci.sys', fullName: '\\SystemRoot\\system32\\drivers\\pci.sys', size: 0x33000, isDll: false },
-  { baseName: 'disk.sys', fullName: '\\SystemRoot\\system32\\drivers\\disk.sys', size: 0x16000, isDll: false },
-  { baseName: 'Ntfs.sys', fullName: '\\SystemRoot\\System32\\Drivers\\Ntfs.sys', size: 0x1a3000, isDll: false },
-  { baseName: 'tcpip.sys', fullName: '\\SystemRoot\\System32\\drivers\\tcpip.sys', size: 0x1fd000, isDll: false },
+  { baseName: 'mcupdate_GenuineIntel.dll', fullName: '\\SystemRoot\\system32\\mcupdate_GenuineIntel.dll', size: 0x8d000, isDll: true, exports: ['McUpdateMicrocode'], pdbName: 'mcupdate_GenuineIntel.pdb' },
+  { baseName: 'PSHED.dll', fullName: '\\SystemRoot\\system32\\PSHED.dll', size: 0x14000, isDll: true, exports: ['PshedAllocateMemory', 'PshedFreeMemory', 'PshedRegisterPlugin'], pdbName: 'pshed.pdb' },
+  { baseName: 'CLFS.SYS', fullName: '\\SystemRoot\\system32\\CLFS.SYS', size: 0x5e000, isDll: false, exports: ['ClfsCreateLogFile', 'ClfsCloseLogFileObject', 'ClfsReadLogRecord'], pdbName: 'clfs.pdb' },
+  { baseName: 'CI.dll', fullName: '\\SystemRoot\\system32\\CI.dll', size: 0xc0000, isDll: true, exports: ['CiInitialize', 'CiValidateFileObject'], pdbName: 'ci.pdb' },
+  { baseName: 'Wdf01000.sys', fullName: '\\SystemRoot\\system32\\drivers\\Wdf01000.sys', size: 0xa4000, isDll: false, exports: ['WdfVersionBind', 'WdfVersionUnbind'], pdbName: 'Wdf01000.pdb' },
+  { baseName: 'ACPI.sys', fullName: '\\SystemRoot\\system32\\drivers\\ACPI.sys', size: 0x57000, isDll: false, exports: ['AcpiGetRegisterInfo'], pdbName: 'acpi.pdb' },
+  { baseName: 'pci.sys', fullName: '\\SystemRoot\\system32\\drivers\\pci.sys', size: 0x33000, isDll: false, exports: ['PciIdeXInitialize'], pdbName: 'pci.pdb' },
+  { baseName: 'disk.sys', fullName: '\\SystemRoot\\system32\\drivers\\disk.sys', size: 0x16000, isDll: false, exports: ['DiskDriverEntry'], pdbName: 'disk.pdb' },
+  { baseName: 'Ntfs.sys', fullName: '\\SystemRoot\\System32\\Drivers\\Ntfs.sys', size: 0x1a3000, isDll: false, exports: ['NtfsDriverEntry'], pdbName: 'ntfs.pdb' },
+  { baseName: 'tcpip.sys', fullName: '\\SystemRoot\\System32\\drivers\\tcpip.sys', size: 0x1fd000, isDll: false, exports: ['IPDisableSniffer', 'IppInspectLocalDatagramsIn', 'TcpipInitialize'], pdbName: 'tcpip.pdb' },
 ];
 
 export interface ProcessSpec {

@@ -71,11 +71,11 @@ describe('execution model', () => {
   it('reports an access violation when RIP leaves mapped memory', () => {
     const { sim, clock, stops, go } = setup();
     const ctx = sim.getContext(0);
-    new DataView(ctx.buffer).setBigUint64(ContextOffset.Rip, 0xfffff80000380000n, true);
+    new DataView(ctx.buffer).setBigUint64(ContextOffset.Rip, 0xfffff80000850000n, true);
     sim.setContext(0, ctx);
     go();
     clock.advance(10);
-    expect(stops().at(-1)).toMatchObject({ code: 0xc0000005, address: 0xfffff80000380000n });
+    expect(stops().at(-1)).toMatchObject({ code: 0xc0000005, address: 0xfffff80000850000n });
   });
 
   it('reports the CPU that reaches a breakpoint first', () => {
@@ -107,7 +107,7 @@ describe('execution model', () => {
 
   it('keeps at most 32 breakpoints and refuses unmapped addresses', () => {
     const { sim } = setup();
-    expect(sim.writeBreakpoint(0xfffff80000380000n)).toBeUndefined();
+    expect(sim.writeBreakpoint(0xfffff80000850000n)).toBeUndefined();
     const handles = Array.from({ length: 32 }, (_, i) => sim.writeBreakpoint(sim.layout.idleLoopStart + BigInt(i)));
     expect(handles).toEqual(Array.from({ length: 32 }, (_, i) => i + 1));
     expect(sim.writeBreakpoint(sim.layout.idleLoopStart + 40n)).toBeUndefined();
@@ -150,6 +150,56 @@ describe('execution model', () => {
     const sim = createSimTarget({ memorySize: 4 * 1024 * 1024 * 1024, printIntervalMs: 0 });
     const end = sim.layout.dataRegion.virtualBase + sim.layout.dataRegion.size;
     expect(sim.readVirtual(end - 4096n, 8192, 0).length).toBe(4096);
-    expect(sim.stats().materialisedPages).toBeLessThan(1000);
+    // Only the kernel's own pages (page tables, pool, the module images: about 16 MiB) are stored.
+    expect(sim.stats().materialisedPages).toBeLessThan(4500);
+  });
+});
+
+describe('KUSER_SHARED_DATA', () => {
+  const at = 0xfffff78000000000n;
+  it.each([
+    ['win10-2004-x64', 19041, 10, 0],
+    ['win7-sp1-x64', 7601, 6, 1],
+  ] as const)('%s: version fields at the fixed address, and a clock that ticks only while running', (build, number, major, minor) => {
+    const bootTime = new Date(Date.UTC(2024, 0, 1));
+    const { sim, clock, go } = setup({ build, bootTime, ticksPerSecond: 64 });
+    const u32 = (offset: number) => new DataView(sim.readVirtual(at + BigInt(offset), 4, 0).buffer).getUint32(0, true);
+    const u64 = (offset: number) => new DataView(sim.readVirtual(at + BigInt(offset), 8, 0).buffer).getBigUint64(0, true);
+    expect([u32(0x26c), u32(0x270)]).toEqual([major, minor]);
+    if (major >= 10) expect(u32(0x260)).toBe(number);
+    expect(new DataView(sim.readVirtual(sim.layout.globals + BigInt(GlobalOffset.NtBuildNumber), 4, 0).buffer).getUint32(0, true)).toBe((0xf0000000 | number) >>> 0);
+    // SystemTime at boot: 2024-01-01 as a FILETIME (100 ns since 1601).
+    expect(u64(0x14)).toBe(133485408000000000n);
+    expect(u64(0x320)).toBe(0n);
+    go();
+    clock.advance(1000);
+    expect(u64(0x320)).toBe(64n); // TickCount: 64 clock ticks a second
+    expect(u64(0x08)).toBe(10_000_000n); // InterruptTime: one second in 100 ns units
+    sim.breakIn();
+    clock.advance(0);
+    clock.advance(5000);
+    expect(u64(0x08)).toBe(10_000_000n); // frozen while the debugger owns the machine
+  });
+});
+
+describe('boot with a debugger', () => {
+  it('stops at LoadSymbols for nt, hal and kdcom, the initial breakpoint, then each driver, then runs', () => {
+    const { sim, clock, stops, go } = setup({ bootWithDebugger: true });
+    const first = sim.stopReason();
+    const seen: StopReason[] = first === undefined ? [] : [first];
+    for (let i = 0; i < 20 && !sim.running; i++) {
+      go();
+      clock.advance(0);
+      const last = stops().at(-1);
+      if (!sim.running && last !== undefined && last !== seen.at(-1)) seen.push(last);
+    }
+    const names = seen.map((s) => (s.kind === 'load-symbols' ? s.imageName : `break ${s.code.toString(16)}`));
+    expect(names).toEqual([
+      ...sim.modules.slice(0, 3).map((m) => m.fullName),
+      'break 80000003',
+      ...sim.modules.slice(3).map((m) => m.fullName),
+    ]);
+    expect(seen[0]).toMatchObject({ kind: 'load-symbols', baseOfDll: sim.layout.kernBase, sizeOfImage: sim.modules[0].size, processId: 0xffffffffffffffffn });
+    expect(sim.running).toBe(true);
   });
 });

@@ -1,15 +1,18 @@
-import { VmkdError } from '@vmkd/kd-protocol';
-import type { StopReason, TargetBackend, TargetEvent, TargetVersion } from '@vmkd/kd-protocol';
+import { VmkdError, decodeDr7 } from '@vmkd/kd-protocol';
+import type { MemoryAccess, ResumeOptions, StopReason, TargetBackend, TargetEvent, TargetVersion } from '@vmkd/kd-protocol';
 import { Subject } from 'rxjs';
-import { CONTEXT_SIZE, SPECIAL_REGISTERS_SIZE, SpecialRegisterOffset, view } from './amd64-context.js';
+import { CONTEXT_SIZE, ContextOffset, SPECIAL_REGISTERS_SIZE, SpecialRegisterOffset, view } from './amd64-context.js';
 import { buildProfile, buildNames, isBuildName, type BuildName, type BuildProfile } from './builds.js';
 import { systemClock, type SimClock, type SimTimer } from './clock.js';
 import { SimTargetErrorCode, badOption } from './errors.js';
 import { buildKernel, type LoadedModule, type SimKernel, type SimProcess } from './kernel-builder.js';
+import { KernelWriter } from './kernel-writer.js';
+import { updateKuserTime } from './kuser-shared-data.js';
 import { computeLayout, DEFAULT_KERN_BASE, GlobalOffset, type SimLayout } from './layout.js';
 import { PAGE_SIZE } from './physical-memory.js';
 import { createRamFile } from './ram-file.js';
-import { ExceptionCode, VirtualCpu, type Trap } from './virtual-cpu.js';
+import { ExceptionCode, VirtualCpu, type Trap, type Watch } from './virtual-cpu.js';
+import { BusDataType, IoPorts, PciBus } from './virtual-devices.js';
 
 export interface SimTargetOptions {
   /** The Windows build to impersonate. Default 'win7-sp1-x64' (the profile of KD spec 4.1 / A.3). */
@@ -36,6 +39,15 @@ export interface SimTargetOptions {
   readonly startRunning?: boolean;
   /** Expose RAM as this file (linear, byte pa at offset pa), kept current while stopped: see ram-file.ts. */
   readonly ramFile?: string;
+  /**
+   * Boot the way Windows does with `/debug` and a debugger attached: stop at LoadSymbols for nt,
+   * hal and the KD transport, then at the initial breakpoint, then at LoadSymbols for each driver,
+   * each stop waiting for the debugger's continue; then run. Default false (start at the initial
+   * breakpoint with every module already loaded). A reboot always boots this way.
+   */
+  readonly bootWithDebugger?: boolean;
+  /** Wall time at boot, for KUSER_SHARED_DATA.SystemTime. Default: the time of creation. */
+  readonly bootTime?: Date;
 }
 
 export interface BreakpointInfo {
@@ -74,6 +86,12 @@ export interface SimTarget extends TargetBackend {
 }
 
 const MIB = 1024 * 1024;
+/** Dr6 with no condition recorded (its reserved bits read as ones). */
+const DR6_CLEAR = 0xffff0ff0n;
+/** MANUALLY_INITIATED_CRASH: the bugcheck code Windows uses for a crash the debugger asked for. */
+const MANUALLY_INITIATED_CRASH = 0xe2;
+/** Kernel-mode images report ProcessId −1 in LoadSymbols. */
+const KERNEL_PROCESS_ID = 0xffffffffffffffffn;
 const MAX_TRANSFER = 64 * MIB;
 /** KdpBreakpointTable has 32 entries; handles are 1 … 32. */
 const BREAKPOINT_SLOTS = 32;
@@ -114,6 +132,8 @@ function resolveOptions(options: SimTargetOptions) {
     maxMaterialisedPages: intOption('maxMaterialisedPages', options.maxMaterialisedPages, 4096 + 65536, 4096, 2 ** 26),
     startRunning: options.startRunning ?? false,
     ramFile: options.ramFile,
+    bootWithDebugger: options.bootWithDebugger ?? false,
+    bootUnixMs: (options.bootTime ?? new Date()).getTime(),
   };
 }
 
@@ -125,18 +145,35 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
   if (layout.kernBase + 0x10000000n > layout.physmapBase && layout.kernBase < layout.physmapBase + BigInt(o.memorySize)) {
     throw badOption('kernBase', 'overlaps the physmap window', o.kernBase);
   }
-  const kernel: SimKernel = buildKernel({
-    profile,
-    layout,
-    memorySize: o.memorySize,
-    cpus: o.cpus,
-    transportModule: o.transportModule,
-    maxMaterialisedPages: o.maxMaterialisedPages,
-  });
-  const space = kernel.kernelSpace;
-  const memory = kernel.memory;
-  const cpus = kernel.cpus.map((block) => new VirtualCpu(block, memory, space));
-  const ramFile = o.ramFile === undefined ? undefined : createRamFile(memory, o.ramFile);
+  const boot = () => {
+    const built: SimKernel = buildKernel({
+      profile,
+      layout,
+      memorySize: o.memorySize,
+      cpus: o.cpus,
+      transportModule: o.transportModule,
+      maxMaterialisedPages: o.maxMaterialisedPages,
+      bootUnixMs: o.bootUnixMs + bootOffsetMs,
+    });
+    const pci = new PciBus();
+    return {
+      kernel: built,
+      space: built.kernelSpace,
+      memory: built.memory,
+      cpus: built.cpus.map((block) => new VirtualCpu(block, built.memory, built.kernelSpace)),
+      pci,
+      io: new IoPorts(pci),
+      writer: new KernelWriter(built.kernelSpace),
+    };
+  };
+  /** Wall-clock ms that passed in earlier boots (a reboot's SystemTime goes on from there). */
+  let bootOffsetMs = 0;
+  let machine = boot();
+  let kernel = machine.kernel;
+  let space = machine.space;
+  let memory = machine.memory;
+  let cpus = machine.cpus;
+  let ramFile = o.ramFile === undefined ? undefined : createRamFile(memory, o.ramFile);
   /** Runs a debugger write, then brings the RAM file up to date (a host reader sees it at once, as with shared guest RAM). */
   const synced = <T>(result: T): T => {
     ramFile?.sync();
@@ -146,9 +183,13 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
   const tickMs = 1000 / o.ticksPerSecond;
   const breakpointTable = new Map<number, { address: bigint; original: number }>();
   const msrs = cpus.map(() => new Map<number, bigint>());
+  /** Stops still to come in this boot with a debugger (LoadSymbols, the initial breakpoint), in order. */
+  let bootQueue: StopReason[] = [];
 
   let running = false;
   let closed = false;
+  /** The execute breakpoint the last stop was, if any: the instruction runs once on resume (EFLAGS.RF). */
+  let lastDebugTrap: { cpu: number; address: bigint } | undefined;
   let stop: StopReason | undefined;
   let timer: SimTimer | undefined;
   let breakInTimer: SimTimer | undefined;
@@ -171,12 +212,21 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     breakInTimer = undefined;
   };
 
-  const stopWith = (reason: StopReason): void => {
+  const stopWith = (reason: StopReason, dr6?: bigint): void => {
     cancelTimers();
     running = false;
     stop = reason;
     stats.stops++;
     ramFile?.sync();
+    // A debug exception records its cause in Dr6, which the CONTEXT and KSPECIAL_REGISTERS show
+    // (the control report's Dr6 is read from the CONTEXT).
+    const cpu = cpus[reason.cpu];
+    if (cpu !== undefined) {
+      const value = dr6 === undefined ? DR6_CLEAR : DR6_CLEAR | dr6;
+      view(cpu.block.context).setBigUint64(ContextOffset.Dr6, value, true);
+      view(cpu.block.special).setBigUint64(SpecialRegisterOffset.KernelDr6, value, true);
+    }
+    lastDebugTrap = dr6 !== undefined && (dr6 & 0xfn) !== 0n && reason.kind === 'exception' ? { cpu: reason.cpu, address: reason.address } : undefined;
     events$.next({ kind: 'stop', reason });
   };
 
@@ -244,12 +294,13 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
         const result = (cpus[i]).run(budget);
         stats.instructions += result.executed;
         if (result.trap !== undefined) {
-          stopWith(exception(i, result.trap));
+          stopWith(exception(i, result.trap), result.trap.dr6);
           return;
         }
       }
     }
     runMs += tickMs;
+    updateKuserTime(machine.writer, layout.kuserSharedData, o.bootUnixMs + bootOffsetMs, runMs);
     if (o.printIntervalMs > 0 && runMs >= nextPrintAt) {
       nextPrintAt += o.printIntervalMs * Math.max(1, Math.ceil((runMs - nextPrintAt + 1) / o.printIntervalMs));
       print(`vmkd-sim: ${profile.displayName} build ${profile.buildNumber} alive, tick ${stats.ticks}, ${cpus.length} CPU(s), rip ${(cpus[0]).rip.toString(16)}\n`);
@@ -264,10 +315,30 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     timer = o.clock.schedule(tickMs, tick);
   };
 
-  const resume = (options: { readonly singleStep: boolean; readonly cpu: number; readonly continueStatus: number }): void => {
+  const resume = (options: ResumeOptions): void => {
     if (closed) throw new VmkdError(SimTargetErrorCode.Closed, 'the simulated target is closed');
     if (running) return;
     const previous = stop;
+    armDebugRegisters(options.dr7);
+    // EFLAGS.RF: the instruction an execute breakpoint stopped at runs once without faulting again.
+    if (lastDebugTrap !== undefined) {
+      const cpu = cpus[lastDebugTrap.cpu];
+      if (cpu !== undefined && cpu.rip === lastDebugTrap.address) cpu.resumeFlag = true;
+      lastDebugTrap = undefined;
+    }
+    const queued = bootQueue.shift();
+    if (queued !== undefined) {
+      // Booting with a debugger: the next stop of the boot sequence comes when the debugger continues.
+      running = true;
+      stop = undefined;
+      timer = o.clock.schedule(0, () => {
+        timer = undefined;
+        if (queued.kind === 'exception') {
+          stopWith(enterBreakIn());
+        } else stopWith(queued);
+      });
+      return;
+    }
     // Like KdpTrap: when the debugger leaves the PC on a hard-coded int3 (not one of its own
     // breakpoints), execution continues after it — that is how `g` leaves DbgBreakPointWithStatus.
     if (previous?.kind === 'exception' && previous.code === ExceptionCode.Breakpoint) {
@@ -285,11 +356,125 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
         const cpu = cpus[index];
         const result = cpu.run(1);
         stats.instructions += result.executed;
-        stopWith(exception(index, result.trap ?? { code: ExceptionCode.SingleStep, address: cpu.rip, parameters: [] }));
+        // A completed single step sets Dr6.BS (SDM 17.3.1.4); a debug-register hit sets its B bit.
+        const trap = result.trap ?? { code: ExceptionCode.SingleStep, address: cpu.rip, parameters: [], dr6: 0x4000n };
+        stopWith(exception(index, trap), trap.dr6);
       });
       return;
     }
     startRunning();
+  };
+
+  /**
+   * Loads the debug registers the way Windows does when it leaves the debugger: Dr7 from the
+   * ContinueApi2 control set into every processor's KSPECIAL_REGISTERS.KernelDr7 (and the
+   * CONTEXT), addresses from KernelDr0–3. The CPUs then watch the enabled slots.
+   */
+  const armDebugRegisters = (dr7: bigint | undefined): void => {
+    for (const cpu of cpus) {
+      const special = view(cpu.block.special);
+      const context = view(cpu.block.context);
+      if (dr7 !== undefined) special.setBigUint64(SpecialRegisterOffset.KernelDr7, BigInt.asUintN(64, dr7), true);
+      const value = special.getBigUint64(SpecialRegisterOffset.KernelDr7, true);
+      context.setBigUint64(ContextOffset.Dr7, value, true);
+      const watches: Watch[] = [];
+      for (const slot of decodeDr7(value)) {
+        const address = special.getBigUint64(SpecialRegisterOffset.KernelDr0 + slot.slot * 8, true);
+        context.setBigUint64(ContextOffset.Dr0 + slot.slot * 8, address, true);
+        const rw = slot.kind === 'execute' ? 0 : slot.kind === 'write' ? 1 : slot.kind === 'io' ? 2 : 3;
+        watches.push({ slot: slot.slot, address, rw, length: slot.length });
+      }
+      cpu.watches = watches;
+    }
+  };
+
+  /** The LoadSymbols stop of one module, as a boot with a debugger reports it. */
+  const loadSymbols = (index: number): StopReason => {
+    const m = kernel.modules[index];
+    return { kind: 'load-symbols', cpu: 0, unload: false, imageName: m.fullName, baseOfDll: m.base, sizeOfImage: m.size, checkSum: m.checkSum, processId: KERNEL_PROCESS_ID };
+  };
+
+  /**
+   * The stops of a boot with a debugger (KD's phase 0 and 1, then the I/O manager loading drivers):
+   * nt, hal and the transport, the initial breakpoint, then every driver.
+   */
+  const bootSequence = (): StopReason[] => {
+    const initial: StopReason = { kind: 'exception', cpu: 0, code: ExceptionCode.Breakpoint, address: layout.breakpointWithStatus, firstChance: true };
+    return [loadSymbols(0), loadSymbols(1), loadSymbols(2), initial, ...kernel.modules.slice(3).map((_, i) => loadSymbols(i + 3))];
+  };
+
+  const bugCheck = (cpuIndex: number): void => {
+    if (closed) throw new VmkdError(SimTargetErrorCode.Closed, 'the simulated target is closed');
+    cancelTimers();
+    bootQueue = [];
+    running = true;
+    stop = undefined;
+    timer = o.clock.schedule(0, () => {
+      timer = undefined;
+      const index = cpus[cpuIndex] === undefined ? 0 : cpuIndex;
+      const cpu = cpus[index];
+      const code = BigInt(MANUALLY_INITIATED_CRASH);
+      // KeBugCheckEx(code, 0, 0, 0, 0): arguments in RCX, RDX, R8, R9; KiBugCheckData keeps them for `.bugcheck`.
+      const c = view(cpu.block.context);
+      c.setBigUint64(ContextOffset.Rcx, code, true);
+      for (const reg of [ContextOffset.Rdx, ContextOffset.R8, ContextOffset.R9]) c.setBigUint64(reg, 0n, true);
+      const data = layout.globals + BigInt(GlobalOffset.KiBugCheckData);
+      machine.writer.u64(data, code);
+      for (let i = 1; i <= 4; i++) machine.writer.u64(data + BigInt(i * 8), 0n);
+      // Windows prints the banner before it breaks into the debugger (KeBugCheck2 → DbgPrint).
+      print(`\n*** Fatal System Error: 0x${code.toString(16).padStart(8, '0')}\n                       (0x0000000000000000,0x0000000000000000,0x0000000000000000,0x0000000000000000)\n\n`);
+      cpu.push(cpu.rip);
+      const at = layout.keBugCheckEx + 0x10n;
+      cpu.rip = at;
+      stopWith(exception(index, { code: ExceptionCode.Breakpoint, address: at, parameters: [0n] }));
+    });
+  };
+
+  const reboot = (): void => {
+    if (closed) throw new VmkdError(SimTargetErrorCode.Closed, 'the simulated target is closed');
+    cancelTimers();
+    running = true;
+    stop = undefined;
+    bootOffsetMs += runMs;
+    runMs = 0;
+    nextPrintAt = o.printIntervalMs;
+    breakpointTable.clear();
+    lastDebugTrap = undefined;
+    // A new kernel in fresh memory: whatever the debugger wrote is gone, as after a real reset.
+    machine = boot();
+    kernel = machine.kernel;
+    space = machine.space;
+    memory = machine.memory;
+    cpus = machine.cpus;
+    if (ramFile !== undefined && o.ramFile !== undefined) {
+      ramFile.close();
+      ramFile = createRamFile(memory, o.ramFile);
+    }
+    cpus.forEach((_, i) => {
+      msrs[i]?.clear();
+      msrDefaults(i).forEach((v, k) => msrs[i]?.set(k, v));
+    });
+    events$.next({ kind: 'reboot' });
+    bootQueue = bootSequence();
+    const first = bootQueue.shift();
+    timer = o.clock.schedule(0, () => {
+      timer = undefined;
+      if (first !== undefined) stopWith(first);
+    });
+  };
+
+  /** QueryMemory: mapped or not, and whether the address is in an image's code or read-only data. */
+  const queryMemory = (address: bigint): MemoryAccess | undefined => {
+    const a = BigInt.asUintN(64, address);
+    if (space.translate(a) === undefined) return undefined;
+    for (const m of kernel.modules) {
+      if (a < m.base || a >= m.base + BigInt(m.size)) continue;
+      const rva = Number(a - m.base);
+      const section = m.sections.find((x) => rva >= x.rva && rva < x.rva + x.size);
+      if (section === undefined) return { writable: false, executable: false }; // the headers
+      return { writable: (section.characteristics & 0x80000000) !== 0, executable: (section.characteristics & 0x20000000) !== 0 };
+    }
+    return { writable: true, executable: false };
   };
 
   const isPlanted = (address: bigint): boolean => {
@@ -342,8 +527,12 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     build: profile,
     layout,
     memorySize: o.memorySize,
-    modules: kernel.modules,
-    processes: kernel.processes,
+    get modules() {
+      return kernel.modules;
+    },
+    get processes() {
+      return kernel.processes;
+    },
     get running() {
       return running;
     },
@@ -409,6 +598,19 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
       c.block.special.set(data.subarray(0, n));
       return synced(n);
     },
+    readIoSpace: (address, size) => (address > 0xffffn ? undefined : machine.io.read(Number(address), size)),
+    writeIoSpace: (address, size, value) => address <= 0xffffn && machine.io.write(Number(address), size, value),
+    readBusData(busDataType, bus, slot, offset, length) {
+      if (busDataType !== BusDataType.PCIConfiguration || bus !== 0) return undefined;
+      return machine.pci.read(bus, slot & 0x1f, (slot >> 5) & 7, offset, length);
+    },
+    writeBusData(busDataType, bus, slot, offset, data) {
+      if (busDataType !== BusDataType.PCIConfiguration || bus !== 0) return undefined;
+      return machine.pci.write(bus, slot & 0x1f, (slot >> 5) & 7, offset, data);
+    },
+    queryMemory,
+    bugCheck,
+    reboot,
     readMsr(cpu, msr) {
       const c = cpus[cpu];
       if (c === undefined) return undefined;
@@ -492,8 +694,12 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     },
   };
 
-  // The initial state: stopped at a break-in on CPU 0, as a kernel booted with a debugger and /break.
-  stop = enterBreakIn();
+  // The initial state: stopped at a break-in on CPU 0, as a kernel booted with a debugger and /break;
+  // or, booting with a debugger, at the first LoadSymbols of the boot sequence.
+  if (o.bootWithDebugger) {
+    bootQueue = bootSequence();
+    stop = bootQueue.shift();
+  } else stop = enterBreakIn();
   ramFile?.sync();
   if (o.startRunning) resume({ singleStep: false, cpu: 0, continueStatus: 0x10002 });
   return target;

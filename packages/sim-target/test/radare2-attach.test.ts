@@ -225,7 +225,7 @@ describe('the real radare2 attach bytes (KD spec 4.1, appendix A)', () => {
     expect(Buffer.from(reply.subarray(72, 80)).toString('hex')).toBe('ccc3909090909090');
     send(ack(new DataView(reply.buffer).getUint32(8, true)));
     // Everything outside the profile's pages is unreadable: 0xC0000001, ActualBytesRead 0, no data.
-    send(request(0x80800001, 0x3130, (v) => (v.setBigUint64(0x10, 0xfffff80000380000n, true), v.setUint32(0x18, 8, true))));
+    send(request(0x80800001, 0x3130, (v) => (v.setBigUint64(0x10, 0xfffff80000850000n, true), v.setUint32(0x18, 8, true))));
     await next();
     const fail = await next();
     expect(new DataView(fail.buffer).getUint16(6, true)).toBe(56);

@@ -77,7 +77,8 @@ export function decodeDr7(dr7: bigint): Dr7Slot[] {
   return out;
 }
 
-/** The slots (0 … 3) whose condition Dr6 reports as met. */
-export function dr6Slots(dr6: bigint): number[] {
-  return [0, 1, 2, 3].filter((slot) => ((dr6 >> BigInt(slot)) & 1n) === 1n);
+/** The slots (0 … 3) whose condition Dr6 reports as met (a control report's Dr6 is a number on x86). */
+export function dr6Slots(dr6: bigint | number): number[] {
+  const value = BigInt(dr6);
+  return [0, 1, 2, 3].filter((slot) => ((value >> BigInt(slot)) & 1n) === 1n);
 }
