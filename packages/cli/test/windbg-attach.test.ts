@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
  * module on PsLoadedModuleList likewise, KUSER_SHARED_DATA; then a hardware write watchpoint that
  * fires, a bugcheck that is reported, and a reboot that is survived.
  */
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
