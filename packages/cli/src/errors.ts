@@ -16,7 +16,8 @@ export const CliErrorCode = {
   Internal: 'ERR_CLI_INTERNAL',
 } as const;
 
-const USAGE_CODES: ReadonlySet<string> = new Set([CliErrorCode.Usage, CliErrorCode.BadUri]);
+/** Codes that mean "the command line was wrong" (exit 2), the CLI's own and those of packages it fronts. */
+const USAGE_CODES: ReadonlySet<string> = new Set([CliErrorCode.Usage, CliErrorCode.BadUri, 'ERR_BENCH_BAD_OPTION']);
 
 export function usageError(message: string, options?: VmkdErrorOptions): VmkdError {
   return new VmkdError(CliErrorCode.Usage, message, options);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { VmkdError } from '@vmkd/kd-protocol';
-import { CliErrorCode, exitCodeFor, toVmkdError } from './errors.js';
+import { CliErrorCode, exitCodeFor, toVmkdError, usageError } from './errors.js';
 import type { CliIo } from './output/cli-io.js';
 import { createCommandContext } from './output/command-context.js';
 import { printError } from './output/print-error.js';
@@ -35,6 +35,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      // commander's own errors (unknown option, missing argument, a bad option value) in vmkd's
+      // one error format, code included: `error ERR_CLI_USAGE: unknown option '--frob'`.
+      outputError: (text) => printError(io, usageError(usageMessage(text)), false),
     });
   program.addHelpText(
     'after',
@@ -88,11 +91,19 @@ function hintFor(error: VmkdError): string | undefined {
   }
 }
 
+/** commander's error text without its `error: ` prefix and trailing newline. */
+function usageMessage(text: string): string {
+  return text.replace(/^error:\s*/, '').trim() || 'missing command';
+}
+
 function commanderExit(error: CommanderError, io: CliIo, json: boolean): number {
   // --help and --version are successes; commander has already printed them.
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+  // No command at all: commander printed the help and nothing else; say what was wrong.
+  const missingCommand = error.code === 'commander.help';
+  if (missingCommand) printError(io, usageError('missing command'), false);
   if (json) {
-    const message = error.message.replace(/^error:\s*/, '').trim() || 'missing command';
+    const message = missingCommand ? 'missing command' : usageMessage(error.message);
     io.stdout.write(`${JSON.stringify({ error: { code: CliErrorCode.Usage, message } })}\n`);
   }
   return 2;

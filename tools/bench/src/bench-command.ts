@@ -9,10 +9,11 @@ export interface BenchCommandIo {
   readonly stderr: ProgressStream;
 }
 
-const USAGE = `usage: vmkd-bench [--quick] [--json] [--out DIR] [--only CELL,…] [--read-mib N]
+const USAGE = `usage: vmkd-bench [--quick] [--json] [--wide] [--out DIR] [--only CELL,…] [--read-mib N]
 
   --quick       the small matrix (under a minute on 2 cores)
   --json        print the results as one JSON document on stdout
+  --wide        every column in the table (default: fit 100 columns)
   --out DIR     write results.json, results.md, throughput.svg and latency.svg to DIR
   --only LIST   run only these cells, guest kinds or endpoint kinds (comma-separated)
   --read-mib N  MiB read by each unpaced cell (default 4 quick, 32 full)
@@ -30,6 +31,7 @@ export async function runBenchCommand(argv: readonly string[], io: BenchCommandI
       options: {
         quick: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        wide: { type: 'boolean', default: false },
         out: { type: 'string' },
         only: { type: 'string' },
         'read-mib': { type: 'string' },
@@ -56,7 +58,7 @@ export async function runBenchCommand(argv: readonly string[], io: BenchCommandI
       ...(values.only === undefined ? {} : { only: values.only.split(',').map((s) => s.trim()).filter((s) => s.length > 0) }),
       ...(readMiB === undefined ? {} : { readMiB }),
     });
-    io.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatTable(result)}\n`);
+    io.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatTable(result, { wide: values.wide })}\n`);
     if (values.out !== undefined) io.stderr.write(`wrote results to ${values.out}\n`);
     return result.cells.some((c) => c.status === 'failed') ? 1 : 0;
   } catch (error) {

@@ -5,20 +5,32 @@ export interface Column {
   readonly title: string;
   readonly align: 'left' | 'right';
   readonly value: (cell: CellResult) => string;
+  /** Shown in the default terminal table; the others only with `wide` (and in Markdown). */
+  readonly narrow?: boolean;
 }
+
+export interface TableOptions {
+  /** Every column, and targets with where their figures come from (no width limit). */
+  readonly wide?: boolean;
+  /** The most characters per line when not `wide` (default 100). */
+  readonly width?: number;
+}
+
+/** A terminal report fits this many columns unless asked for all of them (`--wide`). */
+export const DEFAULT_TABLE_WIDTH = 100;
 
 /** The columns every view of a run shares (terminal and Markdown). */
 export const CELL_COLUMNS: readonly Column[] = [
-  { title: 'cell', align: 'left', value: (c) => c.id },
-  { title: 'read', align: 'right', value: (c) => formatBytes(c.workload.readBytes) },
-  { title: 'attach', align: 'right', value: (c) => formatMs(c.attachMs) },
-  { title: 'RTT p50', align: 'right', value: (c) => formatMs(c.latencyMs?.p50) },
+  { title: 'cell', align: 'left', value: (c) => c.id, narrow: true },
+  { title: 'read', align: 'right', value: (c) => formatBytes(c.workload.readBytes), narrow: true },
+  { title: 'attach', align: 'right', value: (c) => formatMs(c.attachMs), narrow: true },
+  { title: 'RTT p50', align: 'right', value: (c) => formatMs(c.latencyMs?.p50), narrow: true },
   { title: 'RTT p99', align: 'right', value: (c) => formatMs(c.latencyMs?.p99) },
-  { title: 'read p50', align: 'right', value: (c) => formatRate(c.readRate?.p50) },
+  { title: 'read p50', align: 'right', value: (c) => formatRate(c.readRate?.p50), narrow: true },
   { title: 'read overall', align: 'right', value: (c) => formatRate(c.readBytesPerSecond) },
   { title: 'reads/s', align: 'right', value: (c) => formatCount(c.roundTripsPerSecond) },
-  { title: 'verified', align: 'left', value: (c) => (c.verified === undefined ? '–' : c.verified ? 'yes' : 'NO') },
-  { title: 'break-in p50', align: 'right', value: (c) => formatMs(c.breakinMs?.p50) },
+  { title: 'verified', align: 'left', value: (c) => (c.verified === undefined ? '–' : c.verified ? 'yes' : 'NO'), narrow: true },
+  { title: 'break-in p50', align: 'right', value: (c) => formatMs(c.breakinMs?.p50), narrow: true },
   { title: 'CPU s/MiB', align: 'right', value: (c) => (c.cpuSecondsPerMiB === undefined ? '–' : c.cpuSecondsPerMiB.toFixed(3)) },
   { title: 'peak RSS', align: 'right', value: (c) => formatBytes(c.peakRssBytes) },
 ];
@@ -44,25 +56,74 @@ export function formatCellLine(c: CellResult): string {
   return `${c.id.padEnd(28)} ${formatRate(cellReadRate(c)).padStart(12)}  RTT p50 ${formatMs(c.latencyMs?.p50).padStart(8)}  ${c.verified ? 'verified' : 'NOT VERIFIED'}`;
 }
 
-/** The readable terminal report: cells, the raw limits, the targets with pass/miss. */
-export function formatTable(result: BenchResult): string {
+/** Splits `text` into lines of at most `width` characters at spaces (a longer word is cut). */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    let rest = word;
+    while ([...rest].length > width) {
+      if (line !== '') lines.push(line);
+      lines.push([...rest].slice(0, width).join(''));
+      rest = [...rest].slice(width).join('');
+      line = '';
+    }
+    if (line === '') line = rest;
+    else if ([...line].length + 1 + [...rest].length <= width) line += ` ${rest}`;
+    else {
+      lines.push(line);
+      line = rest;
+    }
+  }
+  if (line !== '' || lines.length === 0) lines.push(line);
+  return lines;
+}
+
+/** The targets as a table whose last column (the target's wording) wraps to fit `width`. */
+function narrowTargets(result: BenchResult, width: number): string {
+  const rows = result.targets.map((t) => [targetVerdict(t), formatTargetValue(t.value, t.unit), `≥ ${formatTargetValue(t.goal, t.unit)}`]);
+  const headers = ['verdict', 'measured', 'goal'];
+  const widths = headers.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...(r[i] ?? '')].length)));
+  const indent = widths.reduce((sum, w) => sum + w + 2, 0);
+  const titleWidth = Math.max(20, width - indent);
+  const aligns = ['left', 'right', 'right'] as const;
+  const fixed = (cells: readonly string[]): string => cells.map((c, i) => pad(c, widths[i] ?? 0, aligns[i] ?? 'left')).join('  ');
+  const out = [`${fixed(headers)}  target`, `${widths.map((w) => '─'.repeat(w)).join('  ')}  ${'─'.repeat(Math.min(titleWidth, 6))}`];
+  result.targets.forEach((t, i) => {
+    const [first = '', ...more] = wrapText(t.title, titleWidth);
+    out.push(`${fixed(rows[i] ?? [])}  ${first}`);
+    for (const line of more) out.push(`${' '.repeat(indent)}${line}`);
+  });
+  return out.join('\n');
+}
+
+/**
+ * The readable terminal report: cells, the raw limits, the targets with pass/miss. By default it
+ * fits `width` (100) columns: the main columns, and the targets without their sources; `wide`
+ * shows everything.
+ */
+export function formatTable(result: BenchResult, options: TableOptions = {}): string {
+  const wide = options.wide === true;
+  const width = options.width ?? DEFAULT_TABLE_WIDTH;
+  const fit = (text: string): string[] => (wide ? [text] : wrapText(text, width));
+  const columns = wide ? CELL_COLUMNS : CELL_COLUMNS.filter((c) => c.narrow === true);
   const ok = result.cells.filter((c) => c.status === 'ok');
   const out: string[] = [];
   out.push(
-    `vmkd bench (${result.mode}) · ${result.date} · ${result.machine.cpus} × ${result.machine.cpuModel} · Node ${result.machine.node} · ${(result.durationMs / 1000).toFixed(1)} s`,
+    ...fit(`vmkd bench (${result.mode}) · ${result.date} · ${result.machine.cpus} × ${result.machine.cpuModel} · Node ${result.machine.node} · ${(result.durationMs / 1000).toFixed(1)} s`),
     '',
   );
   out.push(
     renderTextTable(
-      CELL_COLUMNS.map((c) => c.title),
-      ok.map((cell) => CELL_COLUMNS.map((c) => c.value(cell))),
-      CELL_COLUMNS.map((c) => c.align),
+      columns.map((c) => c.title),
+      ok.map((cell) => columns.map((c) => c.value(cell))),
+      columns.map((c) => c.align),
     ),
   );
   const other = result.cells.filter((c) => c.status !== 'ok');
   if (other.length > 0) {
     out.push('');
-    for (const c of other) out.push(`${c.id}: ${c.status} — ${c.reason ?? ''}`);
+    for (const c of other) out.push(...fit(`${c.id}: ${c.status} — ${c.reason ?? ''}`));
   }
   if (result.limits.length > 0) {
     out.push('', 'Raw same-pattern limit (no protocol work):');
@@ -76,16 +137,19 @@ export function formatTable(result: BenchResult): string {
   }
   out.push('', 'Targets:');
   out.push(
-    renderTextTable(
-      ['target', 'measured', 'goal', 'verdict', 'from'],
-      result.targets.map((t) => [t.title, formatTargetValue(t.value, t.unit), `≥ ${formatTargetValue(t.goal, t.unit)}`, targetVerdict(t), t.detail]),
-      ['left', 'right', 'right', 'left', 'left'],
-    ),
+    wide
+      ? renderTextTable(
+          ['target', 'measured', 'goal', 'verdict', 'from'],
+          result.targets.map((t) => [t.title, formatTargetValue(t.value, t.unit), `≥ ${formatTargetValue(t.goal, t.unit)}`, targetVerdict(t), t.detail]),
+          ['left', 'right', 'right', 'left', 'left'],
+        )
+      : narrowTargets(result, width),
   );
   out.push(
     '',
-    'RTT = GetVersion round trip. read p50 = median rate of the 256 KiB read calls (what the targets use); overall = all bytes ÷ all time.',
-    'Paced serial cells read a small workload (see the read column). The emulated VMX has no VM-exit cost (docs/benchmarking.md).',
+    ...fit('RTT = GetVersion round trip. read p50 = median rate of the 256 KiB read calls (what the targets use); overall = all bytes ÷ all time.'),
+    ...fit('Paced serial cells read a small workload (see the read column). The emulated VMX has no VM-exit cost (docs/benchmarking.md).'),
   );
+  if (!wide) out.push(...fit('More columns, and where each target figure comes from: --wide (or --json, --out DIR).'));
   return out.join('\n');
 }

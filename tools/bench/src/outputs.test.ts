@@ -163,6 +163,20 @@ describe('output writers', () => {
     expect(text).toContain('kdrpc-native/direct: skipped — not x86-64 Linux <here>');
   });
 
+  it('fits the terminal table in 100 columns by default, every column with wide', () => {
+    const result = sampleResult();
+    const narrow = formatTable(result);
+    const tooLong = narrow.split('\n').filter((line) => [...line].length > 100);
+    expect(tooLong).toEqual([]);
+    // Every target's wording survives the wrapping; the column titles left out return with wide.
+    for (const target of result.targets) expect(narrow.replace(/\n +/g, ' ')).toContain(target.title);
+    expect(narrow).not.toContain('CPU s/MiB  peak RSS');
+    const wide = formatTable(result, { wide: true });
+    expect(wide).toContain('peak RSS');
+    expect(wide).toContain(result.targets[0]!.detail);
+    expect(Math.max(...wide.split('\n').map((line) => [...line].length))).toBeGreaterThan(100);
+  });
+
   it('draws one latency row per cell with samples', () => {
     const svg = renderLatencySvg(sampleResult());
     expect(svg.match(/<circle /g)?.length).toBe(5);

@@ -1,4 +1,5 @@
-import { runBenchCommand } from '@vmkd/bench';
+import { BenchErrorCode, planMatrix, runBenchCommand } from '@vmkd/bench';
+import { VmkdError } from '@vmkd/kd-protocol';
 import type { CommandContext } from '../output/command-context.js';
 
 export interface BenchCommandOptions {
@@ -6,6 +7,25 @@ export interface BenchCommandOptions {
   readonly out?: string;
   readonly only?: string;
   readonly readMib?: number;
+  readonly wide?: boolean;
+}
+
+/**
+ * An --only list that selects nothing is a usage error that names what there is to choose from,
+ * raised before any benchmark work starts.
+ */
+export function checkOnly(only: string, quick: boolean): void {
+  const wanted = only.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (planMatrix({ quick, only: wanted }).length > 0) return;
+  const cells = planMatrix({ quick });
+  const ids = cells.map((c) => `${c.guest}/${c.endpoint}`);
+  const guests = [...new Set(cells.map((c) => c.guest))];
+  const endpoints = [...new Set(cells.map((c) => c.endpoint))];
+  throw new VmkdError(
+    BenchErrorCode.BadOption,
+    `--only ${only}: no ${quick ? 'quick ' : ''}cell matches. Cells: ${ids.join(', ')}. Or a guest kind (${guests.join(', ')}) or an endpoint kind (${endpoints.join(', ')}).`,
+    { details: { only: wanted, cells: ids, guests, endpoints } },
+  );
 }
 
 /**
@@ -13,9 +33,11 @@ export interface BenchCommandOptions {
  * routed, against the raw socket limit). Progress on stderr; the table, or --json, on stdout.
  */
 export async function runBench(ctx: CommandContext, options: BenchCommandOptions): Promise<number> {
+  if (options.only !== undefined) checkOnly(options.only, options.quick === true);
   const argv: string[] = [];
   if (options.quick === true) argv.push('--quick');
   if (ctx.json) argv.push('--json');
+  if (options.wide === true) argv.push('--wide');
   if (options.out !== undefined) argv.push('--out', options.out);
   if (options.only !== undefined) argv.push('--only', options.only);
   if (options.readMib !== undefined) argv.push('--read-mib', String(options.readMib));

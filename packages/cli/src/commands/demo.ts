@@ -6,10 +6,12 @@ import { route, type Route } from '@vmkd/router';
 import { buildProfile, fillExpected } from '@vmkd/sim-target';
 import { VmkdError } from '@vmkd/kd-protocol';
 import { CliErrorCode } from '../errors.js';
+import { outputClosed } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
 import { hexdump } from '../output/hexdump.js';
 import { connectDebugger, createSimBackend, describeSim, openEndpoint, openGuest, resolveBuild, type GivenSimTarget, type OpenedLink, type SimOptions } from '@vmkd/connect';
 import { readExact, readKdDebuggerData, walkModules, walkProcesses } from '../demo/kernel-walk.js';
+import { findOnPath } from './find-on-path.js';
 
 export interface DemoOptions {
   readonly baud: number;
@@ -90,13 +92,30 @@ function endpointUri(dir: string, name: string): string {
   return process.platform === 'win32' ? `pipe://./pipe/vmkd-demo-${process.pid}-${name}` : `unix:${join(dir, `${name}.sock`)}`;
 }
 
+/** Thrown between steps once the demo should stop: Ctrl-C, or nobody reads stdout any more. */
+class DemoStopped extends Error {}
+
+/**
+ * How the user runs vmkd from where they are: `vmkd` when it is on the PATH (installed, or
+ * `npm link`ed), else `npx vmkd`, which finds the workspace's own bin in a clone.
+ */
+export function vmkdCommand(env: Readonly<Record<string, string | undefined>>): string {
+  return findOnPath('vmkd', env) === undefined ? 'npx vmkd' : 'vmkd';
+}
+
 /**
  * `vmkd demo`: no set-up. The virtual kernel behind a paced serial line, routed to a local
  * endpoint, with vmkd's own debugger attached through it; then the accelerated path next to it.
  */
 export async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<number> {
   const { out } = ctx;
+  // A closed stdout (`vmkd demo | head -3`) or Ctrl-C ends the tour at the next step; the
+  // finally block below still closes the routes and removes the temporary directory.
+  const checkStop = (): void => {
+    if (ctx.io.shutdown.aborted) throw new DemoStopped();
+  };
   const say = (line = ''): void => {
+    checkStop();
     if (!ctx.json) ctx.io.stdout.write(`${line}\n`);
   };
   const report: Record<string, unknown> = {};
@@ -110,6 +129,7 @@ export async function runDemo(ctx: CommandContext, options: DemoOptions): Promis
     say(out.bold(`vmkd demo: a virtual Windows kernel behind a ${options.baud.toLocaleString('en-US')} bit/s serial line, debugged through vmkd`));
     say();
 
+    checkStop();
     let progress = ctx.progress('attaching over the serial line');
     const serial = await rigUp(guestUri, serialEndpoint, { backend, dataRegion: backend.layout.dataRegion });
     cleanups.unshift(() => serial.close());
@@ -180,6 +200,7 @@ export async function runDemo(ctx: CommandContext, options: DemoOptions): Promis
     await serial.close();
     cleanups.shift();
 
+    checkStop();
     progress = ctx.progress(`reading ${size(options.acceleratedMib * 1024 * 1024)} over the accelerated path`);
     const fast = await rigUp('sim://?via=kdrpc', endpointUri(dir, 'kd-kdrpc'));
     cleanups.unshift(() => fast.close());
@@ -198,11 +219,17 @@ export async function runDemo(ctx: CommandContext, options: DemoOptions): Promis
     for (const r of reads) say(`  ${r.transport.padEnd(width)}  ${size(r.bytes).padStart(7)}  ${`${r.seconds.toFixed(2)} s`.padStart(7)}  ${rate(r.bytesPerSecond).padStart(10)}`);
     say(`  ${out.green(`the accelerated path read ${Math.round(ratio).toLocaleString('en-US')}× faster`)} (serial line rate: ${rate(options.baud / 10)})`);
     say();
-    say(out.dim('Next: vmkd route sim:// tcp://127.0.0.1:9999   then   windbg -k com:ipport=9999,port=127.0.0.1'));
+    const next = `${vmkdCommand(ctx.io.env)} route sim:// tcp://127.0.0.1:9999`;
+    say(out.dim(`Next: ${next}   then   windbg -k com:ipport=9999,port=127.0.0.1`));
     report['throughput'] = { reads, ratio };
+    report['next'] = next;
 
+    checkStop();
     ctx.result(report, () => '');
     return 0;
+  } catch (error) {
+    if (error instanceof DemoStopped || ctx.io.shutdown.aborted) return outputClosed(ctx.io) ? 0 : 130;
+    throw error;
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }

@@ -1,6 +1,6 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { CommandContext } from '../output/command-context.js';
+import { findOnPath } from './find-on-path.js';
 import { probePath, runNodeProbe } from '../probes/run-probe.js';
 import { detectVmwareInChild, type VmwareDetection } from '../probes/detect-vmware.js';
 
@@ -30,23 +30,6 @@ const MIN_NODE: readonly [number, number] = [20, 19];
 interface NativeProbe {
   koffi: { ok: boolean; version?: string; reason?: string };
   serialport: { ok: boolean; reason?: string };
-}
-
-export function findOnPath(name: string, env: Readonly<Record<string, string | undefined>>): string | undefined {
-  const extensions = process.platform === 'win32' ? (env['PATHEXT'] ?? '.EXE;.CMD').split(';') : [''];
-  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    for (const extension of extensions) {
-      const candidate = join(dir, name + extension);
-      try {
-        accessSync(candidate, constants.X_OK);
-        return candidate;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
 }
 
 function nodeVersionOk(version: string): boolean {

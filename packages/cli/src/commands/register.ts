@@ -7,6 +7,7 @@ import type { DemoOptions } from './demo.js';
 import type { RouteCommandOptions } from './route.js';
 import type { SimCommandOptions } from './sim.js';
 import { registerDumpCommand } from './dump.js';
+import type { TraceCommandOptions } from './trace.js';
 
 const GUEST_HELP = `
 Guest URIs (where the kernel's debug traffic comes from):
@@ -86,6 +87,7 @@ Examples:
     .description('benchmark the transports: serial vs accelerated, direct vs routed, against the raw socket limit')
     .option('--quick', 'the small matrix (under a minute on 2 cores)')
     .option('--out <dir>', 'also write results.json, results.md and SVG charts to <dir>')
+    .option('--wide', 'every column in the table (by default it fits 100 columns)')
     .option('--only <cells>', 'run only these cells, guest kinds or endpoint kinds (comma-separated)')
     .option('--read-mib <n>', 'MiB read by each unpaced cell (default 4 with --quick, 32 otherwise)', integerArg('--read-mib', 1, 65_536))
     .action(async (options: BenchCommandOptions, command: Command) => runner.run(command, async (ctx) => (await import('./bench.js')).runBench(ctx, options)));
@@ -94,8 +96,23 @@ Examples:
     .command('trace')
     .description('pretty-print a route trace file (JSONL written by "vmkd route --trace")')
     .argument('<file>', 'the trace file')
-    .addHelpText('after', '\nWith --json, prints a summary (record counts per kind and packet type) instead of the lines.')
-    .action(async (file: string, _options: unknown, command: Command) => runner.run(command, async (ctx) => (await import('./trace.js')).runTrace(ctx, file)));
+    .option('--kdcom', 'write the recorded packets as a KDCOM byte stream instead (pipe it into "kd-decode")')
+    .addHelpText(
+      'after',
+      `
+With --json, prints a summary (record counts per kind and packet type) instead of the lines.
+Malformed lines are skipped, named on stderr and counted; the rest of the file is still read.
+
+--kdcom re-emits the session as the bytes a serial line would have carried: every packet record
+that holds its raw bytes as a data frame, each break-in as "b", each RESET as a control frame.
+
+Examples:
+  vmkd trace kd.jsonl | less
+  vmkd trace --kdcom kd.jsonl | kd-decode`,
+    )
+    .action(async (file: string, options: TraceCommandOptions, command: Command) =>
+      runner.run(command, async (ctx) => (await import('./trace.js')).runTrace(ctx, file, options)),
+    );
 
   program
     .command('rpc')

@@ -1,6 +1,6 @@
 import type { Subscription } from 'rxjs';
 import type { ByteLink } from '@vmkd/kd-protocol';
-import { relayBytes, type ByteRelay } from '@vmkd/router';
+import { openFileTraceSink, relayBytes, type ByteRelay, type TraceSink } from '@vmkd/router';
 import { debuggerCommandsFor, lineConnectOptions, lineListenOptions, pacingFor, parseEndpointUri, type ByteAddress, type ParsedUri, type SocketAddress } from '@vmkd/connect';
 import { listenSerialLines, openSerialLine } from '@vmkd/serial-fallback';
 import { usageError } from '../errors.js';
@@ -32,7 +32,14 @@ export async function runRelay(ctx: CommandContext, guest: ParsedUri, endpointUr
   if (endpointAddress === undefined) throw usageError('--relay needs a byte-stream endpoint: tcp://, unix: or pipe://');
   const pace = guest['kind'] === 'serial' ? pacingFor(guest['pace'] as number) : undefined;
   const guestOptions = lineConnectOptions(guest['address'] as ByteAddress, pace);
-  const listener = await listenSerialLines(lineListenOptions(endpointAddress, { allowRemote: options.allowRemote === true }));
+  // One trace file for the whole run, opened before anything listens (a bad path fails here);
+  // each debugger session's relay writes into it and leaves closing it to the end of the run.
+  const traceFile: TraceSink | undefined = options.trace === undefined ? undefined : await openFileTraceSink(options.trace);
+  const sessionTrace: TraceSink | undefined = traceFile === undefined ? undefined : { write: (chunk) => traceFile.write(chunk), close: () => Promise.resolve() };
+  const listener = await listenSerialLines(lineListenOptions(endpointAddress, { allowRemote: options.allowRemote === true })).catch(async (error: unknown) => {
+    await traceFile?.close().catch(() => undefined);
+    throw error;
+  });
   const address = listener.address;
   const commands = debuggerCommandsFor(address);
   ctx.resultLine({ guest: guest.uri, endpoint: address, relay: true, debuggerCommands: commands }, () => [address, ...commands.map((c) => c.command)].join('\n'));
@@ -63,7 +70,7 @@ export async function runRelay(ctx: CommandContext, guest: ParsedUri, endpointUr
     const relay = relayBytes(guestLink, debuggerLink, {
       names: ['guest', 'debugger'],
       tap: 'frames',
-      ...(options.trace === undefined ? {} : { trace: options.trace }),
+      ...(sessionTrace === undefined ? {} : { trace: sessionTrace }),
     });
     const subscription = relay.events$.subscribe((event) => {
       if (event.kind === 'relay-ended') {
@@ -90,6 +97,7 @@ export async function runRelay(ctx: CommandContext, guest: ParsedUri, endpointUr
     subscription.unsubscribe();
     current = undefined;
   }
+  await traceFile?.close().catch(() => undefined);
   if (ctx.json) ctx.resultLine({ stats: totals }, () => '');
   else ctx.status(`relay stats: ${totals.sessions} debugger session(s); guest→debugger ${totals.guestToDebugger} bytes, debugger→guest ${totals.debuggerToGuest} bytes`);
   return 0;

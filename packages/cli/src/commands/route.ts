@@ -1,5 +1,5 @@
 import { merge, type Subscription } from 'rxjs';
-import { route } from '@vmkd/router';
+import { openFileTraceSink, route, type TraceSink } from '@vmkd/router';
 import { whenAborted } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
 import { openEndpoint, openGuest, parseEndpointUri, parseGuestUri } from '@vmkd/connect';
@@ -24,24 +24,31 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
     return runRelay(ctx, guestSpec, endpointUri, options);
   }
   const openOptions = { allowRemote: options.allowRemote === true };
+  // The trace file is opened first: a path that cannot be written fails the command before any
+  // guest or endpoint exists, instead of a route that runs and silently drops every record.
+  const traceSink: TraceSink | undefined = options.trace === undefined ? undefined : await openFileTraceSink(options.trace);
 
   const progress = ctx.progress(`opening ${guestUri}`);
   let guest;
   let endpoint;
   try {
-    guest = await openGuest(guestUri, openOptions);
+    guest = await openGuest(guestUri, openOptions).catch(async (error: unknown) => {
+      await traceSink?.close().catch(() => undefined);
+      throw error;
+    });
     progress.update(`opening ${endpointUri}`);
     try {
       endpoint = await openEndpoint(endpointUri, openOptions);
     } catch (error) {
       await guest.close();
+      await traceSink?.close().catch(() => undefined);
       throw error;
     }
   } finally {
     progress.done();
   }
   const started = performance.now();
-  const running = route(guest.link, endpoint.link, options.trace === undefined ? {} : { trace: options.trace });
+  const running = route(guest.link, endpoint.link, traceSink === undefined ? {} : { trace: traceSink });
 
   const address = endpoint.address ?? endpointUri;
   const commands = endpoint.debuggerCommands ?? [];

@@ -1,11 +1,7 @@
 import type { Style } from '../output/style.js';
+import type { TraceRecord } from './trace-record.js';
 
-/** A trace line as the router writes it (RouteEvent, or the writer's own `trace-dropped` marker). */
-export interface TraceRecord {
-  readonly kind: string;
-  readonly t?: number;
-  readonly [key: string]: unknown;
-}
+export type { TraceRecord } from './trace-record.js';
 
 /** Fields worth a glance per packet, in display order, with short labels. */
 const SHOWN_FIELDS: readonly (readonly [field: string, label: string])[] = [
@@ -23,7 +19,6 @@ const SHOWN_FIELDS: readonly (readonly [field: string, label: string])[] = [
   ['processor', 'cpu'],
   ['minorVersion', 'build'],
   ['returnStatus', 'status'],
-  
 ];
 
 const asText = (value: unknown): string =>
