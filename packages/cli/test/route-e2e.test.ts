@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { createChildTracker, waitForExit, waitForOutput } from './cli-harness.js';
 import { connectDebugger, type DebuggerConnection } from '@vmkd/connect';
-import { startPtyPair } from '@vmkd/serial-fallback/testing';
+import { socatSkipReason, startPtyPair } from '@vmkd/serial-fallback/testing';
 
 /*
  * Three real processes: `vmkd sim` (the guest), `vmkd route` (the router), and vmkd's own
@@ -129,7 +129,8 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
     expect(final.stats.requestLatencyMs.count).toBeGreaterThan(10);
   });
 
-  it('over a real pty pair (socat)', async () => {
+  it('over a real pty pair (socat)', async ({ skip }) => {
+    skip(socatSkipReason() !== undefined, socatSkipReason());
     const pair = await startPtyPair();
     children.track(pair.process);
     const [simEnd, routeEnd] = pair.paths;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isVmkdError, type ByteLink } from '@vmkd/kd-protocol';
 import { openSerialByteLink, openSerialLine } from '../src/index.js';
 import { collectBytes, endOf, pattern } from './helpers.js';
-import { startPtyPair, type PtyPair } from '../src/testing/index.js';
+import { socatSkipReason, startPtyPair, type PtyPair } from '../src/testing/index.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -20,7 +20,8 @@ async function ptyLinks(): Promise<{ pair: PtyPair; a: ByteLink; b: ByteLink }> 
 }
 
 describe('serial device links over a real socat pty pair', () => {
-  it('carries a large transfer in order, both directions', async () => {
+  it('carries a large transfer in order, both directions', async ({ skip }) => {
+    skip(socatSkipReason() !== undefined, socatSkipReason());
     const { a, b } = await ptyLinks();
     const up = pattern(256 * 1024, 3);
     const down = pattern(64 * 1024, 4);
@@ -35,7 +36,8 @@ describe('serial device links over a real socat pty pair', () => {
     expect(a.stats()).toMatchObject({ bytesOut: up.byteLength, bytesIn: down.byteLength });
   });
 
-  it('close completes data$; a write after close rejects with ERR_LINK_CLOSED (canceled)', async () => {
+  it('close completes data$; a write after close rejects with ERR_LINK_CLOSED (canceled)', async ({ skip }) => {
+    skip(socatSkipReason() !== undefined, socatSkipReason());
     const { a } = await ptyLinks();
     const ended = endOf(a.data$);
     await Promise.all([a.close(), a.close()]);
@@ -45,7 +47,8 @@ describe('serial device links over a real socat pty pair', () => {
     expect((error as { canceled: boolean }).canceled).toBe(true);
   });
 
-  it('the device vanishing (socat killed) errors data$ with ERR_LINK_DISCONNECTED, writes fail, nothing hangs', async () => {
+  it('the device vanishing (socat killed) errors data$ with ERR_LINK_DISCONNECTED, writes fail, nothing hangs', async ({ skip }) => {
+    skip(socatSkipReason() !== undefined, socatSkipReason());
     const { pair, a } = await ptyLinks();
     const ended = endOf(a.data$);
     pair.process.kill('SIGKILL');

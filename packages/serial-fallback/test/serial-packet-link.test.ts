@@ -3,7 +3,7 @@ import { firstValueFrom, filter, timeout } from 'rxjs';
 import { isVmkdError, type KdPacket, type LinkEvent, type PacketLink } from '@vmkd/kd-protocol';
 import { createSerialGuestLink, createSerialTargetLink, type SerialPacketLink } from '../src/index.js';
 import { pattern } from './helpers.js';
-import { startPtyPair } from '../src/testing/index.js';
+import { socatSkipReason, startPtyPair } from '../src/testing/index.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -128,7 +128,8 @@ describe('serial guest and target links over TCP', () => {
 });
 
 describe('serial guest and target links over a real socat pty pair', () => {
-  it('carry KD packets both ways, paced at 115,200 bit/s on the target side', async () => {
+  it('carry KD packets both ways, paced at 115,200 bit/s on the target side', async ({ skip }) => {
+    skip(socatSkipReason() !== undefined, socatSkipReason());
     const pair = await startPtyPair();
     cleanup.push(() => pair.stop());
     const target = track(

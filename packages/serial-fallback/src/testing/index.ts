@@ -1,2 +1,2 @@
-export { startPtyPair } from './pty-pair.js';
+export { socatSkipReason, startPtyPair } from './pty-pair.js';
 export type { PtyPair } from './pty-pair.js';

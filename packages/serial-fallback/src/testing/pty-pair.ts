@@ -1,9 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
 export interface PtyPair {
   paths: [string, string];
   process: ChildProcess;
   stop: () => Promise<void>;
+}
+
+let socatReason: string | undefined | null = null;
+
+/**
+ * Why pty-pair tests cannot run here (socat is not installed), or undefined when they can; for
+ * `it('…', ({ skip }) => { skip(socatSkipReason() !== undefined, socatSkipReason()); … })`.
+ */
+export function socatSkipReason(): string | undefined {
+  if (socatReason === null) {
+    const probe = spawnSync('socat', ['-V'], { stdio: 'ignore' });
+    socatReason =
+      probe.error === undefined
+        ? undefined
+        : 'socat is not installed (Debian package socat; `node tools/scripts/prepare-test-env.mjs` installs what the suite needs)';
+  }
+  return socatReason;
 }
 
 /**
