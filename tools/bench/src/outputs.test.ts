@@ -173,7 +173,7 @@ describe('output writers', () => {
     expect(narrow).not.toContain('CPU s/MiB  peak RSS');
     const wide = formatTable(result, { wide: true });
     expect(wide).toContain('peak RSS');
-    expect(wide).toContain(result.targets[0]!.detail);
+    expect(wide).toContain(result.targets[0]?.detail);
     expect(Math.max(...wide.split('\n').map((line) => [...line].length))).toBeGreaterThan(100);
   });
 
