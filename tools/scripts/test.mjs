@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// The one test command (`npm test`, and what .ci/run runs): prepares the machine (the Debian
+// packages of test-packages.txt), builds every package (the packaging test runs the built,
+// packed CLI), then runs vitest with any arguments given: `npm test -- --project cli`.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The path of an installed package's bin script, as `npx <name>` would run it (without npx). */
+function binOf(pkg, name) {
+  const manifest = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8'));
+  return join(dirname(manifest), typeof bin === 'string' ? bin : bin[name]);
+}
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const args = process.argv.slice(2);
+const strict = args.includes('--strict-env');
+const vitestArgs = args.filter((arg) => arg !== '--strict-env');
+const step = (label, command, commandArgs) => {
+  process.stderr.write(`::: ${label}\n`);
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit' });
+  return result.status ?? 1;
+};
+
+const node = process.execPath;
+if (step('test environment (tools/scripts/test-packages.txt)', node, ['tools/scripts/prepare-test-env.mjs', ...(strict ? ['--strict'] : [])]) !== 0) {
+  process.exit(1);
+}
+if (step('build', node, [binOf('nx', 'nx'), 'run-many', '-t', 'build', '--output-style=static']) !== 0) process.exit(1);
+process.exit(step('tests', node, [binOf('vitest', 'vitest'), 'run', ...vitestArgs]));
