@@ -3,7 +3,7 @@
 // from the npm cache), and the shipped bins run from there. And `changeset version` in a scratch
 // clone bumps exactly the packages a changeset names, so packages can be published one by one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,7 @@ describe('packaging', () => {
   it('installs every packed package into an empty project and runs vmkd and kd-decode from there', { timeout: 400_000 }, ({ skip }) => {
     skip(unbuilt.length > 0, `not built (${unbuilt.map((p) => p.name).join(', ')}): npm test builds first`);
     const tarballs = join(work, 'tarballs');
+    mkdirSync(tarballs, { recursive: true });
     const pack = run(npm, ['pack', '--json', '--pack-destination', tarballs, ...packages.flatMap((p) => ['-w', p.name])], { cwd: REPO_ROOT });
     expect(pack.status, pack.stderr).toBe(0);
     const packed = JSON.parse(pack.stdout);
@@ -54,7 +55,7 @@ describe('packaging', () => {
     }
 
     const project = join(work, 'project');
-    execFileSync('mkdir', ['-p', project]);
+    mkdirSync(project, { recursive: true });
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'vmkd-packaging-check', version: '1.0.0', private: true }));
     const files = readdirSync(tarballs).filter((f) => f.endsWith('.tgz')).map((f) => join(tarballs, f));
     const install = (mode) => run(npm, ['install', mode, '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', ...files], { cwd: project });

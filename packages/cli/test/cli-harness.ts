@@ -31,10 +31,10 @@ export function createChildTracker() {
   const children = new Set<ChildProcess>();
   return {
     /** Spawns `vmkd …` from sources, as `node --import tsx --conditions=@vmkd/source packages/cli/src/cli.ts …`. */
-    spawnCli(args: readonly string[], cwd?: string): ChildProcess {
+    spawnCli(args: readonly string[], cwd?: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
       const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@vmkd/source', CLI_SOURCE, ...args], {
         cwd: cwd ?? REPO_ROOT,
-        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+        env: { ...env, NO_COLOR: '1', FORCE_COLOR: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.add(child);
