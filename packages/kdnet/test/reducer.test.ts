@@ -169,6 +169,22 @@ describe('the KDNET reducer, both roles against each other (virtual time, no soc
     expect(response.ok && response.sequence).toBe(1);
   });
 
+  it('the endpoint keeps poking: a debugger that comes back (fresh, no session) answers a keep-alive and gets a new session', () => {
+    const { target } = connected();
+    const comeback = new Side(config('guest', 7));
+    target.feed({ kind: 'tick', now: 1000 });
+    const [keepAlive] = target.take();
+    comeback.feed({ kind: 'datagram', bytes: keepAlive, from: TARGET, now: 1000 });
+    expect(comeback.kinds()).toEqual(['connect']);
+    pump(comeback, target, 1000);
+    expect(target.kinds()).toEqual(['connect', 'disconnect', 'connect']);
+    expect(target.state.stats.sessions).toBe(2);
+    // The old debugger's session is gone: its key no longer opens anything.
+    comeback.feed({ kind: 'send', token: 1, packet: { type: KdPacketType.StateManipulate, payload: request(1) }, now: 1001 });
+    pump(comeback, target, 1001);
+    expect(target.kinds().at(-1)).toBe(`packet:${KdPacketType.StateManipulate}`);
+  });
+
   it('a poke from another address does not take over a live session', () => {
     const { guest } = connected();
     const body = encodePoke(new Uint8Array(32).fill(9), TARGET, GUEST, 0);
