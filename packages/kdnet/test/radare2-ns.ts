@@ -1,4 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LIBKDNET_KEY, libKdnet } from './fixtures/libkdnet.js';
 
 /**
  * radare2's `winkd://HOST:PORT:KEY` binds UDP PORT on every address of its machine and accepts
@@ -17,7 +22,41 @@ export function radare2Unavailable(): string | undefined {
     timeout: 10_000,
   });
   if (!/ok/.test(ns.stdout)) return `no unprivileged network namespaces with veth here (${(ns.stderr || ns.stdout).trim() || 'unshare failed'})`;
-  return undefined;
+  return radare2RejectsWindows();
+}
+
+/**
+ * Can this radare2 authenticate a datagram from a real Windows target? It is sent the poke of the
+ * libKDNET capture (key 1.1.1.1), which vmkd's own decoder authenticates. radare2 6.2.1 answers
+ * "KdNet failed authentication" to it, so its KDNET client cannot talk to Windows either, and a
+ * failure against vmkd would say nothing about vmkd.
+ */
+function radare2RejectsWindows(): string | undefined {
+  const work = mkdtempSync(join(tmpdir(), 'vmkd-r2-probe-'));
+  try {
+    const sender = fileURLToPath(new URL('./radare2-send-vector.mjs', import.meta.url));
+    spawnSync('unshare', ['-rn', 'sh', '-c', TWO_NAMESPACES], {
+      env: {
+        ...process.env,
+        WORK: work,
+        TARGET_CMD: `${process.execPath} ${sender} ${work} ${libKdnet.poke}`,
+        DEBUGGER_CMD: `timeout 8 r2 -e scr.color=0 -a x86 -b 64 -D winkd -q -c 'q' winkd://10.9.0.2:50000:${LIBKDNET_KEY}`,
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const err = readFileSync(join(work, 'r2.err'), 'utf8');
+    const got = readFileSync(join(work, 'target.log'), 'utf8');
+    if (/failed authentication/i.test(err)) {
+      return `this radare2 rejects a real Windows KDNET poke (libKDNET capture, key ${LIBKDNET_KEY}) with "KdNet failed authentication", so it cannot be a KDNET peer`;
+    }
+    if (!/got/.test(got)) return `radare2 did not answer a real Windows KDNET poke (${err.trim().split('\n').at(-1) ?? 'no output'})`;
+    return undefined;
+  } catch (error) {
+    return `the radare2 probe failed: ${String(error)}`;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /**
