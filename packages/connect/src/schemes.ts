@@ -1,4 +1,5 @@
 import { pipeEndpointScheme, tcpEndpointScheme, unixEndpointScheme } from '@vmkd/dbgeng-pipe';
+import { kdnetEndpointScheme, kdnetGuestScheme, kdnetSimVariant } from '@vmkd/kdnet';
 import { serialDeviceGuestScheme, serialPipeGuestScheme, serialTcpGuestScheme, serialUnixGuestScheme } from '@vmkd/serial-fallback';
 import { memoryGuestOption } from '@vmkd/vmm-memory';
 import { kdrpcProxyPipeGuestScheme, kdrpcProxyUnixGuestScheme } from '@vmkd/vmware-backdoor';
@@ -21,13 +22,16 @@ export function createDefaultRegistry(): SchemeRegistry {
     .guest(serialDeviceGuestScheme)
     .guest(kdrpcProxyPipeGuestScheme)
     .guest(kdrpcProxyUnixGuestScheme)
+    .guest(kdnetGuestScheme)
     // The embedded virtual kernel, and the ways to reach it (`sim://?via=`).
     .simVariant(simSerialVariant)
     .simVariant(simKdrpcVariant)
+    .simVariant(kdnetSimVariant)
     // Endpoints: where debuggers attach.
     .endpoint(pipeEndpointScheme)
     .endpoint(unixEndpointScheme)
-    .endpoint(tcpEndpointScheme);
+    .endpoint(tcpEndpointScheme)
+    .endpoint(kdnetEndpointScheme);
   // Guest options: `?memory=…` puts the memory fast path in front of any guest but sim (whose RAM file is `ram=`).
   registry.guestOption(memoryGuestOption);
   return registry.guest(createSimGuestScheme(registry.simVariants));

@@ -51,3 +51,11 @@ export {
   type DatagramTap,
 } from './kdnet-link.js';
 export { openTargetOverKdnet, type TargetOverKdnet, type TargetOverKdnetOptions } from './target-over-kdnet.js';
+export {
+  kdnetGuestScheme,
+  kdnetEndpointScheme,
+  kdnetSimVariant,
+  KDNET_DEFAULT_PORT,
+  type KdnetGuestSpec,
+  type KdnetEndpointSpec,
+} from './schemes.js';

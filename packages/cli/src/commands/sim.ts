@@ -2,6 +2,7 @@ import { createTargetSession, type TargetActivity } from '@vmkd/kd-protocol';
 import {
   createSimBackend,
   describeLinkNotice,
+  openEndpoint,
   describeSim,
   lineConnectOptions,
   lineListenOptions,
@@ -51,6 +52,7 @@ export async function runSim(ctx: CommandContext, options: SimCommandOptions): P
   if (resolveBuild(options.build) === undefined) {
     throw usageError(`--build ${options.build} is not one of ${SIM_BUILD_CHOICES.join(', ')}`);
   }
+  if (options.listen !== undefined && /^kdnet:/i.test(options.listen)) return runSimOverKdnet(ctx, options, options.listen);
   const pace = pacingFor(options.baud);
   let linkOptions: SerialPacketLinkOptions;
   if (options.listen !== undefined) {
@@ -91,5 +93,41 @@ export async function runSim(ctx: CommandContext, options: SimCommandOptions): P
   const stats = link.stats();
   if (ctx.json) ctx.resultLine({ stopped: { connections: link.connections, stats } }, () => '');
   ctx.status(`vmkd sim: stopped after ${link.connections} connection${link.connections === 1 ? '' : 's'}; ${stats.packetsIn} packets in, ${stats.packetsOut} out, ${stats.resends} resends.`);
+  return 0;
+}
+
+/**
+ * `vmkd sim --listen kdnet://HOST:PORT?key=K`: the virtual kernel as a KDNET target for an external
+ * KDNET debugger at HOST:PORT (WinDbg `-k net:port=PORT,key=K`, radare2 `winkd://`). The URI is the
+ * `kdnet://` endpoint's: vmkd pokes the debugger, as a Windows target pokes its host.
+ */
+async function runSimOverKdnet(ctx: CommandContext, options: SimCommandOptions, uri: string): Promise<number> {
+  const sim: SimOptions = { build: options.build, memory: options.memory, cpus: options.cpus };
+  const backend = createSimBackend(sim);
+  const endpoint = await openEndpoint(uri, { allowRemote: options.allowRemote === true });
+  // radare2 refuses replies over 2048 payload bytes (kd-protocol.md 1.12); WinDbg takes them too.
+  const session = createTargetSession(endpoint.link, backend, { maxReplyPayload: 2048 });
+  const subscriptions = [
+    endpoint.link.events$.subscribe((event) => {
+      if (event.kind === 'connect') ctx.status(ctx.err.dim(`[sim] KDNET debugger connected${event.peer === undefined ? '' : ` (${event.peer})`}`));
+      if (event.kind === 'disconnect') ctx.status(ctx.err.dim(`[sim] KDNET debugger gone${event.error ? `: ${event.error.message}` : ''}`));
+    }),
+    session.activity$.subscribe((activity) => {
+      const line = describeActivity(activity);
+      if (line !== undefined) ctx.status(ctx.err.dim(`[sim] ${line}`));
+    }),
+  ];
+  const commands = endpoint.debuggerCommands ?? [];
+  ctx.resultLine({ address: endpoint.address, mode: 'kdnet', debuggerCommands: commands, sim: { ...sim, description: describeSim(sim) } }, () =>
+    [endpoint.address ?? uri, ...commands.map((c) => c.command)].join('\n'),
+  );
+  ctx.status(`vmkd sim: ${describeSim(sim)}; ${endpoint.description}. Ctrl-C stops.`);
+  await whenAborted(ctx.io.shutdown);
+  for (const subscription of subscriptions) subscription.unsubscribe();
+  await session.close();
+  const stats = endpoint.link.stats();
+  await endpoint.close();
+  backend.close();
+  ctx.status(`vmkd sim: stopped; ${stats.packetsIn} packets in, ${stats.packetsOut} out, ${stats.resends} resends.`);
   return 0;
 }
