@@ -130,8 +130,8 @@ describe('vmkd basics', () => {
     expect(JSON.parse(run.stdout)).toEqual({
       error: {
         code: 'ERR_CLI_BAD_URI',
-        message: 'bad URI "sim://?via=usb": via="usb" is not one of serial, kdrpc',
-        details: { uri: 'sim://?via=usb', reason: 'via="usb" is not one of serial, kdrpc' },
+        message: 'bad URI "sim://?via=usb": via="usb" is not one of serial, kdrpc, kdnet',
+        details: { uri: 'sim://?via=usb', reason: 'via="usb" is not one of serial, kdrpc, kdnet' },
       },
     });
     const endpoint = await runInProcess(['route', 'sim://', 'serial+tcp://127.0.0.1:1']);
