@@ -11,6 +11,10 @@ export const ConnectErrorCode = {
   UnsupportedPlatform: 'ERR_CLI_UNSUPPORTED_PLATFORM',
   /** A provider registered twice for one scheme, `via=` value or option key. */
   DuplicateScheme: 'ERR_CONNECT_DUPLICATE_SCHEME',
+  /** A child process a guest runs in (a target in its own process) did not come up. */
+  ChildFailed: 'ERR_CONNECT_CHILD_FAILED',
+  /** … or not within its start time. */
+  ChildTimeout: 'ERR_CONNECT_CHILD_TIMEOUT',
   /** The endpoint's protocol has no client vmkd's debugger could use (`connectDebugger`). */
   NoDebuggerClient: 'ERR_CONNECT_NO_DEBUGGER_CLIENT',
 } as const;

@@ -10,6 +10,8 @@ export { simKdrpcVariant } from './sim/kdrpc-variant.js';
 export { createSimBackend, describeSim, resolveBuild, simSetup, SIM_BUILD_CHOICES, DEFAULT_SIM_OPTIONS } from './sim/sim-setup.js';
 export type { GivenSimTarget, SimOptions } from './sim/sim-setup.js';
 export { holdEventsUntilSubscribed } from './hold-events.js';
+export { inprocEndpointScheme } from './inproc-endpoint.js';
+export type { InprocEndpointSpec } from './inproc-endpoint.js';
 export { ConnectErrorCode, badUriError } from './errors.js';
 export { splitUri } from './uri/scheme-uri.js';
 export { parseIntegerOption, parseByteSize } from './uri/parse-values.js';

@@ -1,11 +1,10 @@
 /** A bare serial-unix/direct read loop (no bench harness), for strace/perf: N MiB of reads. */
 import { createDebuggerSession } from '@vmkd/kd-protocol';
-import { openKdrpcVmxGuest } from '../src/cells/kdrpc-guest.js';
-import { openSerialGuest } from '../src/cells/serial-guest.js';
+import { openBenchGuest } from '../src/cells/opened-guest.js';
 
 const mib = Number(process.argv[2] ?? 32);
 const kind = process.argv[3] ?? 'unix';
-const guest = kind === 'kdrpc' ? await openKdrpcVmxGuest({ memorySize: 64 * 1024 * 1024 }) : await openSerialGuest({ socket: kind as 'unix' | 'tcp', memorySize: 64 * 1024 * 1024 });
+const guest = await openBenchGuest(kind === 'kdrpc' ? 'sim://?via=kdrpc&memory=64M&prints=0' : `sim://?via=serial&line=${kind}&baud=0&memory=64M&prints=0`);
 const session = createDebuggerSession(guest.link, { timeoutMs: 5000 });
 await session.attach({ timeoutMs: 5000 });
 const buf = new Uint8Array(256 * 1024);

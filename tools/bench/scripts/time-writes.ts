@@ -1,7 +1,7 @@
 /** Times the write syscalls (Pipe#writeBuffer) of serial-unix/direct against the raw limit's. */
 import { createDebuggerSession } from '@vmkd/kd-protocol';
 import { measureRawLimit } from '../src/raw-limit.js';
-import { openSerialGuest } from '../src/cells/serial-guest.js';
+import { openBenchGuest } from '../src/cells/opened-guest.js';
 
 const Pipe = (process as unknown as { binding(n: string): { Pipe: { prototype: Record<string, (...a: unknown[]) => unknown> } } }).binding('pipe_wrap').Pipe;
 const orig = Pipe.prototype['writeBuffer'];
@@ -25,7 +25,7 @@ const report = (what: string): void => {
 };
 await measureRawLimit({ socket: 'unix', roundTrips: 20000 });
 report('raw');
-const guest = await openSerialGuest({ socket: 'unix', memorySize: 64 * 1024 * 1024 });
+const guest = await openBenchGuest('sim://?via=serial&line=unix&baud=0&memory=64M&prints=0');
 const session = createDebuggerSession(guest.link, { timeoutMs: 5000 });
 await session.attach({ timeoutMs: 5000 });
 const buf = new Uint8Array(3944 * 2000);

@@ -1,7 +1,4 @@
-import { openKdrpcVmxGuest } from './cells/kdrpc-guest.js';
-import { nativeSkipReason, openKdrpcNativeGuest } from './cells/native-guest.js';
-import { openSerialGuest } from './cells/serial-guest.js';
-import { openSerialGuestTwoProcess } from './cells/serial-guest-2proc.js';
+import { harnessUnavailableReason } from '@vmkd/vmware-backdoor';
 import type { CellSpec } from './run-cell.js';
 import type { EndpointKind, GuestKind, Workload } from './result-types.js';
 
@@ -9,8 +6,31 @@ export const SERIAL_BAUD = 115_200;
 /** 8N1: start bit, 8 data bits, stop bit. */
 export const BITS_PER_BYTE = 10;
 export const LINE_BYTES_PER_SECOND = SERIAL_BAUD / BITS_PER_BYTE;
-const SIM_MEMORY = 256 * 1024 * 1024;
 const MiB = 1024 * 1024;
+
+/**
+ * The virtual kernel every cell measures: Windows 7 SP1 x64, 256 MiB, one CPU, no periodic
+ * DbgPrint (its prints would be traffic the figures do not ask for).
+ */
+const SIM = 'build=win7&memory=256M&cpus=1&prints=0';
+
+/** The guests, by URI: the bench assembles nothing itself; `@vmkd/connect` opens every one. */
+export const GUEST_URIS: Record<GuestKind, string> = {
+  'serial-paced': `sim://?via=serial&line=unix&baud=${SERIAL_BAUD}&${SIM}`,
+  'serial-unix': `sim://?via=serial&line=unix&baud=0&${SIM}`,
+  'serial-unix-2proc': `sim://?via=serial&line=unix&baud=0&process=child&${SIM}`,
+  'serial-tcp': `sim://?via=serial&line=tcp&baud=0&${SIM}`,
+  'kdrpc-vmx': `sim://?via=kdrpc&${SIM}`,
+  'kdrpc-native': `sim://?via=kdrpc&backdoor=native&${SIM}`,
+};
+
+/** The endpoints, by URI (`{tmp}`: a private directory per cell); `direct` has none. */
+export const ENDPOINT_URIS: Record<EndpointKind, string | undefined> = {
+  direct: undefined,
+  'routed-inproc': 'inproc://bench',
+  'routed-unix': 'unix:{tmp}/kd.sock',
+  'routed-tcp': 'tcp://127.0.0.1:0',
+};
 
 export interface PlannedCell extends CellSpec {
   /** Set when the cell cannot run here; it is reported, not run. */
@@ -82,23 +102,6 @@ export function workloadFor(guest: GuestKind, options: MatrixOptions): Workload 
   return { readBytes: fast, latencySamples: quick ? 300 : 2000, breakinSamples: quick ? 5 : 20, warmupBytes: 512 * 1024 };
 }
 
-function openerFor(guest: GuestKind): () => Promise<import('./cells/opened.js').OpenedGuest> {
-  switch (guest) {
-    case 'serial-paced':
-      return () => openSerialGuest({ socket: 'unix', memorySize: SIM_MEMORY, pace: { baud: SERIAL_BAUD, bitsPerByte: BITS_PER_BYTE } });
-    case 'serial-unix':
-      return () => openSerialGuest({ socket: 'unix', memorySize: SIM_MEMORY });
-    case 'serial-unix-2proc':
-      return () => openSerialGuestTwoProcess({ memorySize: SIM_MEMORY });
-    case 'serial-tcp':
-      return () => openSerialGuest({ socket: 'tcp', memorySize: SIM_MEMORY });
-    case 'kdrpc-vmx':
-      return () => openKdrpcVmxGuest({ memorySize: SIM_MEMORY });
-    case 'kdrpc-native':
-      return () => openKdrpcNativeGuest({ memorySize: SIM_MEMORY });
-  }
-}
-
 function weightOf(guest: GuestKind, w: Workload): number {
   const rate = guest === 'serial-paced' ? LINE_BYTES_PER_SECOND * 0.95 : guest === 'kdrpc-native' ? 1.5e6 : 12e6;
   const perCall = guest === 'serial-paced' ? 0.02 : guest === 'kdrpc-native' ? 0.003 : 0.0002;
@@ -111,7 +114,7 @@ export const GUEST_KINDS: readonly GuestKind[] = ['serial-paced', 'serial-unix',
 /** The cells of a run, in the order they run. `only` keeps cells whose id or guest kind is listed. */
 export function planMatrix(options: MatrixOptions & { readonly only?: readonly string[] }): PlannedCell[] {
   const cells: PlannedCell[] = [];
-  const nativeSkip = nativeSkipReason();
+  const nativeSkip = harnessUnavailableReason();
   for (const guest of GUEST_KINDS) {
     for (const endpoint of endpointsFor(guest, options.quick)) {
       const id = `${guest}/${endpoint}`;
@@ -122,7 +125,8 @@ export function planMatrix(options: MatrixOptions & { readonly only?: readonly s
         endpoint,
         workload,
         description: `${GUEST_TEXT[guest]}; ${ENDPOINT_TEXT[endpoint]}`,
-        openGuest: openerFor(guest),
+        guestUri: GUEST_URIS[guest],
+        endpointUri: ENDPOINT_URIS[endpoint],
         timeoutMs: guest === 'serial-paced' ? 15_000 : 5_000,
         weight: weightOf(guest, workload),
         // The paced line and the ptrace harness are slow and steady; one round says it all.

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VmkdError } from '@vmkd/kd-protocol';
-import { startReadyChild, type ReadyChild } from './cells/ready-child.js';
+import { startReadyChild, type ReadyChild } from '@vmkd/connect/internal';
 import { BenchErrorCode } from './errors.js';
 import { childCpuSeconds } from './process-usage.js';
 import { serveReadPattern } from './raw-replier.js';
@@ -50,7 +50,7 @@ export async function measureRawLimit(options: RawLimitOptions): Promise<RawLimi
     let address: string | number;
     if (server === undefined) {
       const path = join(dir ?? tmpdir(), 'raw.sock');
-      child = await startReadyChild('raw-replier-child', [path]);
+      child = await startReadyChild(import.meta.url, 'cells/raw-replier-child', [path]);
       address = path;
     } else {
       server.on('connection', (s) => {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDebuggerSession, VmkdError, type DebuggerSession } from '@vmkd/kd-protocol';
+import { VmkdError, type DebuggerSession } from '@vmkd/kd-protocol';
 import { fillExpected } from '@vmkd/sim-target';
-import { prepareDebuggerSide, type PreparedSide } from './cells/debugger-side.js';
-import type { OpenedDebugger, OpenedGuest } from './cells/opened.js';
+import { prepareDebuggerSide, type OpenedDebugger, type PreparedSide } from './cells/debugger-side.js';
+import { openBenchGuest, type BenchGuest } from './cells/opened-guest.js';
 import { BenchErrorCode } from './errors.js';
 import { childCpuSeconds, childPeakRss, startRssSampler } from './process-usage.js';
 import type { CellResult, EndpointKind, GuestKind, Workload } from './result-types.js';
@@ -13,8 +13,10 @@ export interface CellSpec {
   readonly endpoint: EndpointKind;
   readonly workload: Workload;
   readonly description: string;
-  /** Opens the guest transport (the virtual kernel behind it). */
-  readonly openGuest: () => Promise<OpenedGuest>;
+  /** The guest, by URI (a `sim://` one: the virtual kernel behind the transport measured). */
+  readonly guestUri: string;
+  /** The endpoint, by URI (`{tmp}` is a private directory); none for the debugger on the guest link. */
+  readonly endpointUri: string | undefined;
   /** Per-request timeout for the debugger (paced serial needs more). */
   readonly timeoutMs: number;
 }
@@ -42,21 +44,21 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
   const base = { id, guest: spec.guest, endpoint: spec.endpoint, description: spec.description, workload: spec.workload };
   const started = performance.now();
   const rss = startRssSampler();
-  let guest: OpenedGuest | undefined;
+  let guest: BenchGuest | undefined;
   let side: PreparedSide | undefined;
   let debuggerSide: OpenedDebugger | undefined;
   let session: DebuggerSession | undefined;
   try {
     const w = spec.workload;
     progress(0, 'open');
-    guest = await spec.openGuest();
-    side = await prepareDebuggerSide(spec.endpoint, guest.link);
+    guest = await openBenchGuest(spec.guestUri);
+    side = await prepareDebuggerSide(spec.endpointUri, guest.link);
 
     // ── attach: connect the debugger, RESET, the target's state change ──
     progress(0.02, 'attach');
     const a0 = performance.now();
-    debuggerSide = await side.connect();
-    session = createDebuggerSession(debuggerSide.link, { timeoutMs: spec.timeoutMs });
+    debuggerSide = await side.connect(spec.timeoutMs);
+    session = debuggerSide.session;
     await session.attach({ timeoutMs: spec.timeoutMs * 2 });
     const attachMs = performance.now() - a0;
 

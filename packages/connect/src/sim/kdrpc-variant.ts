@@ -2,7 +2,7 @@ import { EMPTY } from 'rxjs';
 import { VmkdError, createTargetSession, KDRPC_COMMAND_NAME, type OpenedLink, type SimSetup, type SimVariantProvider } from '@vmkd/kd-protocol';
 import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcHost, runUnderHarnessUntilReady } from '@vmkd/vmware-backdoor';
 import { ConnectErrorCode } from '../errors.js';
-import { childNodeArgs, childScriptPath } from './child-script.js';
+import { childArgs } from '../child/ready-child.js';
 
 export interface SimKdrpcSpec {
   /** Who executes the guest's backdoor calls: this process (emulated VMX) or native stubs in a child. */
@@ -55,7 +55,7 @@ async function openNative(setup: SimSetup, startTimeoutMs = 30_000): Promise<Ope
   try {
     const { run, match } = await runUnderHarnessUntilReady({
       command: process.execPath,
-      args: [...childNodeArgs(), childScriptPath('native-kdrpc-child'), setup.build, String(setup.memory), String(setup.cpus), ...(setup.printIntervalMs === undefined ? [] : [String(setup.printIntervalMs)])],
+      args: childArgs(import.meta.url, 'native-kdrpc-child', [setup.build, String(setup.memory), String(setup.cpus), ...(setup.printIntervalMs === undefined ? [] : [String(setup.printIntervalMs)])]),
       vmx,
       timeoutMs: 7 * 24 * 3600_000,
       ready: /^ready (\S+) ([0-9a-f]+) ([0-9a-f]+)$/m,

@@ -1,74 +1,71 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKdcomLink, createMemoryPacketPair, type PacketLink } from '@vmkd/kd-protocol';
-import { createDebuggerEndpoint } from '@vmkd/dbgeng-pipe';
+import { connectDebugger, openEndpoint } from '@vmkd/connect';
+import { createDebuggerSession, type DebuggerSession, type PacketLink } from '@vmkd/kd-protocol';
 import { route, type Route } from '@vmkd/router';
-import { connectTcpByteLink, connectUnixByteLink } from '@vmkd/byte-links';
-import type { EndpointKind } from '../result-types.js';
-import { closeAll, type OpenedDebugger } from './opened.js';
-import { portOf } from './serial-guest.js';
+import { benchRegistry } from './registry.js';
+
+/** vmkd's debugger, attached: the session and what to close after it. */
+export interface OpenedDebugger {
+  readonly session: DebuggerSession;
+  close(): Promise<void>;
+}
 
 /** What has to be up before the debugger connects: the router and its endpoint. */
 export interface PreparedSide {
   /** Connects vmkd's debugger (timed as part of attach). */
-  connect(): Promise<OpenedDebugger>;
+  connect(timeoutMs: number): Promise<OpenedDebugger>;
   readonly route: Route | undefined;
   close(): Promise<void>;
 }
 
+/** `{tmp}` in an endpoint URI: a private directory made for the cell and removed after it. */
+const TMP = '{tmp}';
+
+async function closeAll(cleanups: readonly (() => unknown)[]): Promise<void> {
+  for (const cleanup of [...cleanups].reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
 /**
- * Put the chosen endpoint in front of a guest's target-facing link. `direct` hands the guest link
- * itself to the debugger; the routed kinds run `route(guest, endpoint)` with the endpoint an
- * in-memory packet pair or the dbgeng-pipe KDCOM server on a Unix socket or loopback TCP.
+ * Put an endpoint in front of a guest's target-facing link. Without an endpoint URI the debugger
+ * gets the guest link itself (direct); otherwise `route(guest, endpoint)` runs with the endpoint
+ * the URI names (`inproc://…`, `unix:{tmp}/kd.sock`, `tcp://127.0.0.1:0`), and vmkd's debugger
+ * connects to the address it reports, exactly as `connectDebugger` does for any user.
  */
-export async function prepareDebuggerSide(kind: EndpointKind, guest: PacketLink): Promise<PreparedSide> {
-  if (kind === 'direct') {
+export async function prepareDebuggerSide(endpointUri: string | undefined, guest: PacketLink): Promise<PreparedSide> {
+  if (endpointUri === undefined) {
     return {
       route: undefined,
-      connect: () => Promise.resolve({ link: guest, close: () => Promise.resolve() }),
+      connect: (timeoutMs) => {
+        const session = createDebuggerSession(guest, { timeoutMs });
+        return Promise.resolve({ session, close: () => session.close() });
+      },
       close: () => Promise.resolve(),
     };
   }
   const cleanups: (() => unknown)[] = [];
   try {
-    if (kind === 'routed-inproc') {
-      const [targetFacing, debuggerFacing] = createMemoryPacketPair({ names: ['bench:debugger', 'bench:endpoint'] });
-      const r = route(guest, debuggerFacing, { closeLinks: false });
-      cleanups.push(() => debuggerFacing.close(), () => targetFacing.close(), () => r.close());
-      return {
-        route: r,
-        connect: () => Promise.resolve({ link: targetFacing, close: () => targetFacing.close() }),
-        close: () => closeAll(cleanups),
-      };
-    }
-    let listen;
-    if (kind === 'routed-unix') {
+    let uri = endpointUri;
+    if (uri.includes(TMP)) {
       const dir = await mkdtemp(join(tmpdir(), 'vmkd-bench-kd-'));
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      listen = { kind: 'unix' as const, path: join(dir, 'kd.sock') };
-    } else {
-      listen = { kind: 'tcp' as const, port: 0 };
+      uri = uri.replace(TMP, dir);
     }
-    const endpoint = await createDebuggerEndpoint({ listen, name: `bench:${kind}` });
+    const endpoint = await openEndpoint(uri, { registry: benchRegistry });
     cleanups.push(() => endpoint.close());
-    const r = route(guest, endpoint, { closeLinks: false });
+    const r = route(guest, endpoint.link, { closeLinks: false });
     cleanups.push(() => r.close());
-    const address = endpoint.address;
+    const address = endpoint.address ?? uri;
     return {
       route: r,
-      async connect() {
-        const bytes =
-          listen.kind === 'unix' ? await connectUnixByteLink({ path: listen.path }) : await connectTcpByteLink({ host: '127.0.0.1', port: portOf(address) });
-        const link = createKdcomLink(bytes, { role: 'target-facing', name: `bench:debugger@${address}` });
-        return {
-          link,
-          async close() {
-            await link.close();
-            await bytes.close();
-          },
-        };
-      },
+      connect: (timeoutMs) => connectDebugger(address, { registry: benchRegistry, timeoutMs }),
       close: () => closeAll(cleanups),
     };
   } catch (error) {

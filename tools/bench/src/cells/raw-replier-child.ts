@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:net';
 import { serveReadPattern } from '../raw-replier.js';
-import { exitWithParent } from './ready-child.js';
+import { exitWithParent } from '@vmkd/connect/internal';
 
 const path = process.argv[2];
 if (path === undefined) throw new Error('usage: raw-replier-child <socket path>');

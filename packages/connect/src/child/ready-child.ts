@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { VmkdError } from '@vmkd/kd-protocol';
-import { BenchErrorCode } from '../errors.js';
+import { ConnectErrorCode } from '../errors.js';
 
 /** A bench child process that has printed its `ready …` line. */
 export interface ReadyChild {
@@ -13,24 +13,24 @@ export interface ReadyChild {
 }
 
 /**
- * `node` arguments that run a script of this folder: its TypeScript source through tsx when the
- * bench runs from source, the compiled `.js` beside this file otherwise.
+ * `node` arguments that run `script`, a file beside the module whose URL is `base`: its TypeScript
+ * source through tsx when that module runs from source, the compiled `.js` otherwise.
  */
-export function childArgs(script: string, args: readonly string[]): string[] {
-  const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    return ['--import', 'tsx', '--conditions=@vmkd/source', fileURLToPath(new URL(`./${script}.ts`, self)), ...args];
+export function childArgs(base: string, script: string, args: readonly string[]): string[] {
+  if (base.endsWith('.ts')) {
+    return ['--import', 'tsx', '--conditions=@vmkd/source', fileURLToPath(new URL(`./${script}.ts`, base)), ...args];
   }
-  return [fileURLToPath(new URL(`./${script}.js`, self)), ...args];
+  return [fileURLToPath(new URL(`./${script}.js`, base)), ...args];
 }
 
 /**
- * Starts `script` (a file of this folder) in a Node child and waits for its `ready …` line on
- * stdout. The child ends itself when its stdin closes, so a bench that dies leaves no orphan.
+ * Starts `script` (a file beside the module whose `import.meta.url` is `base`) in a Node child and
+ * waits for its `ready …` line on stdout. The child ends itself when its stdin closes (see
+ * `exitWithParent`), so a parent that dies leaves no orphan.
  */
-export async function startReadyChild(script: string, args: readonly string[], options: { readonly startTimeoutMs?: number } = {}): Promise<ReadyChild> {
+export async function startReadyChild(base: string, script: string, args: readonly string[], options: { readonly startTimeoutMs?: number } = {}): Promise<ReadyChild> {
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
-  const child = spawn(process.execPath, childArgs(script, args), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, childArgs(base, script, args), { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (t: string) => {
@@ -48,7 +48,7 @@ export async function startReadyChild(script: string, args: readonly string[], o
   };
   try {
     const words = await waitForReady(child, script, startTimeoutMs, () => stderr);
-    if (child.pid === undefined) throw new VmkdError(BenchErrorCode.ChildFailed, `${script}: no pid`);
+    if (child.pid === undefined) throw new VmkdError(ConnectErrorCode.ChildFailed, `${script}: no pid`);
     return { pid: child.pid, words, close };
   } catch (error) {
     await close();
@@ -73,9 +73,9 @@ function waitForReady(child: ChildProcess, script: string, timeoutMs: number, st
       if (m !== null) finish(undefined, (m[1] ?? '').split(' ').filter((w) => w !== ''));
     };
     const onExit = (code: number | null, signal: string | null): void =>
-      finish(new VmkdError(BenchErrorCode.ChildFailed, `${script} exited (${code ?? signal}) before it was ready: ${stderr().trim().slice(-500)}`));
-    const onError = (error: Error): void => finish(new VmkdError(BenchErrorCode.ChildFailed, `${script}: ${error.message}`, { cause: error }));
-    const timer = setTimeout(() => finish(new VmkdError(BenchErrorCode.Timeout, `${script} not ready within ${timeoutMs} ms`)), timeoutMs);
+      finish(new VmkdError(ConnectErrorCode.ChildFailed, `${script} exited (${code ?? signal}) before it was ready: ${stderr().trim().slice(-500)}`));
+    const onError = (error: Error): void => finish(new VmkdError(ConnectErrorCode.ChildFailed, `${script}: ${error.message}`, { cause: error }));
+    const timer = setTimeout(() => finish(new VmkdError(ConnectErrorCode.ChildTimeout, `${script} not ready within ${timeoutMs} ms`)), timeoutMs);
     child.stdout?.setEncoding('utf8').on('data', onData);
     child.once('exit', onExit);
     child.once('error', onError);
