@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { isVmkdError } from '@vmkd/kd-protocol';
-import { createNativeBackdoorPort, detectVmware, loadNative, probeInChildProcess, requireVmware, vendorFromCpuid } from '../src/native/index.js';
+import { createNativeBackdoorPort, detectVmware, requireVmware } from '../src/index.js';
+import { loadNative, probeInChildProcess, vendorFromCpuid } from '../src/internal.js';
 import { nodeFixtureArgs } from './fixtures/harness-env.js';
 
 const nativeHere = process.arch === 'x64' && process.platform === 'linux';

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SYSV_STUBS, WIN64_STUBS, stubBytes } from '../src/native/index.js';
-import type { StubListing, StubName } from '../src/native/index.js';
+import { SYSV_STUBS, WIN64_STUBS, stubBytes } from '../src/internal.js';
+import type { StubListing, StubName } from '../src/internal.js';
 import { hasCommand } from './fixtures/harness-env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmkd-stubs-'));

@@ -12,12 +12,12 @@ import {
   createKdrpcHost,
   createKdrpcProxyPipeClient,
   createKdrpcProxyPipeServer,
-  encodeProxyFrame,
   kdrpcProxyUnixGuestScheme,
   kdrpcProxyVmxHandler,
   PROXY_PIPE_MAX_MESSAGE,
   type ProxyPipeDropped,
 } from '../src/index.js';
+import { encodeProxyFrame } from '../src/internal.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

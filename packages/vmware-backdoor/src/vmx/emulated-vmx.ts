@@ -17,10 +17,12 @@ import {
   RPCI_PROTOCOL,
   TCLO_PROTOCOL,
 } from '../abi.js';
-import type { BackdoorPort, BackdoorRegs } from '../backdoor-port.js';
+import type { BackdoorRegs } from '../backdoor-port.js';
 import { VmxErrorCode, notVmwareError } from './errors.js';
-import { installStandardHandlers, type GuestInfoStore } from './standard-handlers.js';
-import type { RpciHandler, RpciHandlerResult, VmxFault, VmxStats } from './types.js';
+import { installStandardHandlers } from './standard-handlers.js';
+import type { EmulatedVmx, RpciHandler, RpciHandlerResult, VmxFault, VmxStats } from './types.js';
+
+export type { EmulatedVmx } from './types.js';
 
 export interface EmulatedVmxOptions {
   /** GETVERSION's ECX. Default 4 (Workstation). */
@@ -45,34 +47,6 @@ export interface EmulatedVmxOptions {
   readonly memSizeMiB?: number;
 }
 
-/**
- * An in-process VMware VMX as far as the backdoor and GuestRPC go (vmware-backdoor spec §9.2). It is
- * itself a `BackdoorPort`, so guest code calls it directly, and the ptrace harness forwards trapped
- * instructions to it.
- */
-export interface EmulatedVmx extends BackdoorPort {
-  /** Registers an RPC handler under a command name (`log`, `~kdVMvA`), or a prefix ending in `.*`. Returns an unregister function. */
-  register(name: string, handler: RpciHandler): () => void;
-  /** The guestinfo store behind `info-get`/`info-set` (keys without the `guestinfo.` prefix). */
-  readonly guestInfo: GuestInfoStore;
-  /** Lines the guest wrote with the `log` command (the last 1000). */
-  logLines(): readonly string[];
-  /** Queues a host-to-guest command for a TCLO channel; replies arrive in `tcloReplies()`. */
-  sendTclo(command: string | Uint8Array): void;
-  tcloReplies(): readonly Uint8Array[];
-  /** Injects a fault into the n-th MESSAGE access from now (1 = the next one). */
-  injectFault(fault: VmxFault, onAccess?: number): void;
-  /** Switches the high-bandwidth path on or off (affects the next SENDSIZE/RECVSIZE). */
-  setHighBandwidth(enabled: boolean): void;
-  /** Shrinks or grows the channel table (open channels above the limit stay until closed). */
-  setMaxChannels(max: number): void;
-  /** Makes every access fail as on a machine without VMware (`ERR_VMX_NOT_VMWARE`). */
-  setNotVmware(enabled: boolean): void;
-  /** Closes a channel from the host side, as VMware does with idle channels. */
-  closeChannel(id: number): boolean;
-  openChannelIds(): number[];
-  stats(): VmxStats;
-}
 
 interface Channel {
   readonly id: number;

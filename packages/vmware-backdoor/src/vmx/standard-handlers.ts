@@ -1,7 +1,6 @@
-import type { RpciHandler } from './types.js';
+import type { GuestInfoStore, RpciHandler } from './types.js';
 
-/** guestinfo variables, keyed without the `guestinfo.` prefix, lower case (VMware matches keys case-insensitively). */
-export type GuestInfoStore = Map<string, string>;
+export type { GuestInfoStore } from './types.js';
 
 interface Registrar {
   register(name: string, handler: RpciHandler): () => void;
