@@ -68,7 +68,7 @@ if (process.platform === 'linux' && process.arch === 'x64') {
 }
 
 describe.each(GUESTS)('vmkd route %s (%s)', (guest) => {
-  it('attaches, reads 16 MiB of verified memory, hits a breakpoint, continues, breaks in; stats on shutdown', { timeout: 90_000 }, async () => {
+  it('attaches, reads 16 MiB of verified memory, hits a breakpoint, continues, breaks in; stats on shutdown', { timeout: 180_000 }, async () => {
     const { finish } = await route(guest);
     const { session } = connections.at(-1)!;
     await session.attach();
@@ -87,7 +87,7 @@ describe.each(GUESTS)('vmkd route %s (%s)', (guest) => {
     expect(hit.kind === 'exception' && hit.exceptionAddress).toBe(layout.idleLoopStart);
     await session.restoreBreakpoint(handle);
     await session.continue();
-    expect((await session.breakIn()).kind).toBe('exception');
+    expect((await session.breakIn({ timeoutMs: 30_000 })).kind).toBe('exception');
 
     const result = await finish();
     expect(result.code).toBe(0);

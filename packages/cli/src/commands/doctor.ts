@@ -140,6 +140,25 @@ export async function diagnose(env: Readonly<Record<string, string | undefined>>
     },
   ];
 
+  // Schemes registered in @vmkd/connect that the table above does not describe yet (a transport
+  // package added since): listed from their provider's own summary and platforms.
+  const { defaultRegistry } = await import('@vmkd/connect');
+  const listed = new Set(schemes.map((s) => s.scheme));
+  const runsHere = (platforms: readonly string[] | undefined): boolean => platforms === undefined || platforms.includes(process.platform);
+  for (const provider of defaultRegistry.guests.values()) {
+    if (provider.scheme !== 'sim' && !listed.has(`${provider.scheme}:`)) {
+      schemes.push({ scheme: `${provider.scheme}:`, role: 'guest', available: runsHere(provider.platforms), needs: provider.summary });
+    }
+  }
+  for (const variant of defaultRegistry.simVariants.values()) {
+    if (!listed.has(`sim://?via=${variant.via}`)) schemes.push({ scheme: `sim://?via=${variant.via}`, role: 'guest', available: true, needs: variant.summary });
+  }
+  for (const provider of defaultRegistry.endpoints.values()) {
+    if (!listed.has(`${provider.scheme}:`)) {
+      schemes.push({ scheme: `${provider.scheme}:`, role: 'endpoint', available: runsHere(provider.platforms), needs: provider.summary });
+    }
+  }
+
   return { platform: process.platform, arch: process.arch, node: process.version, checks, schemes };
 }
 

@@ -97,6 +97,13 @@ describe('parseGuestUri', () => {
     expect(parseGuestUri('sim:?via=kdrpc')).toMatchObject({ via: 'kdrpc' });
   });
 
+  it('carries the sim serial line over a socket and in a child process only where that makes sense', () => {
+    expect(parseGuestUri('sim://?via=serial&line=unix&baud=0&process=child')).toMatchObject({ via: 'serial', line: 'unix', process: 'child', baud: 0 });
+    expect(parseGuestUri('sim://?via=serial&line=tcp')).toMatchObject({ line: 'tcp', process: 'self' });
+    expect(badUri(() => parseGuestUri('sim://?via=serial&process=child'))).toMatch(/process=child needs a socket/);
+    expect(badUri(() => parseGuestUri('sim://?via=kdrpc&line=unix'))).toMatch(/line= applies only to via=serial/);
+  });
+
   it('names the problem in a bad sim query', () => {
     expect(badUri(() => parseGuestUri('sim://?via=usb'))).toMatch(/via="usb" is not one of serial, kdrpc/);
     expect(badUri(() => parseGuestUri('sim://?speed=1'))).toMatch(/unknown query parameter "speed"/);
