@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSimTarget } from '@vmkd/sim-target';
 import { describe, expect, it } from 'vitest';
-import { radare2Unavailable, TWO_NAMESPACES } from './radare2-ns.js';
+import { radare2Unavailable, runInNamespaces } from './radare2-ns.js';
 
 const unavailable = radare2Unavailable();
 const MIB = 1024 * 1024;
@@ -23,14 +22,10 @@ describe.skipIf(unavailable !== undefined)(`radare2 as the KDNET debugger${unava
       const script = fileURLToPath(new URL('./radare2-target.mjs', import.meta.url));
       const target = `cd ${JSON.stringify(fileURLToPath(new URL('..', import.meta.url)))} && ${process.execPath} --import tsx --conditions=@vmkd/source ${script} ${work} ${key} ${port} ${base} ${MIB} ${mode}`;
       const debuggerCmd = `r2 -e scr.color=0 -e dbg.bpinmaps=false -a x86 -b 64 -D winkd -q -c 'dp; wtf ${work}/r2.bin ${MIB} @ ${base}' winkd://10.9.0.2:${port}:${key}`;
-      const run = spawnSync('unshare', ['-rn', 'sh', '-c', TWO_NAMESPACES], {
-        env: { ...process.env, WORK: work, TARGET_CMD: target, DEBUGGER_CMD: `timeout 240 ${debuggerCmd}` },
-        encoding: 'utf8',
-        timeout: 300_000,
-      });
+      runInNamespaces({ WORK: work, TARGET_CMD: target, DEBUGGER_CMD: `timeout 240 ${debuggerCmd}` }, 300_000);
       const r2out = readFileSync(join(work, 'r2.out'), 'utf8');
       const r2err = readFileSync(join(work, 'r2.err'), 'utf8');
-      const context = `r2 stdout:\n${r2out}\nr2 stderr:\n${r2err}\ntarget:\n${readFileSync(join(work, 'target.log'), 'utf8')}\n${run.stderr}`;
+      const context = `r2 stdout:\n${r2out}\nr2 stderr:\n${r2err}\ntarget:\n${readFileSync(join(work, 'target.log'), 'utf8')}`;
       expect(r2out, context).toMatch(/System/);
       const dumped = readFileSync(join(work, 'r2.bin'));
       const expected = readFileSync(join(work, 'expected.bin'));
