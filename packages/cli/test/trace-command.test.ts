@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createManipulate, describeKdPacket, encodeDataFrame, encodeManipulate, KdApi, KdPacketType, packetTypeName } from '@vmkd/kd-protocol';
-import { createTraceWriter } from '@vmkd/router';
+import { createTraceWriter } from '../src/output/trace-writer.js';
 import { CLI_SOURCE, createChildTracker, runInProcess, waitForExit } from './cli-harness.js';
 
 const children = createChildTracker();

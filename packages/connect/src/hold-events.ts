@@ -82,5 +82,9 @@ export function holdEventsUntilSubscribed(link: PacketLink): PacketLink & { read
     resync: () => link.resync(),
     stats: () => link.stats(),
     close: () => link.close(),
+    // Optional capabilities pass through: a KDRPC host wants to hear whether a debugger is attached.
+    ...(typeof (link as { setDebuggerPresent?: unknown }).setDebuggerPresent === 'function'
+      ? { setDebuggerPresent: (present: boolean) => (link as unknown as { setDebuggerPresent(present: boolean): void }).setDebuggerPresent(present) }
+      : {}),
   };
 }

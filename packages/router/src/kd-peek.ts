@@ -24,6 +24,16 @@ export function isContinue(packet: KdPacket): boolean {
   return api === KdApi.Continue || api === KdApi.ContinueApi2;
 }
 
+/**
+ * Requests after which the target leaves its stopped loop (spec §1.9): it resumes, or another CPU,
+ * a reboot or a bugcheck reports a new stop. The stop the debugger had is over.
+ */
+export function resumesTarget(packet: KdPacket): boolean {
+  if (packet.type !== KdPacketType.StateManipulate) return false;
+  const api = apiNumberOf(packet);
+  return api === KdApi.Continue || api === KdApi.ContinueApi2 || api === KdApi.SwitchProcessor || api === KdApi.Reboot || api === KdApi.CauseBugCheck;
+}
+
 /** APIs a target never answers (spec §1.9): resume, reboot, bugcheck, processor switch. */
 const NO_REPLY: ReadonlySet<number> = new Set([
   KdApi.Continue,

@@ -3,7 +3,7 @@ import { formatKdcomEvent, KdcomFrameDecoder, VmkdError, type ByteLink, type Byt
 import { RouterErrorCode } from './errors.js';
 import { errorRecord } from './error-record.js';
 import type { ErrorRecord } from './route-events.js';
-import { createTraceWriter, type TraceSink, type TraceWriter, type TraceWriterStats } from './trace-writer.js';
+import type { TraceRecordSink, TraceSinkStats } from './trace-sink.js';
 
 /** What the relay's tap records. */
 export type RelayTap =
@@ -16,9 +16,8 @@ export type RelayTap =
 export interface RelayOptions {
   /** Labels of the two sides in records and stats (default `['a', 'b']`); directions read `a→b`, `b→a`. */
   readonly names?: readonly [string, string];
-  /** Write the tap's records as JSONL to this file (or sink). */
-  readonly trace?: string | TraceSink;
-  readonly traceMaxBufferedBytes?: number;
+  /** The tap's records also go here (the CLI's JSONL file writer, or any sink); closed when the relay ends. */
+  readonly trace?: TraceRecordSink;
   /** What the tap records (default `hex`). Records go to `events$` whether or not a trace file is set. */
   readonly tap?: RelayTap;
   /**
@@ -57,7 +56,7 @@ export interface RelayDirectionStats {
 export interface RelayStats {
   readonly directions: Readonly<Record<string, RelayDirectionStats>>;
   readonly links: Readonly<Record<string, ByteLinkStats | undefined>>;
-  readonly trace: TraceWriterStats | undefined;
+  readonly trace: TraceSinkStats | undefined;
   /** Why the relay ended, if it ended abnormally. */
   readonly error: ErrorRecord | undefined;
 }
@@ -85,8 +84,7 @@ export function relayBytes(a: ByteLink, b: ByteLink, options: RelayOptions = {})
     throw new VmkdError(RouterErrorCode.BadOption, `maxBufferedBytes must be ≥ 1, got ${String(maxBuffered)}`);
   }
   const closeLinks = options.closeLinks ?? true;
-  const trace: TraceWriter | undefined =
-    options.trace === undefined ? undefined : createTraceWriter(options.trace, { maxBufferedBytes: options.traceMaxBufferedBytes });
+  const trace = options.trace;
   const events$ = new Subject<RelayEvent>();
   const subscriptions: Subscription[] = [];
   const directions: Record<string, RelayDirectionStats> = {};
@@ -155,7 +153,7 @@ export function relayBytes(a: ByteLink, b: ByteLink, options: RelayOptions = {})
       for (const subscription of subscriptions) subscription.unsubscribe();
       emit({ kind: 'relay-ended', ...(side === undefined ? {} : { side }), ...(error === undefined ? {} : { error }) });
       events$.complete();
-      await trace?.close().catch(() => undefined);
+      await trace?.close?.().catch(() => undefined);
       if (closeLinks) await Promise.allSettled([a.close(), b.close()]);
       resolveDone();
     })();
@@ -170,7 +168,7 @@ export function relayBytes(a: ByteLink, b: ByteLink, options: RelayOptions = {})
     stats: () => ({
       directions: Object.fromEntries(Object.entries(directions).map(([k, v]) => [k, { ...v }])),
       links: { [nameA]: safeStats(a), [nameB]: safeStats(b) },
-      trace: trace?.stats(),
+      trace: trace?.stats?.(),
       error,
     }),
     done,

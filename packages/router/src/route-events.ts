@@ -1,5 +1,5 @@
 import type { Direction } from './direction.js';
-import type { DropReason } from './bounded-concat-map.js';
+import type { DropReason } from './direction-queue.js';
 
 /** Which link of a route an event came from. */
 export type RouteSide = 'guest' | 'endpoint';
@@ -40,6 +40,11 @@ export type RouteEvent = Stamped &
         readonly length: number;
         /** `describeKdPacket(packet)`: the decoded packet. */
         readonly decoded: unknown;
+        /**
+         * The payload in hex, only with the route's `traceBytes` option. With `type` it is the whole
+         * packet: KDCOM ids, checksum and trailer are per hop (spec §5), so a re-emitter frames it anew.
+         */
+        readonly bytes?: string;
       }
     | {
         readonly kind: 'link';
@@ -70,6 +75,31 @@ export type RouteEvent = Stamped &
         readonly failedRequest: boolean;
       }
     | { readonly kind: 'target-back' }
+    | {
+        /**
+         * A packet the router did not pass on, on purpose: the guest re-sent a stop the debugger
+         * already has (`duplicate-stop`), or the debugger broke in to a target that is already
+         * stopped (`stopped-breakin`; the debugger gets the stop it asked for instead).
+         */
+        readonly kind: 'suppressed';
+        readonly reason: 'duplicate-stop' | 'stopped-breakin';
+        readonly dir: Direction;
+      }
+    | {
+        /** `count` notices of one kind (the first recorded in full) within `ms`: the rest of a flood. */
+        readonly kind: 'summary';
+        readonly side: RouteSide;
+        readonly event: 'breakin' | 'reset';
+        readonly count: number;
+        readonly ms: number;
+      }
+    | {
+        /** A second debugger was turned away; `holder` had the endpoint for `heldMs`. */
+        readonly kind: 'debugger-refused';
+        readonly peer: string;
+        readonly holder?: string;
+        readonly heldMs?: number;
+      }
     | {
         /** breakIn() or resync() on the guest link failed. */
         readonly kind: 'guest-error';

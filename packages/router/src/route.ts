@@ -1,19 +1,27 @@
-import { Subject, defer, race, throwError, mergeMap, type Observable, type Subscription } from 'rxjs';
-import { describeKdPacket, isVmkdError, KdPacketType, packetTypeName, VmkdError, type KdPacket, type LinkEvent, type LinkStats, type PacketLink } from '@vmkd/kd-protocol';
-import type { DropReason } from './bounded-concat-map.js';
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import {
+  describeKdPacket,
+  packetTypeName,
+  systemClock,
+  VmkdError,
+  type KdcomClock,
+  type KdPacket,
+  type LinkEvent,
+  type LinkStats,
+  type PacketLink,
+} from '@vmkd/kd-protocol';
+import { isDebuggerPresenceAware } from './debugger-presence.js';
 import { DebuggerToGuest, GuestToDebugger, type Direction } from './direction.js';
-import { RouterErrorCode } from './errors.js';
 import { errorRecord } from './error-record.js';
-import { expectsReply, isDroppable, isStateChange } from './kd-peek.js';
-import { createLatencyReservoir, type LatencyReservoir, type LatencySummary } from './latency-reservoir.js';
-import { pumpPackets$, withBreakinPriority$, type PumpOutcome } from './pump.js';
-import type { PacketOrigin, RouteEvent, RouteSide } from './route-events.js';
-import { createFailedReply, createTargetGoneStateChange, TARGET_GONE_STATUS } from './synthetic-packets.js';
-import { initialTracking, trackTarget, type TargetTracking, type TrackingInput } from './target-state.js';
-import { createTraceWriter, type TraceSink, type TraceWriter, type TraceWriterStats } from './trace-writer.js';
-
-/** NTSTATUS for a request whose forward to the target failed for another reason (link timeout). */
-const STATUS_IO_TIMEOUT = 0xc00000b5;
+import { RouterErrorCode } from './errors.js';
+import { createLatencyReservoir, type LatencySummary } from './latency-reservoir.js';
+import type { RouteEffect } from './route-effect.js';
+import type { PacketOrigin, RouteEvent } from './route-events.js';
+import type { RouteInput } from './route-input.js';
+import { reduceRoute } from './route-reducer.js';
+import { heldDepth, initialRouteState, queueDepth, type DirectionState, type RouteCounters, type RouteState } from './route-state.js';
+import type { TargetTracking } from './target-state.js';
+import type { TraceRecordSink, TraceSinkStats } from './trace-sink.js';
 
 export interface RouteOptions {
   /**
@@ -23,10 +31,16 @@ export interface RouteOptions {
    * drop is counted and reported as a `dropped` event.
    */
   readonly queueBound?: number;
-  /** Write a JSONL trace of every event to this file (or sink). */
-  readonly trace?: string | TraceSink;
-  /** Memory bound of the trace buffer (default 1 MiB); records beyond it are dropped and counted. */
-  readonly traceMaxBufferedBytes?: number;
+  /**
+   * Guest→debugger packets held beyond `queueBound` while a debugger is attached (default 4096):
+   * a real kernel waits in DbgPrint until the debugger has the text, so with a debugger attached
+   * nothing is dropped until this hold is full too. Counted as `held` / `heldHighWater`.
+   */
+  readonly holdBound?: number;
+  /** Trace records go here (the CLI's JSONL file writer, or any sink). The route closes it on close. */
+  readonly trace?: TraceRecordSink;
+  /** Add each packet's payload in hex (`bytes`) to its trace record (default false). */
+  readonly traceBytes?: boolean;
   /** Close both links when the route closes (default true). */
   readonly closeLinks?: boolean;
   /** Newest latency samples kept per measurement for p50/p99 (default 1024). */
@@ -35,6 +49,14 @@ export interface RouteOptions {
   readonly resyncGuestOnReturn?: boolean;
   /** Decoder for trace records (default: kd-protocol's `describeKdPacket`). */
   readonly describe?: (packet: KdPacket) => unknown;
+  /** Time for latencies, notice windows and record stamps (default: the system clock). */
+  readonly clock?: KdcomClock;
+  /** Wall-clock milliseconds at clock time 0, for record stamps (default: `performance.timeOrigin` with the system clock, else 0). */
+  readonly clockEpochMs?: number;
+  /** Repeated break-in / RESET notices within this window are summarised in one record (default 1000 ms). */
+  readonly noticeWindowMs?: number;
+  /** Debuggers the endpoint turned away (its `refused` notices), recorded with who holds the endpoint. */
+  readonly refused$?: Observable<{ readonly peer: string }>;
 }
 
 export interface DirectionStats {
@@ -43,19 +65,24 @@ export interface DirectionStats {
   /** Packets the far link accepted, and their payload bytes. */
   packets: number;
   bytes: number;
-  /** Packets refused or evicted because the queue was full. */
+  /** Packets refused or evicted because the queue (and the hold) was full. */
   dropped: number;
   /** Packets the far link rejected (timeout, disconnect, close). */
   failed: number;
-  /** Packets held now (waiting + in flight), the most ever held, and the bound. */
+  /** Packets held now (waiting + in flight) within the bound, the most ever held, and the bound. */
   queueDepth: number;
   queueHighWater: number;
   readonly queueBound: number;
+  /** Packets accepted beyond the bound because a debugger was attached; held now; the most at once; the hold's bound. */
+  held: number;
+  heldNow: number;
+  heldHighWater: number;
+  readonly holdBound: number;
   /** Time from receipt on one link until the far link accepted the packet. */
   latencyMs: LatencySummary;
 }
 
-export interface RouteStats {
+export interface RouteStats extends RouteCounters {
   readonly guest: LinkStats | undefined;
   readonly endpoint: LinkStats | undefined;
   readonly directions: Readonly<Record<Direction, DirectionStats>>;
@@ -64,16 +91,10 @@ export interface RouteStats {
   readonly resyncs: number;
   /** Manipulate request received from the debugger → its reply received from the target. */
   readonly requestLatencyMs: LatencySummary;
-  readonly breakins: number;
-  /** Cached state changes given to (re)connecting debuggers. */
-  readonly replays: number;
-  readonly syntheticStateChanges: number;
-  readonly failedRequests: number;
-  readonly targetGone: number;
-  readonly debuggerConnects: number;
   readonly target: TargetTracking['state'];
   readonly targetPresent: boolean;
-  readonly trace: TraceWriterStats | undefined;
+  readonly debuggerAttached: boolean;
+  readonly trace: TraceSinkStats | undefined;
 }
 
 export interface Route {
@@ -84,80 +105,82 @@ export interface Route {
   readonly target: TargetTracking;
   /** Settles when the route has closed (close(), or the endpoint link ended). Never rejects. */
   readonly done: Promise<void>;
-  /** Tear down, flush the trace, close the links (unless `closeLinks: false`). Idempotent. */
+  /** Tear down, close the trace sink, close the links (unless `closeLinks: false`). Idempotent. */
   close(): Promise<void>;
 }
 
-interface Outbound {
-  readonly packet: KdPacket;
-  readonly origin: PacketOrigin;
-  /** performance.now() at receipt, for latencies. */
-  readonly receivedAt: number;
-  /** Set when the target's reply arrived (possibly before its send settled). */
-  replied?: boolean;
-}
-
-interface Direction$ {
-  readonly in$: Subject<Outbound>;
-  readonly stats: Omit<DirectionStats, 'latencyMs'>;
-  readonly latency: LatencyReservoir;
-}
+const DEFAULT_HOLD_BOUND = 4096;
 
 /**
  * Join a target-facing link (`guest`) and a debugger-facing link (`endpoint`): packets both ways,
- * break-in ahead of everything, the last state change replayed to every (re)connecting debugger,
- * a synthetic "target gone" when the guest vanishes, taps and statistics.
+ * break-in ahead of everything, one state change per stop for each debugger, a synthetic "target
+ * gone" when the guest vanishes, taps and statistics.
  *
+ * The decisions are `reduceRoute`'s (a pure reducer over the route's whole state); this shell feeds
+ * it the links' events and performs the effects it returns, one input at a time, in order.
  * Subscribes to both links synchronously, as the PacketLink contract asks.
  */
 export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOptions = {}): Route {
   const queueBound = options.queueBound ?? 8;
-  if (!Number.isInteger(queueBound) || queueBound < 1) {
-    throw new VmkdError(RouterErrorCode.BadOption, `queueBound must be a positive integer, got ${String(queueBound)}`, {
-      details: { queueBound },
-    });
+  const holdBound = options.holdBound ?? DEFAULT_HOLD_BOUND;
+  for (const [name, value, min] of [
+    ['queueBound', queueBound, 1],
+    ['holdBound', holdBound, 0],
+  ] as const) {
+    if (!Number.isInteger(value) || value < min) {
+      throw new VmkdError(RouterErrorCode.BadOption, `${name} must be an integer ≥ ${min}, got ${String(value)}`, { details: { [name]: value } });
+    }
   }
   const describe = options.describe ?? ((packet: KdPacket): unknown => describeKdPacket(packet));
   const closeLinks = options.closeLinks ?? true;
-  const resyncGuestOnReturn = options.resyncGuestOnReturn ?? true;
+  const clock = options.clock ?? systemClock;
+  const epochMs = options.clockEpochMs ?? (options.clock === undefined ? performance.timeOrigin : 0);
   const samples = options.latencySamples ?? 1024;
-  const trace: TraceWriter | undefined =
-    options.trace === undefined ? undefined : createTraceWriter(options.trace, { maxBufferedBytes: options.traceMaxBufferedBytes });
+  const trace = options.trace;
+  const traceBytes = options.traceBytes === true;
+  const latency = {
+    [GuestToDebugger]: createLatencyReservoir(samples),
+    [DebuggerToGuest]: createLatencyReservoir(samples),
+    request: createLatencyReservoir(samples),
+  };
 
   const events$ = new Subject<RouteEvent>();
   const subscriptions: Subscription[] = [];
-  const gone$ = new Subject<void>();
-  const breakins$ = new Subject<void>();
-  const makeDirection = (): Direction$ => ({
-    in$: new Subject<Outbound>(),
-    stats: { received: 0, packets: 0, bytes: 0, dropped: 0, failed: 0, queueDepth: 0, queueHighWater: 0, queueBound },
-    latency: createLatencyReservoir(samples),
-  });
-  const g2d = makeDirection();
-  const d2g = makeDirection();
-  const requestLatency = createLatencyReservoir(samples);
-  const counters = { breakins: 0, replays: 0, syntheticStateChanges: 0, failedRequests: 0, targetGone: 0, debuggerConnects: 0 };
-
-  let tracking = initialTracking;
-  /** State changes queued or in flight toward the debugger; a replay is pointless while one is. */
-  let stateChangesOutstanding = 0;
-  /** A request the target has accepted and not yet answered. */
-  let awaitingReply: Outbound | undefined;
-  let d2gInFlight: Outbound | undefined;
+  let state: RouteState = initialRouteState(
+    { queueBound, holdBound, resyncGuestOnReturn: options.resyncGuestOnReturn ?? true, noticeWindowMs: options.noticeWindowMs ?? 1000 },
+    { debuggerAttached: endpoint.connected },
+  );
   let closing: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const timers = new Set<unknown>();
 
-  const now = (): number => performance.now();
-  const apply = (input: TrackingInput): void => {
-    tracking = trackTarget(tracking, input);
+  // One input at a time, in arrival order: an effect that makes a link emit synchronously queues
+  // its input behind the current one instead of re-entering the reducer.
+  const inbox: RouteInput[] = [];
+  let draining = false;
+  const dispatch = (input: RouteInput): void => {
+    inbox.push(input);
+    if (draining) return;
+    draining = true;
+    try {
+      for (let next = inbox.shift(); next !== undefined; next = inbox.shift()) {
+        const step = reduceRoute(state, next);
+        state = step.state;
+        for (const effect of step.effects) perform(effect, next.at);
+      }
+    } finally {
+      draining = false;
+    }
   };
-  const emit = (event: DistributiveOmit<RouteEvent, 't'>): void => {
-    const record = { t: performance.timeOrigin + performance.now(), ...event } as RouteEvent;
-    trace?.write(record);
-    events$.next(record);
+
+  const emit = (record: object, at: number): void => {
+    const stamped = { t: epochMs + at, ...record } as RouteEvent;
+    trace?.write(stamped);
+    events$.next(stamped);
   };
-  const packetRecord = (dir: Direction, packet: KdPacket, origin: PacketOrigin): void => {
+
+  const packetRecord = (dir: Direction, origin: PacketOrigin, packet: KdPacket, at: number): void => {
     // Decoding every packet is the costliest thing the router does; skip it when nobody listens.
     if (trace === undefined && !events$.observed) return;
     let decoded: unknown;
@@ -166,246 +189,123 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
     } catch (error) {
       decoded = { undecodable: errorRecord(error) };
     }
-    emit({ kind: 'packet', dir, origin, type: packet.type, typeName: packetTypeName(packet.type), length: packet.payload.byteLength, decoded });
+    emit(
+      {
+        kind: 'packet',
+        dir,
+        origin,
+        type: packet.type,
+        typeName: packetTypeName(packet.type),
+        length: packet.payload.byteLength,
+        decoded,
+        ...(traceBytes ? { bytes: Buffer.from(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength).toString('hex') } : {}),
+      },
+      at,
+    );
   };
 
-  // ---- guest → debugger -------------------------------------------------------------------------
-
-  const toDebugger = (packet: KdPacket, origin: PacketOrigin): void => {
-    if (isStateChange(packet)) {
-      stateChangesOutstanding += 1;
-      apply({ dir: GuestToDebugger, packet });
-    }
-    if (origin !== 'forwarded') packetRecord(GuestToDebugger, packet, origin);
-    g2d.stats.received += 1;
-    g2d.in$.next({ packet, origin, receivedAt: now() });
-  };
-
-  const onDepth = (direction: Direction$) => (depth: number) => {
-    direction.stats.queueDepth = depth;
-    direction.stats.queueHighWater = Math.max(direction.stats.queueHighWater, depth);
-  };
-  const onDrop = (dir: Direction, direction: Direction$) => (item: Outbound, reason: DropReason) => {
-    direction.stats.dropped += 1;
-    if (dir === GuestToDebugger && isStateChange(item.packet)) stateChangesOutstanding -= 1;
-    if (dir === DebuggerToGuest && expectsReply(item.packet)) failRequest(item, STATUS_IO_TIMEOUT);
-    emit({ kind: 'dropped', dir, reason, type: item.packet.type, typeName: packetTypeName(item.packet.type) });
-  };
-
-  const settle = (dir: Direction, direction: Direction$, outcome: PumpOutcome<Outbound>): void => {
-    if (outcome.kind !== 'sent' && outcome.kind !== 'failed') return;
-    const { item } = outcome;
-    if (outcome.kind === 'sent') {
-      direction.stats.packets += 1;
-      direction.stats.bytes += item.packet.payload.byteLength;
-      direction.latency.record(now() - item.receivedAt);
-    } else {
-      direction.stats.failed += 1;
-      emit({ kind: 'send-failed', dir, type: item.packet.type, typeName: packetTypeName(item.packet.type), error: errorRecord(outcome.error) });
-    }
-    if (dir === GuestToDebugger && isStateChange(item.packet)) stateChangesOutstanding -= 1;
-    if (dir === DebuggerToGuest) {
-      d2gInFlight = undefined;
-      if (outcome.kind === 'sent' && expectsReply(item.packet) && item.replied !== true) awaitingReply = item;
-      if (outcome.kind === 'failed' && expectsReply(item.packet) && item.replied !== true) {
-        failRequest(item, isVmkdError(outcome.error, RouterErrorCode.TargetGone) ? TARGET_GONE_STATUS : STATUS_IO_TIMEOUT);
+  const perform = (effect: RouteEffect, at: number): void => {
+    switch (effect.kind) {
+      case 'send': {
+        const link = effect.dir === GuestToDebugger ? endpoint : guest;
+        const { dir, seq } = effect;
+        link.send(effect.packet).then(
+          () => dispatch({ kind: 'sent', dir, seq, at: clock.now() }),
+          (error: unknown) => dispatch({ kind: 'send-failed', dir, seq, error: errorRecord(error), at: clock.now() }),
+        );
+        return;
       }
+      case 'guest-breakin':
+        guest.breakIn().catch((error: unknown) => dispatch({ kind: 'guest-op-failed', operation: 'breakIn', error: errorRecord(error), at: clock.now() }));
+        return;
+      case 'guest-resync':
+        guest.resync().then(
+          () => dispatch({ kind: 'resync-done', at: clock.now() }),
+          (error: unknown) => dispatch({ kind: 'guest-op-failed', operation: 'resync', error: errorRecord(error), at: clock.now() }),
+        );
+        return;
+      case 'debugger-present':
+        if (isDebuggerPresenceAware(guest)) {
+          try {
+            guest.setDebuggerPresent(effect.present);
+          } catch {
+            // A presence hint that cannot be delivered changes nothing on the wire.
+          }
+        }
+        return;
+      case 'packet-record':
+        packetRecord(effect.dir, effect.origin, effect.packet, at);
+        return;
+      case 'record':
+        emit(effect.record, at);
+        return;
+      case 'latency':
+        latency[effect.measure].record(effect.ms);
+        return;
+      case 'timer': {
+        const handle = clock.setTimeout(() => {
+          timers.delete(handle);
+          dispatch({ kind: 'timer', at: clock.now() });
+        }, Math.max(0, effect.at - clock.now()));
+        timers.add(handle);
+        return;
+      }
+      case 'close':
+        void close();
+        return;
     }
   };
 
-  /** Answer a request the target will never answer, so the debugger's call fails instead of hanging. */
-  const failRequest = (item: Outbound, status: number): void => {
-    counters.failedRequests += 1;
-    toDebugger(createFailedReply(item.packet, status), 'synthetic');
+  const linkInput = (side: 'guest' | 'endpoint', event: Exclude<LinkEvent, { kind: 'packet' }>): RouteInput => {
+    const at = clock.now();
+    if (event.kind === 'connect') return { kind: 'link', side, event: 'connect', at, ...(event.peer === undefined ? {} : { peer: event.peer }) };
+    if (event.kind === 'disconnect') return { kind: 'link', side, event: 'disconnect', at, ...(event.error === undefined ? {} : { error: errorRecord(event.error) }) };
+    return { kind: 'link', side, event: event.kind, at };
   };
 
-  subscriptions.push(
-    pumpPackets$(g2d.in$, (item) => endpoint.send(item.packet), {
-      capacity: queueBound - 1,
-      isDroppable: (item) => isDroppable(item.packet),
-      onDrop: onDrop(GuestToDebugger, g2d),
-      onDepth: onDepth(g2d),
-    }).subscribe((outcome) => settle(GuestToDebugger, g2d, outcome)),
-  );
-
-  // ---- debugger → guest -------------------------------------------------------------------------
-
-  const sendToGuest = (item: Outbound): Observable<void> =>
-    defer(() => {
-      if (!tracking.present) return throwError(() => targetGoneError());
-      d2gInFlight = item;
-      // A vanished guest may leave this send pending until the link's own timeout; the route stops
-      // waiting at once, so the debugger's request fails promptly.
-      return race(defer(() => guest.send(item.packet)), gone$.pipe(mergeMap(() => throwError(() => targetGoneError()))));
-    });
-
-  subscriptions.push(
-    withBreakinPriority$(
-      pumpPackets$(d2g.in$, sendToGuest, {
-        capacity: queueBound - 1,
-        isDroppable: (item) => isDroppable(item.packet),
-        onDrop: onDrop(DebuggerToGuest, d2g),
-        onDepth: onDepth(d2g),
+  for (const [side, link] of [
+    ['guest', guest],
+    ['endpoint', endpoint],
+  ] as const) {
+    subscriptions.push(
+      link.events$.subscribe({
+        next: (event) => dispatch(event.kind === 'packet' ? { kind: 'packet', side, packet: event.packet, at: clock.now() } : linkInput(side, event)),
+        // A guest link that ends for good is a guest that is gone (the debugger is still served);
+        // an endpoint that ends closes the route.
+        complete: () => dispatch({ kind: 'ended', side, at: clock.now() }),
+        error: () => dispatch({ kind: 'ended', side, at: clock.now() }),
       }),
-      breakins$,
-      () => guest.breakIn(),
-    ).subscribe((outcome) => {
-      if (outcome.kind === 'breakin-failed') emit({ kind: 'guest-error', operation: 'breakIn', error: errorRecord(outcome.error) });
-      else settle(DebuggerToGuest, d2g, outcome);
-    }),
-  );
+    );
+  }
+  if (options.refused$ !== undefined) subscriptions.push(options.refused$.subscribe(({ peer }) => dispatch({ kind: 'refused', peer, at: clock.now() })));
+  // Tell a presence-aware guest how things stand from the start.
+  if (isDebuggerPresenceAware(guest)) perform({ kind: 'debugger-present', present: state.debugger.attached }, clock.now());
 
-  // ---- reconnects and the target's disappearance ------------------------------------------------
-
-  /**
-   * What a stopped KD target does on a debugger's RESET (spec §1.6, §1.9): send its state change
-   * again. The router does it from the cache, so the target never sees the RESET. A state change
-   * already queued or in flight toward the debugger answers a burst of RESETs (WinDbg sends several
-   * while it synchronises): the endpoint link retransmits it after each one.
-   */
-  const maybeReplay = (): void => {
-    const last = tracking.lastStateChange;
-    if (tracking.state !== 'stopped' || last === undefined || stateChangesOutstanding > 0) return;
-    counters.replays += 1;
-    toDebugger(last, 'replayed');
-  };
-
-  /**
-   * A debugger's RESET while the router knows nothing of the target (it started after the target
-   * had stopped, e.g. while an endpoint was being bound, or the guest just came back): there is no
-   * cache to answer from, so pass the RESET on, as a direct connection would. A stopped target
-   * answers with its state change (no break-in needed); a running one ignores it and the
-   * debugger's own break-in follows. One resync at a time: WinDbg sends RESETs in bursts.
-   */
-  const resyncGuestForDebugger = (): void => {
-    if (tracking.state !== 'unknown' || !tracking.present || guestResyncs > 0) return;
-    resyncGuest();
-  };
-  let guestResyncs = 0;
-  const resyncGuest = (): void => {
-    guestResyncs += 1;
-    guest
-      .resync()
-      .catch((error: unknown) => emit({ kind: 'guest-error', operation: 'resync', error: errorRecord(error) }))
-      .finally(() => (guestResyncs -= 1));
-  };
-
-  const sendTargetGone = (): void => {
-    counters.syntheticStateChanges += 1;
-    toDebugger(createTargetGoneStateChange(lastRealStateChange), 'synthetic');
-  };
-  let lastRealStateChange: KdPacket | undefined;
-
-  const guestGone = (): void => {
-    if (!tracking.present) return;
-    const failedRequest = d2gInFlight !== undefined || awaitingReply !== undefined;
-    apply({ guest: 'gone' });
-    counters.targetGone += 1;
-    emit({ kind: 'target-gone', failedRequest });
-    gone$.next(); // fails the in-flight forward, whose settle() answers the debugger
-    if (awaitingReply !== undefined) {
-      const orphan = awaitingReply;
-      awaitingReply = undefined;
-      failRequest(orphan, TARGET_GONE_STATUS);
-    }
-    sendTargetGone();
-  };
-
-  const guestBack = (): void => {
-    if (tracking.present) return;
-    apply({ guest: 'back' });
-    emit({ kind: 'target-back' });
-    if (resyncGuestOnReturn) resyncGuest();
-  };
-
-  const linkRecord = (side: RouteSide, event: Exclude<LinkEvent, { kind: 'packet' }>): void => {
-    if (event.kind === 'connect') emit({ kind: 'link', side, event: 'connect', ...(event.peer === undefined ? {} : { peer: event.peer }) });
-    else if (event.kind === 'disconnect') emit({ kind: 'link', side, event: 'disconnect', ...(event.error === undefined ? {} : { error: errorRecord(event.error) }) });
-    else emit({ kind: 'link', side, event: event.kind });
-  };
-
-  subscriptions.push(
-    guest.events$.subscribe({
-      next: (event) => {
-        if (event.kind !== 'packet') {
-          linkRecord('guest', event);
-          if (event.kind === 'disconnect') guestGone();
-          else if (event.kind === 'connect') guestBack();
-          return;
-        }
-        const { packet } = event;
-        packetRecord(GuestToDebugger, packet, 'forwarded');
-        if (packet.type === KdPacketType.StateManipulate) {
-          const request = awaitingReply ?? d2gInFlight;
-          if (request !== undefined && request.replied !== true) {
-            request.replied = true;
-            requestLatency.record(now() - request.receivedAt);
-          }
-          awaitingReply = undefined;
-        }
-        if (isStateChange(packet)) {
-          lastRealStateChange = packet;
-          awaitingReply = undefined; // a new stop supersedes whatever was asked before
-        }
-        toDebugger(packet, 'forwarded');
-      },
-      // A guest link that ends for good is a guest that is gone; the debugger is still served.
-      complete: () => guestGone(),
-      error: () => guestGone(),
-    }),
-  );
-
-  subscriptions.push(
-    endpoint.events$.subscribe({
-      next: (event) => {
-        if (event.kind !== 'packet') {
-          linkRecord('endpoint', event);
-          switch (event.kind) {
-            case 'breakin':
-              counters.breakins += 1;
-              if (tracking.present) breakins$.next();
-              else if (tracking.state !== 'stopped') sendTargetGone(); // the debugger continued past "gone"
-              break;
-            case 'connect':
-              counters.debuggerConnects += 1;
-              maybeReplay();
-              break;
-            case 'reset':
-              maybeReplay();
-              resyncGuestForDebugger();
-              break;
-            case 'disconnect':
-              break;
-          }
-          return;
-        }
-        const { packet } = event;
-        packetRecord(DebuggerToGuest, packet, 'forwarded');
-        apply({ dir: DebuggerToGuest, packet });
-        const item: Outbound = { packet, origin: 'forwarded', receivedAt: now() };
-        d2g.stats.received += 1;
-        if (!tracking.present) {
-          // Termination emulation (VirtualKD's idea): answer requests with a failure, accept continues.
-          if (expectsReply(packet)) failRequest(item, TARGET_GONE_STATUS);
-          return;
-        }
-        d2g.in$.next(item);
-      },
-      complete: () => void close(),
-      error: () => void close(),
-    }),
-  );
-
-  const directionStats = (direction: Direction$): DirectionStats => ({ ...direction.stats, latencyMs: direction.latency.summary() });
+  const directionStats = (direction: DirectionState, dir: Direction): DirectionStats => ({
+    received: direction.counters.received,
+    packets: direction.counters.packets,
+    bytes: direction.counters.bytes,
+    dropped: direction.counters.dropped,
+    failed: direction.counters.failed,
+    queueDepth: queueDepth(direction),
+    queueHighWater: direction.counters.queueHighWater,
+    queueBound,
+    held: direction.counters.held,
+    heldNow: heldDepth(direction),
+    heldHighWater: direction.counters.heldHighWater,
+    holdBound: dir === GuestToDebugger ? holdBound : 0,
+    latencyMs: latency[dir].summary(),
+  });
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       for (const subscription of subscriptions) subscription.unsubscribe();
-      gone$.complete();
-      breakins$.complete();
-      emit({ kind: 'route-closed' });
+      for (const handle of timers) clock.clearTimeout(handle);
+      timers.clear();
+      state = { ...state, closed: true };
+      emit({ kind: 'route-closed' }, clock.now());
       events$.complete();
-      await trace?.close().catch(() => undefined);
+      await trace?.close?.().catch(() => undefined);
       if (closeLinks) await Promise.allSettled([guest.close(), endpoint.close()]);
       resolveDone();
     })();
@@ -415,7 +315,7 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
   return {
     events$: events$.asObservable(),
     get target() {
-      return tracking;
+      return state.target;
     },
     stats(): RouteStats {
       const guestStats = safeStats(guest);
@@ -423,27 +323,24 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
       return {
         guest: guestStats,
         endpoint: endpointStats,
-        directions: { [GuestToDebugger]: directionStats(g2d), [DebuggerToGuest]: directionStats(d2g) } as Record<Direction, DirectionStats>,
+        directions: {
+          [GuestToDebugger]: directionStats(state.toDebugger, GuestToDebugger),
+          [DebuggerToGuest]: directionStats(state.toGuest, DebuggerToGuest),
+        } as Record<Direction, DirectionStats>,
         resends: (guestStats?.resends ?? 0) + (endpointStats?.resends ?? 0),
         resyncs: (guestStats?.resyncs ?? 0) + (endpointStats?.resyncs ?? 0),
-        requestLatencyMs: requestLatency.summary(),
-        ...counters,
-        target: tracking.state,
-        targetPresent: tracking.present,
-        trace: trace?.stats(),
+        requestLatencyMs: latency.request.summary(),
+        ...state.counters,
+        target: state.target.state,
+        targetPresent: state.target.present,
+        debuggerAttached: state.debugger.attached,
+        trace: trace?.stats?.(),
       };
     },
     done,
     close,
   };
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function targetGoneError(): VmkdError {
-  return new VmkdError(RouterErrorCode.TargetGone, 'target gone: the guest link disconnected', { disconnected: true });
-}
-
 
 function safeStats(link: PacketLink): LinkStats | undefined {
   try {

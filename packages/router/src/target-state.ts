@@ -1,13 +1,14 @@
 import { scan, type OperatorFunction } from 'rxjs';
 import type { KdPacket } from '@vmkd/kd-protocol';
 import type { Direction } from './direction.js';
-import { isContinue, isStateChange } from './kd-peek.js';
+import { isStateChange, resumesTarget } from './kd-peek.js';
 
 /**
  * What the router believes about the target, from the packets that pass through it:
  * - `unknown`: nothing seen yet (or the guest just came back);
  * - `stopped`: a STATE_CHANGE64 went guest→debugger and no Continue has followed;
- * - `running`: the debugger sent Continue/ContinueApi2 after the last state change.
+ * - `running`: the debugger sent Continue/ContinueApi2 (or SwitchProcessor, Reboot, CauseBugCheck:
+ *   a new stop follows) after the last state change.
  */
 export type TargetRunState = 'unknown' | 'running' | 'stopped';
 
@@ -34,7 +35,7 @@ export function trackTarget(previous: TargetTracking, input: TrackingInput): Tar
   if (input.dir === 'guest→debugger' && isStateChange(input.packet)) {
     return { ...previous, state: 'stopped', lastStateChange: input.packet };
   }
-  if (input.dir === 'debugger→guest' && isContinue(input.packet)) {
+  if (input.dir === 'debugger→guest' && resumesTarget(input.packet)) {
     return { ...previous, state: 'running', lastStateChange: undefined };
   }
   return previous;

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKdcomLink, createMemoryBytePair, KdPacketType, type ByteLink, type PacketLink } from '@vmkd/kd-protocol';
 import { relayBytes, type ByteRelay, type RelayEvent } from '../src/index.js';
 import { breakpointStateChange, readVirtual } from './helpers/packets.js';
+import { memorySink } from './helpers/memory-sink.js';
 import { nextPacket, record, tick } from './helpers/link-waits.js';
 import { listenUnix, unixSocketPair, type UnixSocketServer } from './helpers/socket-byte-link.js';
 
@@ -88,8 +89,8 @@ describe('relayBytes', () => {
   });
 
   it('taps decoded frames to events$ and a JSONL trace', async () => {
-    const file = join(dir, 'relay.jsonl');
-    const { target, debugger: dbg, relay } = await relayRig({ tap: 'both', trace: file });
+    const sink = memorySink();
+    const { target, debugger: dbg, relay } = await relayRig({ tap: 'both', trace: sink });
     const events: RelayEvent[] = record(relay.events$);
     const stop = nextPacket(dbg, KdPacketType.StateChange64);
     await dbg.breakIn();
@@ -112,7 +113,7 @@ describe('relayBytes', () => {
     const stateChange = frames.find((f) => f.typeName === 'KD_STATE_CHANGE64');
     expect(stateChange?.message).toMatchObject({ state: 'Exception' });
     expect(events.some((e) => e.kind === 'chunk' && e.hex.length === e.length * 2)).toBe(true);
-    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+    const lines = sink.lines();
     expect(lines.length).toBe(events.length);
     expect(lines.at(-1)?.kind).toBe('relay-ended');
   });

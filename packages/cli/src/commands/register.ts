@@ -44,6 +44,7 @@ export function registerCommands(program: Command, runner: ActionRunner): void {
     .argument('<guest-uri>', 'where the guest is (see below)')
     .argument('<endpoint-uri>', 'where debuggers attach (see below)')
     .option('--trace <file>', 'write every packet and event as JSON lines to <file> (read it with "vmkd trace")')
+    .option('--trace-bytes', 'with --trace: add each packet\'s payload as hex ("bytes") so "vmkd trace" can re-emit the session')
     .option('--relay', 'diagnosis: relay bytes unchanged (no KDCOM termination); the trace then records raw chunks and frames')
     .option('--allow-remote', 'allow TCP listeners on non-loopback addresses (anyone who connects controls the kernel)')
     .addHelpText('after', GUEST_HELP)

@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs';
 import type { ByteLink } from '@vmkd/kd-protocol';
-import { openFileTraceSink, relayBytes, type ByteRelay, type TraceSink } from '@vmkd/router';
+import { relayBytes, type ByteRelay } from '@vmkd/router';
+import { createTraceWriter, openFileTraceSink, type TraceSink } from '../output/trace-writer.js';
 import { debuggerCommandsFor, lineConnectOptions, lineListenOptions, pacingFor, parseEndpointUri, type ByteAddress, type ParsedUri, type SocketAddress } from '@vmkd/connect';
 import { listenSerialLines, openSerialLine } from '@vmkd/serial-fallback';
 import { usageError } from '../errors.js';
@@ -70,7 +71,7 @@ export async function runRelay(ctx: CommandContext, guest: ParsedUri, endpointUr
     const relay = relayBytes(guestLink, debuggerLink, {
       names: ['guest', 'debugger'],
       tap: 'frames',
-      ...(sessionTrace === undefined ? {} : { trace: sessionTrace }),
+      ...(sessionTrace === undefined ? {} : { trace: createTraceWriter(sessionTrace) }),
     });
     const subscription = relay.events$.subscribe((event) => {
       if (event.kind === 'relay-ended') {

@@ -35,6 +35,18 @@ export function describeRouteEvent(event: RouteEvent, style: Style, context: Rou
       return style.yellow(`could not deliver ${event.typeName} (${event.dir}): ${event.error.message}`);
     case 'guest-error':
       return style.red(`guest ${event.operation} failed: ${event.error.message}`);
+    case 'suppressed':
+      return undefined; // by design, and counted in the stats; --trace has each one
+    case 'summary': {
+      const what = event.event === 'breakin' ? 'break-ins' : 'RESETs';
+      const who = event.side === 'guest' ? 'from the guest' : 'from the debugger';
+      return style.dim(`${event.count} ${what} ${who} in ${(event.ms / 1000).toFixed(1)} s (shown once)`);
+    }
+    case 'debugger-refused': {
+      if (event.holder === undefined) return style.yellow(`debugger ${event.peer} refused: another debugger holds the endpoint`);
+      const since = event.heldMs === undefined ? '' : ` since ${new Date(event.t - event.heldMs).toISOString().slice(11, 19)} UTC (${(event.heldMs / 1000).toFixed(1)} s)`;
+      return style.yellow(`debugger ${event.peer} refused: ${event.holder} holds the endpoint${since}; one debugger at a time`);
+    }
     case 'route-closed':
     case 'packet':
       return undefined;
@@ -55,11 +67,11 @@ export function formatRouteStats(stats: RouteStats, seconds: number): string {
   const d2g = stats.directions['debugger→guest'];
   const lines = [
     `route stats after ${seconds.toFixed(1)} s:`,
-    `  guest→debugger  ${g2d.packets} packets, ${bytes(g2d.bytes)}${g2d.dropped + g2d.failed > 0 ? `, ${g2d.dropped} dropped, ${g2d.failed} failed` : ''}`,
+    `  guest→debugger  ${g2d.packets} packets, ${bytes(g2d.bytes)}${g2d.dropped + g2d.failed > 0 ? `, ${g2d.dropped} dropped, ${g2d.failed} failed` : ''}${g2d.held > 0 ? `, ${g2d.held} held for a slow debugger (at most ${g2d.heldHighWater} at once)` : ''}`,
     `  debugger→guest  ${d2g.packets} packets, ${bytes(d2g.bytes)}${d2g.dropped + d2g.failed > 0 ? `, ${d2g.dropped} dropped, ${d2g.failed} failed` : ''}`,
     `  requests        ${stats.requestLatencyMs.count} (latency p50 ${ms(stats.requestLatencyMs.p50Ms)}, p99 ${ms(stats.requestLatencyMs.p99Ms)})`,
     `  link            ${stats.resends} resends, ${stats.resyncs} resyncs, ${stats.breakins} break-ins`,
-    `  debuggers       ${stats.debuggerConnects} connects, ${stats.replays} state replays; target gone ${stats.targetGone}×`,
+    `  debuggers       ${stats.debuggerConnects} connects, ${stats.replays} state replays, ${stats.duplicateStops} repeated stops held back, ${stats.refusals} refused; target gone ${stats.targetGone}×`,
   ];
   if (stats.trace !== undefined) {
     lines.push(`  trace           ${stats.trace.records} records, ${bytes(stats.trace.bytes)}${stats.trace.dropped > 0 ? `, ${stats.trace.dropped} dropped` : ''}`);

@@ -1,5 +1,6 @@
 import { merge, type Subscription } from 'rxjs';
-import { openFileTraceSink, route, type TraceSink } from '@vmkd/router';
+import { route } from '@vmkd/router';
+import { createTraceWriter, openFileTraceSink, type TraceSink } from '../output/trace-writer.js';
 import { whenAborted } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
 import { openEndpoint, openGuest, parseEndpointUri, parseGuestUri } from '@vmkd/connect';
@@ -7,6 +8,8 @@ import { describeRouteEvent, formatRouteStats } from './route-status.js';
 
 export interface RouteCommandOptions {
   readonly trace?: string;
+  /** Add each packet's payload in hex to its trace record (`bytes`). */
+  readonly traceBytes?: boolean;
   readonly relay?: boolean;
   readonly allowRemote?: boolean;
 }
@@ -48,7 +51,7 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
     progress.done();
   }
   const started = performance.now();
-  const running = route(guest.link, endpoint.link, traceSink === undefined ? {} : { trace: traceSink });
+  const running = route(guest.link, endpoint.link, traceSink === undefined ? {} : { trace: createTraceWriter(traceSink), traceBytes: options.traceBytes === true });
 
   const address = endpoint.address ?? endpointUri;
   const commands = endpoint.debuggerCommands ?? [];

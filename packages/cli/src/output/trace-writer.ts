@@ -1,6 +1,11 @@
 import { open } from 'node:fs/promises';
 import { isVmkdError, VmkdError } from '@vmkd/kd-protocol';
-import { RouterErrorCode } from './errors.js';
+import { RouterErrorCode, type TraceRecordSink } from '@vmkd/router';
+
+/**
+ * The JSONL trace file of `vmkd route --trace` (and the relay's): the router hands records to a
+ * `TraceRecordSink`; this one turns them into lines on a file without ever blocking the route.
+ */
 
 /** Where trace lines go: a file (the usual case) or anything that can take bytes one write at a time. */
 export interface TraceSink {
@@ -31,7 +36,7 @@ export interface TraceWriterStats {
   readonly maxBufferedBytes: number;
 }
 
-export interface TraceWriter {
+export interface TraceWriter extends TraceRecordSink {
   /** Queue one record as a JSON line. Returns false if it was dropped. Never throws, never waits. */
   write(record: object): boolean;
   stats(): TraceWriterStats;
