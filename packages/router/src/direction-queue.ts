@@ -51,7 +51,7 @@ export function offer(direction: DirectionState, item: QueueItem, limits: OfferL
   if (victim < 0) {
     return { direction: { ...direction, counters: { ...counters, dropped: counters.dropped + 1 } }, accepted: false, dropped: { item, reason: 'rejected' } };
   }
-  const evicted = direction.waiting[victim] as QueueItem;
+  const evicted = direction.waiting[victim];
   // The newcomer takes the evicted item's class (bounded or held), so neither count grows.
   const waiting = [...direction.waiting.slice(0, victim), ...direction.waiting.slice(victim + 1), { ...item, held: evicted.held }];
   return { direction: { ...direction, waiting, counters: { ...counters, dropped: counters.dropped + 1 } }, accepted: true, dropped: { item: evicted, reason: 'evicted' } };

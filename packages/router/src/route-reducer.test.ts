@@ -69,12 +69,15 @@ function letters(effects: readonly RouteEffect[]): string {
   return out === '' ? '.' : out;
 }
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type InputWithoutTime = DistributiveOmit<RouteInput, 'at'>;
+
 /** Runs a scenario: `marbles` over `inputs`, expecting `expected` over the letters of each step's effects. */
-function scenario(marbles: string, inputs: Record<string, Omit<RouteInput, 'at'>>, expected: Record<string, string>, configPatch: Partial<RouteConfig> = {}): void {
+function scenario(marbles: string, inputs: Record<string, InputWithoutTime>, expected: Record<string, string>, configPatch: Partial<RouteConfig> = {}): void {
   const scheduler = new TestScheduler((actual, wanted) => expect(actual).toEqual(wanted));
   scheduler.run(({ cold, expectObservable }) => {
     const effects$ = cold(marbles, inputs).pipe(
-      map((input) => ({ ...input, at: scheduler.now() }) as RouteInput),
+      map((input) => ({ ...input, at: scheduler.now() })),
       routeMachine(initialRouteState({ ...config, ...configPatch })),
       map(letters),
     );
@@ -82,10 +85,10 @@ function scenario(marbles: string, inputs: Record<string, Omit<RouteInput, 'at'>
   });
 }
 
-const g = (packet: KdPacket): Omit<RouteInput, 'at'> => ({ kind: 'packet', side: 'guest', packet });
-const d = (packet: KdPacket): Omit<RouteInput, 'at'> => ({ kind: 'packet', side: 'endpoint', packet });
-const link = (side: 'guest' | 'endpoint', event: 'connect' | 'disconnect' | 'reset' | 'breakin'): Omit<RouteInput, 'at'> => ({ kind: 'link', side, event });
-const sent = (dir: 'guest→debugger' | 'debugger→guest', seq: number): Omit<RouteInput, 'at'> => ({ kind: 'sent', dir, seq });
+const g = (packet: KdPacket): InputWithoutTime => ({ kind: 'packet', side: 'guest', packet });
+const d = (packet: KdPacket): InputWithoutTime => ({ kind: 'packet', side: 'endpoint', packet });
+const link = (side: 'guest' | 'endpoint', event: 'connect' | 'disconnect' | 'reset' | 'breakin'): InputWithoutTime => ({ kind: 'link', side, event });
+const sent = (dir: 'guest→debugger' | 'debugger→guest', seq: number): InputWithoutTime => ({ kind: 'sent', dir, seq });
 
 describe('route reducer scenarios (marbles)', () => {
   it('attach the way radare2 does (break-in, RESET): exactly one state change, the guest untouched', () => {
