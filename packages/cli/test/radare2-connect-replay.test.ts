@@ -1,0 +1,122 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KdPacketType } from '@vmkd/kd-protocol';
+import { startPtyPair } from '@vmkd/serial-fallback/testing';
+import { createChildTracker, waitForOutput } from './cli-harness.js';
+import { CONTINUE_API2, GET_VERSION, manipulateRequest, Radare2Wire, READ_VIRTUAL } from './support/radare2-wire.js';
+
+/*
+ * Issue 10 item 1, guarded without radare2: radare2's exact connect sequence (break-in and RESET
+ * before it reads anything, then GetVersion, a read, continue, break-in) against every route shape
+ * × endpoint, as real processes. A debugger must see exactly one state change per stop and never a
+ * RESEND (radare2 abandons the operation on one).
+ */
+
+const children = createChildTracker();
+let dir: string;
+const wires: Radare2Wire[] = [];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vmkd-r2-replay-'));
+});
+afterEach(async () => {
+  for (const wire of wires.splice(0)) wire.close();
+  await children.killAll();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
+
+type Shape = 'sim-serial' | 'sim-kdrpc' | 'sim-process-socket' | 'sim-process-pty';
+
+/** Starts the guest side of a shape and returns the guest URI for `vmkd route`. */
+async function guestFor(shape: Shape): Promise<string> {
+  switch (shape) {
+    case 'sim-serial':
+      return 'sim://?via=serial&baud=0&build=win7';
+    case 'sim-kdrpc':
+      return 'sim://?via=kdrpc&build=win7';
+    case 'sim-process-socket': {
+      const sim = children.spawnCli(['sim', '--listen', `unix:${join(dir, 'com1.sock')}`, '--build', 'win7']);
+      const [, address] = await waitForOutput(sim, 'stdout', /^(\S+)\n/, 20_000);
+      return `serial+${address}`;
+    }
+    case 'sim-process-pty': {
+      const pair = await startPtyPair();
+      children.track(pair.process);
+      const [simEnd, routeEnd] = pair.paths;
+      const sim = children.spawnCli(['sim', '--connect', `serial://${simEnd}`, '--build', 'win7']);
+      await waitForOutput(sim, 'stdout', /\n/, 20_000);
+      return `serial://${routeEnd}`;
+    }
+  }
+}
+
+async function startRoute(guest: string, endpoint: 'unix' | 'tcp'): Promise<{ path: string } | { host: string; port: number }> {
+  const uri = endpoint === 'unix' ? `unix:${join(dir, 'kd.sock')}` : 'tcp://127.0.0.1:0';
+  const child = children.spawnCli(['route', guest, uri]);
+  const [, address] = await waitForOutput(child, 'stdout', /^(\S+)\n/, 20_000);
+  if (address.startsWith('unix:')) return { path: address.slice('unix:'.length) };
+  const url = new URL(address);
+  return { host: url.hostname, port: Number(url.port) };
+}
+
+const SHAPES: Shape[] = ['sim-serial', 'sim-kdrpc', 'sim-process-socket', 'sim-process-pty'];
+
+describe.each(SHAPES)('radare2 connect sequence through vmkd route, guest %s', (shape) => {
+  it.each(['unix', 'tcp'] as const)('endpoint %s: one state change per stop, no RESEND, every request answered', { timeout: 90_000 }, async (endpoint) => {
+    if (shape === 'sim-process-pty' && !hasSocat) return void console.warn('skipped: socat is not installed (the pty pair needs it)');
+    const guest = await guestFor(shape);
+    const address = await startRoute(guest, endpoint);
+    const wire = await Radare2Wire.connect(address);
+    wires.push(wire);
+
+    // winkd_sync: RESET reply, then the stop.
+    const stop = await wire.sync();
+    expect(new DataView(stop.buffer, stop.byteOffset).getUint32(0, true)).toBe(0x3030); // DbgKdExceptionStateChange
+
+    // winkd_read_ver: the next manipulate packet must be the GetVersion reply, not a second stop.
+    const version = (await wire.request(manipulateRequest(GET_VERSION)))!;
+    const view = new DataView(version.buffer, version.byteOffset, version.byteLength);
+    expect(view.getUint32(0, true)).toBe(GET_VERSION);
+    expect(view.getUint32(8, true)).toBe(0); // STATUS_SUCCESS
+    expect(view.getUint16(0x10 + 0x02, true)).toBe(7601); // MinorVersion: the build radare2 has a profile for
+    const debuggerDataList = view.getBigUint64(0x10 + 0x20, true);
+
+    // The first thing radare2 reads: the pointer at DebuggerDataList (appendix A.2's request shape).
+    const read = (await wire.request(
+      manipulateRequest(READ_VIRTUAL, (v) => {
+        v.setBigUint64(0x10, debuggerDataList, true);
+        v.setUint32(0x18, 8, true);
+      }),
+    ))!;
+    const readView = new DataView(read.buffer, read.byteOffset, read.byteLength);
+    expect(readView.getUint32(0, true)).toBe(READ_VIRTUAL);
+    expect(readView.getUint32(0x1c, true)).toBe(8); // ActualBytesRead
+    expect(read.byteLength).toBe(56 + 8);
+
+    // ContinueApi2 gets only an ACK; then radare2's break-in gives exactly one new stop.
+    await wire.request(
+      manipulateRequest(CONTINUE_API2, (v) => v.setUint32(0x10, 0x00010001, true)),
+      false,
+    );
+    wire.breakIn();
+    await wire.waitForStop();
+    const again = (await wire.request(manipulateRequest(GET_VERSION)))!;
+    expect(new DataView(again.buffer, again.byteOffset).getUint32(0, true)).toBe(GET_VERSION);
+
+    // Nothing else came: one state change per stop (the one before its RESET reply included, the
+    // copy radare2 reads and drops while it waits for that reply, when the stop was already on its way).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(wire.pending().filter((f) => f.kind === 'data')).toEqual([]);
+    expect(wire.log.resends).toBe(0);
+    expect(wire.log.resetReplies).toBe(1);
+    // After the RESET reply: the attach stop, GetVersion, the read, the break-in stop, GetVersion.
+    // (A copy of the first stop read before the RESET reply is the KDCOM link's own retransmit
+    // around the RESET; radare2 reads and drops it while it waits for that reply.)
+    const afterReset = wire.log.sequence.slice(wire.log.sequence.indexOf('R') + 1).join('');
+    expect(afterReset).toBe('smmsm');
+  });
+});
