@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KdPacketType } from '@vmkd/kd-protocol';
 import { startPtyPair } from '@vmkd/serial-fallback/testing';
 import { createChildTracker, waitForOutput } from './cli-harness.js';
 import { CONTINUE_API2, GET_VERSION, manipulateRequest, Radare2Wire, READ_VIRTUAL } from './support/radare2-wire.js';
