@@ -190,6 +190,14 @@ describe('route reducer scenarios (marbles)', () => {
     );
   });
 
+  it('a break-in right behind a Continue waits until the Continue has reached the target', () => {
+    scenario(
+      'a k c b C',
+      { a: g(stop), k: sent('guest→debugger', 1), c: d(resume), b: link('endpoint', 'breakin'), C: sent('debugger→guest', 2) },
+      { a: 'Ds1', k: '.', c: 'Gm2', b: '.', C: 'B' },
+    );
+  });
+
   it('queue overflow: a flooding debugger gets a failure for each refused request', () => {
     scenario(
       'a k v u t q',

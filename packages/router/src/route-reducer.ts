@@ -179,6 +179,11 @@ class Step {
     this.state = { ...this.state, [key]: { ...direction, inFlight: undefined, counters } };
     if (error === undefined) this.effects.push({ kind: 'latency', measure: dir, ms: at - item.receivedAt });
     else this.record({ kind: 'send-failed', dir, type: item.packet.type, typeName: packetTypeName(item.packet.type), error });
+    if (dir === DebuggerToGuest && this.state.breakinAfterResume && resumesTarget(item.packet) && !this.state.toGuest.waiting.some((queued) => resumesTarget(queued.packet))) {
+      // The Continue has reached the target: now the break-in can stop it.
+      this.state = { ...this.state, breakinAfterResume: false };
+      this.effects.push({ kind: 'guest-breakin' });
+    }
     if (dir !== DebuggerToGuest || !expectsReply(item.packet) || this.state.inFlightReplied) return;
     if (error === undefined) this.state = { ...this.state, awaitingReply: item };
     else this.failRequest(item.packet, error.code === 'ERR_ROUTER_TARGET_GONE' ? TARGET_GONE_STATUS : STATUS_IO_TIMEOUT, at);
@@ -248,6 +253,11 @@ class Step {
       this.replayIfNeeded(at);
       return;
     }
+    const { toGuest } = this.state;
+    if ((toGuest.inFlight !== undefined && resumesTarget(toGuest.inFlight.packet)) || toGuest.waiting.some((item) => resumesTarget(item.packet))) {
+      this.state = { ...this.state, breakinAfterResume: true };
+      return;
+    }
     this.effects.push({ kind: 'guest-breakin' });
   }
 
@@ -287,7 +297,7 @@ class Step {
     const { target, toGuest, awaitingReply } = this.state;
     if (!target.present) return;
     const failedRequest = toGuest.inFlight !== undefined || awaitingReply !== undefined;
-    this.state = { ...this.state, target: trackTarget(target, { guest: 'gone' }), debugger: { ...this.state.debugger, hasStop: false } };
+    this.state = { ...this.state, target: trackTarget(target, { guest: 'gone' }), debugger: { ...this.state.debugger, hasStop: false }, breakinAfterResume: false };
     this.count('targetGone');
     this.record({ kind: 'target-gone', failedRequest });
     // Everything on its way to the vanished guest fails now, each request with a reply the

@@ -91,6 +91,12 @@ export interface RouteState {
   readonly awaitingReply: QueueItem | undefined;
   /** The reply to the request in flight toward the guest came before its send settled. */
   readonly inFlightReplied: boolean;
+  /**
+   * A break-in that came while the debugger's Continue was still on its way to the guest: it is
+   * sent once that Continue has gone, never ahead of it (the target would take it while still
+   * stopped, then resume and run on).
+   */
+  readonly breakinAfterResume: boolean;
   /** guest.resync() calls not yet settled (one at a time for a debugger's RESET burst). */
   readonly guestResyncs: number;
   readonly nextSeq: number;
@@ -112,6 +118,7 @@ export function initialRouteState(config: RouteConfig, options: { debuggerAttach
     toGuest: emptyDirection,
     awaitingReply: undefined,
     inFlightReplied: false,
+    breakinAfterResume: false,
     guestResyncs: 0,
     nextSeq: 1,
     counters: {
