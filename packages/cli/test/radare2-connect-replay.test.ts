@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startPtyPair } from '@vmkd/serial-fallback/testing';
-import { createChildTracker, waitForOutput } from './cli-harness.js';
+import { createChildTracker } from './cli-harness.js';
+import { guestFor, hasSocat, ROUTE_SHAPES, startRoute } from './support/route-shapes.js';
 import { CONTINUE_API2, GET_VERSION, manipulateRequest, Radare2Wire, READ_VIRTUAL } from './support/radare2-wire.js';
 
 /*
@@ -26,49 +25,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
-
-type Shape = 'sim-serial' | 'sim-kdrpc' | 'sim-process-socket' | 'sim-process-pty';
-
-/** Starts the guest side of a shape and returns the guest URI for `vmkd route`. */
-async function guestFor(shape: Shape): Promise<string> {
-  switch (shape) {
-    case 'sim-serial':
-      return 'sim://?via=serial&baud=0&build=win7';
-    case 'sim-kdrpc':
-      return 'sim://?via=kdrpc&build=win7';
-    case 'sim-process-socket': {
-      const sim = children.spawnCli(['sim', '--listen', `unix:${join(dir, 'com1.sock')}`, '--build', 'win7']);
-      const [, address] = await waitForOutput(sim, 'stdout', /^(\S+)\n/, 20_000);
-      return `serial+${address}`;
-    }
-    case 'sim-process-pty': {
-      const pair = await startPtyPair();
-      children.track(pair.process);
-      const [simEnd, routeEnd] = pair.paths;
-      const sim = children.spawnCli(['sim', '--connect', `serial://${simEnd}`, '--build', 'win7']);
-      await waitForOutput(sim, 'stdout', /\n/, 20_000);
-      return `serial://${routeEnd}`;
-    }
-  }
-}
-
-async function startRoute(guest: string, endpoint: 'unix' | 'tcp'): Promise<{ path: string } | { host: string; port: number }> {
-  const uri = endpoint === 'unix' ? `unix:${join(dir, 'kd.sock')}` : 'tcp://127.0.0.1:0';
-  const child = children.spawnCli(['route', guest, uri]);
-  const [, address] = await waitForOutput(child, 'stdout', /^(\S+)\n/, 20_000);
-  if (address.startsWith('unix:')) return { path: address.slice('unix:'.length) };
-  const url = new URL(address);
-  return { host: url.hostname, port: Number(url.port) };
-}
-
-const SHAPES: Shape[] = ['sim-serial', 'sim-kdrpc', 'sim-process-socket', 'sim-process-pty'];
-
-describe.each(SHAPES)('radare2 connect sequence through vmkd route, guest %s', (shape) => {
-  it.each(['unix', 'tcp'] as const)('endpoint %s: one state change per stop, no RESEND, every request answered', { timeout: 90_000 }, async (endpoint) => {
-    if (shape === 'sim-process-pty' && !hasSocat) return void console.warn('skipped: socat is not installed (the pty pair needs it)');
-    const guest = await guestFor(shape);
-    const address = await startRoute(guest, endpoint);
+describe.each(ROUTE_SHAPES)('radare2 connect sequence through vmkd route, guest %s', (shape) => {
+  it.for(['unix', 'tcp'] as const)('endpoint %s: one state change per stop, no RESEND, every request answered', { timeout: 90_000 }, async (endpoint, { skip }) => {
+    if (shape === 'sim-process-pty' && !hasSocat) skip('socat is not installed (the pty pair needs it)');
+    const guest = await guestFor(shape, children, dir);
+    const address = await startRoute(children, dir, guest, endpoint);
     const wire = await Radare2Wire.connect(address);
     wires.push(wire);
 
