@@ -1,4 +1,5 @@
 import { pipeEndpointScheme, tcpEndpointScheme, unixEndpointScheme } from '@vmkd/dbgeng-pipe';
+import { gdbEndpointScheme } from '@vmkd/gdb-remote';
 import { kdnetEndpointScheme, kdnetGuestScheme, kdnetSimVariant } from '@vmkd/kdnet';
 import { serialDeviceGuestScheme, serialPipeGuestScheme, serialTcpGuestScheme, serialUnixGuestScheme } from '@vmkd/serial-fallback';
 import { memoryGuestOption } from '@vmkd/vmm-memory';
@@ -31,7 +32,8 @@ export function createDefaultRegistry(): SchemeRegistry {
     .endpoint(pipeEndpointScheme)
     .endpoint(unixEndpointScheme)
     .endpoint(tcpEndpointScheme)
-    .endpoint(kdnetEndpointScheme);
+    .endpoint(kdnetEndpointScheme)
+    .endpoint(gdbEndpointScheme);
   // Guest options: `?memory=…` puts the memory fast path in front of any guest but sim (whose RAM file is `ram=`).
   registry.guestOption(memoryGuestOption);
   return registry.guest(createSimGuestScheme(registry.simVariants));

@@ -16,7 +16,7 @@ export function gdbConnectionHints(host: string, port: number): GdbConnectionHin
   return {
     gdb: `gdb -nx -ex 'set architecture i386:x86-64' -ex 'target remote ${where}'`,
     lldb: `lldb -o 'gdb-remote ${where}'`,
-    ida: `IDA: Debugger > Attach > Remote GDB debugger, hostname ${host}, port ${port}, processor x86-64 (Debugger options: "Use CS:IP in real mode" off)`,
-    ghidra: `Ghidra: Debugger > Connect > "gdb" (remote), target remote ${where}, architecture i386:x86-64`,
+    ida: `IDA: Debugger > Attach > Remote GDB debugger, hostname ${host}, port ${port}, x86-64`,
+    ghidra: `Ghidra: Debugger > Connect > gdb, then: set architecture i386:x86-64; target remote ${where}`,
   };
 }

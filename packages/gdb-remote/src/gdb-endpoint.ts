@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '@vmkd/byte-links';
 import { createDebuggerSession, type DebuggerSession, type PacketLink } from '@vmkd/kd-protocol';
 import { Subject, type Observable } from 'rxjs';
 import { GdbRemoteErrorCode, gdbError } from './errors.js';
@@ -44,10 +45,6 @@ export interface GdbEndpoint {
 const DEFAULT_PACKET_SIZE = 0x3da0;
 const PACKAGE_VERSION = '0.0.0';
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
 /**
  * Opens the GDB remote endpoint: a TCP listener for RSP clients (gdb, lldb, IDA, Ghidra), one at a
  * time, each served by a stub over one DebuggerSession. The session's target-facing link is one
@@ -64,16 +61,17 @@ export async function createGdbEndpoint(options: GdbEndpointOptions = {}): Promi
   if (!Number.isInteger(packetSize) || packetSize < 0x1000 || packetSize > 0x100000) {
     throw gdbError(GdbRemoteErrorCode.BadOption, `gdb endpoint: packetSize ${packetSize} must be 4096 … 1048576`, { option: 'packetSize', value: packetSize });
   }
-  const [targetFacing, debuggerFacing] = createEndpointLinkPair(`gdb://${host}:${port}`);
-  const session = createDebuggerSession(targetFacing, { timeoutMs: options.timeoutMs ?? 10_000 });
-  const kernel = new KernelState(session);
   const notices = new Subject<GdbEndpointNotice>();
+  // The session comes after the bind, so the link is named with the port actually bound.
+  const ready: { kernel?: KernelState } = {};
   let active: { peer: string } | undefined;
-  let listener: StreamListener;
-  try {
-    listener = await (options.listen ?? listenTcp)(host, port, (connection) => {
-      if (active !== undefined) {
-        notices.next({ kind: 'refused', peer: connection.peer, attached: active.peer });
+  const listener: StreamListener = await (options.listen ?? listenTcp)(
+    host,
+    port,
+    (connection) => {
+      const kernel = ready.kernel;
+      if (kernel === undefined || active !== undefined) {
+        if (active !== undefined) notices.next({ kind: 'refused', peer: connection.peer, attached: active.peer });
         connection.destroy();
         return;
       }
@@ -88,12 +86,13 @@ export async function createGdbEndpoint(options: GdbEndpointOptions = {}): Promi
       });
       connection.onData((chunk) => rsp.receive(chunk));
       connection.onClose(() => rsp.closed());
-    });
-  } catch (error) {
-    await session.close();
-    await targetFacing.close();
-    throw error;
-  }
+    },
+    { allowRemote: options.allowRemote === true },
+  );
+  const where = listener.host.includes(':') ? `[${listener.host}]:${listener.port}` : `${listener.host}:${listener.port}`;
+  const [targetFacing, debuggerFacing] = createEndpointLinkPair(`gdb://${where}`);
+  const session = createDebuggerSession(targetFacing, { timeoutMs: options.timeoutMs ?? 10_000 });
+  ready.kernel = new KernelState(session);
   let closing: Promise<void> | undefined;
   return {
     link: debuggerFacing,

@@ -1,11 +1,12 @@
-import { createServer, type Socket } from 'node:net';
+import { isLoopbackHost, listenTcpByteLinks } from '@vmkd/byte-links';
+import type { ByteLink } from '@vmkd/kd-protocol';
 import { GdbRemoteErrorCode, gdbError } from './errors.js';
 import type { ByteStream } from './rsp/rsp-connection.js';
 
 /**
- * The byte-level seam: a TCP listener that hands each connection over as a ByteStream plus its
- * data and close callbacks. This is the one file that touches node:net; the byte-link layer's TCP
- * listener can take its place without the RSP code noticing.
+ * The byte-level seam: a listener that hands each connection over as a ByteStream plus its data
+ * and close callbacks. The default is byte-links' TCP listener (loopback unless allowed, no
+ * Nagle, keep-alive); the RSP code never sees a socket.
  */
 export interface StreamConnection {
   readonly stream: ByteStream;
@@ -22,12 +23,11 @@ export interface StreamListener {
   close(): Promise<void>;
 }
 
-export type ListenStreams = (host: string, port: number, onConnection: (connection: StreamConnection) => void) => Promise<StreamListener>;
+export type ListenStreams = (host: string, port: number, onConnection: (connection: StreamConnection) => void, options: { readonly allowRemote: boolean }) => Promise<StreamListener>;
 
-function wrap(socket: Socket): StreamConnection {
-  socket.setNoDelay(true);
-  // A client that vanishes without a FIN (a killed VM, a pulled cable) is noticed within ~10 s.
-  socket.setKeepAlive(true, 10_000);
+/** A byte link as the RSP shell's stream: writes in order, `end()` after the last one is out. */
+export function streamConnectionOf(link: ByteLink): StreamConnection {
+  let lastWrite: Promise<void> = Promise.resolve();
   const closeListeners: (() => void)[] = [];
   let closed = false;
   const fireClose = (): void => {
@@ -35,52 +35,54 @@ function wrap(socket: Socket): StreamConnection {
     closed = true;
     for (const l of closeListeners) l();
   };
-  socket.on('close', fireClose);
-  // A reset connection is a vanished client, reported through 'close'.
-  socket.on('error', () => undefined);
+  const dataListeners: ((chunk: Uint8Array) => void)[] = [];
+  // Subscribed at once (data$ is hot); a vanished peer errors data$, an orderly one completes it.
+  link.data$.subscribe({
+    next: (chunk) => {
+      for (const l of dataListeners) l(chunk);
+    },
+    error: fireClose,
+    complete: fireClose,
+  });
   return {
-    peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+    peer: link.name,
     stream: {
       write(bytes) {
-        if (!socket.destroyed) socket.write(bytes);
+        // A write that fails means the client is gone; data$ reports that as the close.
+        lastWrite = lastWrite.then(() => link.write(bytes)).catch(() => undefined);
       },
       end() {
-        socket.end();
+        void lastWrite.then(() => link.close());
       },
     },
     onData(listener) {
-      socket.on('data', (chunk: Buffer) => listener(chunk));
+      dataListeners.push(listener);
     },
     onClose(listener) {
       closeListeners.push(listener);
     },
     destroy() {
-      socket.destroy();
+      void link.close();
     },
   };
 }
 
-/** The node:net implementation of the seam. */
-export const listenTcp: ListenStreams = (host, port, onConnection) =>
-  new Promise<StreamListener>((resolve, reject) => {
-    const sockets = new Set<Socket>();
-    const server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      onConnection(wrap(socket));
-    });
-    server.once('error', (error) => reject(gdbError(GdbRemoteErrorCode.Listen, `cannot listen on ${host}:${port}: ${error.message}`, { host, port }, error)));
-    server.listen(port, host, () => {
-      const address = server.address();
-      const boundPort = typeof address === 'object' && address !== null ? address.port : port;
-      resolve({
-        host,
-        port: boundPort,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+/** byte-links' TCP listener behind the seam. */
+export const listenTcp: ListenStreams = async (host, port, onConnection, options) => {
+  let listener;
+  try {
+    listener = await listenTcpByteLinks({ host, port, allowRemote: options.allowRemote || isLoopbackHost(host) });
+  } catch (error) {
+    throw gdbError(GdbRemoteErrorCode.Listen, `gdb endpoint: cannot listen on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`, { host, port }, error);
+  }
+  const subscription = listener.connections$.subscribe((link) => onConnection(streamConnectionOf(link)));
+  const bound = /:(\d+)$/.exec(listener.address);
+  return {
+    host,
+    port: bound === null ? port : Number(bound[1]),
+    async close() {
+      subscription.unsubscribe();
+      await listener.close();
+    },
+  };
+};
