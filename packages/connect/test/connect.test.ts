@@ -66,7 +66,7 @@ describe('adding a scheme (docs/adding-a-scheme.md)', () => {
   it('lists the registered schemes in an unknown-scheme error', () => {
     expect(() => parseGuestUri('ftp://x', exampleRegistry())).toThrow(/unknown guest scheme "ftp:"; use one of memsim:, sim:/);
     expect([...defaultRegistry.guests.keys()]).toEqual(['serial+tcp', 'serial+unix', 'serial+pipe', 'serial', 'kdrpc+proxypipe', 'kdrpc+proxyunix', 'kdnet', 'sim']);
-    expect([...defaultRegistry.endpoints.keys()]).toEqual(['pipe', 'unix', 'tcp', 'kdnet']);
+    expect([...defaultRegistry.endpoints.keys()]).toEqual(['pipe', 'unix', 'tcp', 'kdnet', 'gdb']);
   });
 });
 
