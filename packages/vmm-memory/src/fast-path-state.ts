@@ -143,3 +143,18 @@ export function requestRoute(state: FastPathState, apiNumber: number): 'source' 
   if (state.trusted) return 'source';
   return state.validated ? 'guest' : 'validate';
 }
+
+/** One line for status output: `memory fast path: 12.0 MiB from the source (310 reads), 4.0 KiB through KD (1), …`. */
+export function formatFastPathStats(stats: FastPathStats): string {
+  return (
+    `memory fast path: ${formatBytes(stats.bytesFromSource)} from the source (${stats.readsFromSource} reads), ` +
+    `${formatBytes(stats.bytesThroughKd)} through KD (${stats.readsThroughKd}), ${stats.fallbacks} fallbacks; ` +
+    `validations ${stats.validationsPassed} passed, ${stats.validationsFailed} failed`
+  );
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} bytes`;
+}

@@ -17,7 +17,7 @@ export { translateVirtual, isCanonical, CR4_LA57 } from './page-walk.js';
 export type { PagingMode, Translation, ReadPhysicalU64 } from './page-walk.js';
 export { createGuestReader } from './guest-reader.js';
 export type { GuestReader } from './guest-reader.js';
-export { reduceFastPath, requestRoute, initialFastPathState, SOURCE_READ_APIS } from './fast-path-state.js';
+export { reduceFastPath, requestRoute, initialFastPathState, formatFastPathStats, SOURCE_READ_APIS } from './fast-path-state.js';
 export type { FastPathState, FastPathStats, FastPathEvent, FastPathEffect, FastPathStep } from './fast-path-state.js';
 export { createFastPathLink } from './fast-path-link.js';
 export type { FastPathLink, FastPathNotice, FastPathOptions } from './fast-path-link.js';

@@ -4,6 +4,7 @@ import { createTraceWriter, openFileTraceSink, type TraceSink } from '../output/
 import { whenAborted } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
 import { openEndpoint, openGuest, parseEndpointUri, parseGuestUri } from '@vmkd/connect';
+import { fastPathOf, formatFastPathStats } from '@vmkd/vmm-memory';
 import { describeRouteEvent, formatRouteStats } from './route-status.js';
 
 export interface RouteCommandOptions {
@@ -76,10 +77,14 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
   await Promise.race([whenAborted(ctx.io.shutdown), running.done]);
   await running.close();
   const stats = running.stats();
+  const fastPath = fastPathOf(guest)?.fastPathStats();
   for (const subscription of subscriptions) subscription.unsubscribe();
   await Promise.all([guest.close(), endpoint.close()]);
   const seconds = (performance.now() - started) / 1000;
-  if (ctx.json) ctx.resultLine({ stats, seconds }, () => '');
-  else ctx.status(formatRouteStats(stats, seconds));
+  if (ctx.json) ctx.resultLine({ stats, seconds, ...(fastPath === undefined ? {} : { fastPath }) }, () => '');
+  else {
+    ctx.status(formatRouteStats(stats, seconds));
+    if (fastPath !== undefined) ctx.status(formatFastPathStats(fastPath));
+  }
   return 0;
 }
