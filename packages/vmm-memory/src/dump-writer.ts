@@ -102,57 +102,75 @@ export async function writeCrashDump(path: string, info: DumpHeaderInfo, read: P
   let pagesUnreadable = start.pagesUnreadable;
   let done = start.nextPage;
   let sinceCheckpoint = 0;
-  const buffer = new Uint8Array(chunkPages * PAGE);
+  // Two buffers: the next chunk is read while the current one is written (read and write overlap).
+  const buffers = [new Uint8Array(chunkPages * PAGE), new Uint8Array(chunkPages * PAGE)];
   const zero = Buffer.alloc(PAGE);
-  try {
+  /** The chunks still to do, in file order: run page `basePage + i`, `n` pages, ending at dump page `end`. */
+  const chunks: { basePage: bigint; i: number; n: number; end: number }[] = [];
+  {
     let runStart = 0;
     for (const run of info.runs) {
       const count = Number(run.pageCount);
-      for (let i = Math.max(0, done - runStart); i < count; ) {
-        const n = Math.min(chunkPages, count - i);
-        const chunk = buffer.subarray(0, n * PAGE);
-        const pa = (run.basePage + BigInt(i)) * BigInt(PAGE);
-        let ok = await read(pa, chunk);
-        if (!ok) {
-          // Page by page, so one bad page does not cost the chunk.
-          ok = true;
-          for (let p = 0; p < n; p++) {
-            const page = chunk.subarray(p * PAGE, (p + 1) * PAGE);
-            if (!(await read(pa + BigInt(p * PAGE), page))) {
-              page.fill(0);
-              pagesUnreadable++;
-            }
-          }
-        }
-        if (bitmap === undefined) {
-          await writeAll(handle, chunk, Number(firstPage) + (runStart + i) * PAGE);
-          pagesWritten += n;
-        } else {
-          // Gather the pages that are not all zeros, in order, and set their bits.
-          let out = 0;
-          for (let p = 0; p < n; p++) {
-            const page = Buffer.from(chunk.buffer, chunk.byteOffset + p * PAGE, PAGE);
-            if (page.equals(zero)) continue;
-            const pfn = Number(run.basePage) + i + p;
-            bitmap[pfn >> 3] |= 1 << (pfn & 7);
-            if (out !== p) chunk.copyWithin(out * PAGE, p * PAGE, (p + 1) * PAGE);
-            out++;
-          }
-          if (out > 0) await writeAll(handle, chunk.subarray(0, out * PAGE), Number(firstPage) + pagesWritten * PAGE);
-          pagesWritten += out;
-        }
-        i += n;
-        done = runStart + i;
-        sinceCheckpoint += n;
-        options.onProgress?.({ pagesDone: done, pagesTotal, pagesWritten });
-        if (sinceCheckpoint >= checkpointPages && done < pagesTotal) {
-          sinceCheckpoint = 0;
-          if (bitmap !== undefined) await writeAll(handle, bitmap, DumpOffset.Body + 0x38);
-          await handle.sync();
-          await writeFile(resumeFilePath(path), JSON.stringify({ version: 1, fingerprint, type, nextPage: done, pagesWritten, pagesUnreadable } satisfies Checkpoint));
+      for (let i = Math.max(0, done - runStart); i < count; i += chunkPages) chunks.push({ basePage: run.basePage, i, n: Math.min(chunkPages, count - i), end: runStart + Math.min(i + chunkPages, count) });
+      runStart += count;
+    }
+  }
+  /** Starts reading a chunk; a failure is seen where the chunk is awaited (marked handled meanwhile, as writes run first). */
+  const startRead = (c: (typeof chunks)[number], buffer: Uint8Array): Promise<{ chunk: Uint8Array; unreadable: number }> => {
+    const p = readChunk(c, buffer);
+    p.catch(() => undefined);
+    return p;
+  };
+  const readChunk = async (c: (typeof chunks)[number], buffer: Uint8Array): Promise<{ chunk: Uint8Array; unreadable: number }> => {
+    const chunk = buffer.subarray(0, c.n * PAGE);
+    const pa = (c.basePage + BigInt(c.i)) * BigInt(PAGE);
+    let unreadable = 0;
+    if (!(await read(pa, chunk))) {
+      // Page by page, so one bad page does not cost the chunk.
+      for (let p = 0; p < c.n; p++) {
+        const page = chunk.subarray(p * PAGE, (p + 1) * PAGE);
+        if (!(await read(pa + BigInt(p * PAGE), page))) {
+          page.fill(0);
+          unreadable++;
         }
       }
-      runStart += count;
+    }
+    return { chunk, unreadable };
+  };
+  let next: Promise<{ chunk: Uint8Array; unreadable: number }> | undefined;
+  try {
+    next = chunks.length > 0 ? startRead(chunks[0], buffers[0]) : undefined;
+    for (let k = 0; k < chunks.length; k++) {
+      const c = chunks[k];
+      const { chunk, unreadable } = await next!;
+      next = k + 1 < chunks.length ? startRead(chunks[k + 1], buffers[(k + 1) % 2]) : undefined;
+      pagesUnreadable += unreadable;
+      if (bitmap === undefined) {
+        await writeAll(handle, chunk, Number(firstPage) + (c.end - c.n) * PAGE);
+        pagesWritten += c.n;
+      } else {
+        // Gather the pages that are not all zeros, in order, and set their bits.
+        let out = 0;
+        for (let p = 0; p < c.n; p++) {
+          const page = Buffer.from(chunk.buffer, chunk.byteOffset + p * PAGE, PAGE);
+          if (page.equals(zero)) continue;
+          const pfn = Number(c.basePage) + c.i + p;
+          bitmap[pfn >> 3] |= 1 << (pfn & 7);
+          if (out !== p) chunk.copyWithin(out * PAGE, p * PAGE, (p + 1) * PAGE);
+          out++;
+        }
+        if (out > 0) await writeAll(handle, chunk.subarray(0, out * PAGE), Number(firstPage) + pagesWritten * PAGE);
+        pagesWritten += out;
+      }
+      done = c.end;
+      sinceCheckpoint += c.n;
+      options.onProgress?.({ pagesDone: done, pagesTotal, pagesWritten });
+      if (sinceCheckpoint >= checkpointPages && done < pagesTotal) {
+        sinceCheckpoint = 0;
+        if (bitmap !== undefined) await writeAll(handle, bitmap, DumpOffset.Body + 0x38);
+        await handle.sync();
+        await writeFile(resumeFilePath(path), JSON.stringify({ version: 1, fingerprint, type, nextPage: done, pagesWritten, pagesUnreadable } satisfies Checkpoint));
+      }
     }
     const fileBytes = Number(firstPage) + pagesWritten * PAGE;
     if (bitmap !== undefined) {
