@@ -116,7 +116,7 @@ export async function runKdDecode(argv: string[], io: KdDecodeIo = process): Pro
 /**
  * KDNET captures are decoded by `@vmkd/kdnet` (its pcap reader and crypto); kd-protocol may not
  * depend on it (packages depend only downward), so it is looked up at run time and used when
- * installed. Decision record 0008.
+ * installed. Decision record 0016.
  */
 async function runKdnetDecodeIfInstalled(argv: string[], io: KdDecodeIo): Promise<number> {
   const specifier = '@vmkd/kdnet/decode';
