@@ -10,12 +10,17 @@ export interface CliRun {
 }
 
 /** Runs the CLI in-process with captured streams (no TTY, no colour). */
-export async function runInProcess(argv: readonly string[], options: { signal?: AbortSignal } = {}): Promise<CliRun> {
+export async function runInProcess(argv: readonly string[], options: { signal?: AbortSignal; onStderr?: (all: string) => void } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
     stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
+    stderr: {
+      write: (text: string) => {
+        stderr += text;
+        options.onStderr?.(stderr);
+      },
+    },
     env: { PATH: process.env['PATH'] },
     shutdown: options.signal ?? new AbortController().signal,
   };

@@ -36,8 +36,16 @@ async function route(guest: string): Promise<{ endpoint: string; finish: () => P
   const stop = new AbortController();
   stops.push(stop);
   const endpoint = `unix:${join(dir, 'kd.sock')}`;
-  const run = runInProcess(['route', guest, endpoint], { signal: stop.signal });
+  let guestUp: () => void = () => undefined;
+  const guestConnected = new Promise<void>((resolve) => (guestUp = resolve));
+  const run = runInProcess(['route', guest, endpoint], { signal: stop.signal, onStderr: (all) => /guest connected/.test(all) && guestUp() });
   runs.push(run);
+  // The native guest runs in a child under the ptrace harness and takes seconds to poll for the
+  // first time; until it does, the route answers for a target that is not there. Attach once the
+  // route has seen it, as a user would after reading `guest connected`.
+  if (guest.includes('backdoor=native')) {
+    await Promise.race([guestConnected, new Promise((r) => setTimeout(r, 60_000))]);
+  }
   // The endpoint exists once the route is up; connecting earlier is refused.
   const deadline = performance.now() + 20_000;
   for (;;) {
