@@ -11,27 +11,31 @@ import {
   DumpType,
   MAX_RUNS,
   PAGE,
-  type ExceptionRecord64,
+  type DumpHeaderInfo,
   type PhysicalRun,
 } from './crash-dump-format.js';
 import { VmmMemoryErrorCode, vmmError } from './errors.js';
 
-export interface CrashDump {
+/** What a dump's header says, as the writer's `DumpHeaderInfo` names it, plus what reading it adds. */
+export interface CrashDump
+  extends Pick<
+    DumpHeaderInfo,
+    | 'majorVersion'
+    | 'minorVersion'
+    | 'directoryTableBase'
+    | 'pfnDatabase'
+    | 'psLoadedModuleList'
+    | 'psActiveProcessHead'
+    | 'machineImageType'
+    | 'numberProcessors'
+    | 'bugCheckCode'
+    | 'kdDebuggerDataBlock'
+    | 'runs'
+    | 'context'
+    | 'exception'
+    | 'comment'
+  > {
   readonly type: 'full' | 'bitmap';
-  readonly majorVersion: number;
-  readonly minorVersion: number;
-  readonly directoryTableBase: bigint;
-  readonly pfnDatabase: bigint;
-  readonly psLoadedModuleList: bigint;
-  readonly psActiveProcessHead: bigint;
-  readonly machineImageType: number;
-  readonly numberProcessors: number;
-  readonly bugCheckCode: number;
-  readonly kdDebuggerDataBlock: bigint;
-  readonly runs: readonly PhysicalRun[];
-  readonly context: Uint8Array;
-  readonly exception: ExceptionRecord64;
-  readonly comment: string;
   /** Pages present in the file. */
   readonly pageCount: number;
   /** Whether page `pfn` is in the dump. */
