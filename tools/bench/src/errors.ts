@@ -8,5 +8,7 @@ export const BenchErrorCode = {
   BadOption: 'ERR_BENCH_BAD_OPTION',
   /** A bench child (native-stub guest, two-process serial guest, two-process raw replier) did not come up. */
   ChildFailed: 'ERR_BENCH_CHILD_FAILED',
+  /** The gdb endpoint cell's RSP client got a reply it cannot use (an `E` reply, a bad stop reply). */
+  GdbReply: 'ERR_BENCH_GDB_REPLY',
 } as const;
 export type BenchErrorCode = (typeof BenchErrorCode)[keyof typeof BenchErrorCode];

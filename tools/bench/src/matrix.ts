@@ -30,6 +30,7 @@ export const ENDPOINT_URIS: Record<EndpointKind, string | undefined> = {
   'routed-inproc': 'inproc://bench',
   'routed-unix': 'unix:{tmp}/kd.sock',
   'routed-tcp': 'tcp://127.0.0.1:0',
+  'routed-gdb': 'gdb://127.0.0.1:0',
 };
 
 export interface PlannedCell extends CellSpec {
@@ -64,6 +65,7 @@ const ENDPOINT_TEXT: Record<EndpointKind, string> = {
   'routed-inproc': 'router → in-process endpoint → debugger',
   'routed-unix': 'router → dbgeng-pipe endpoint on a Unix socket → debugger (KDCOM)',
   'routed-tcp': 'router → dbgeng-pipe endpoint on loopback TCP → debugger (KDCOM)',
+  'routed-gdb': 'router → GDB remote endpoint (its own KD debugger) → RSP client on loopback TCP',
 };
 
 /**
@@ -76,13 +78,13 @@ function endpointsFor(guest: GuestKind, quick: boolean): EndpointKind[] {
     case 'serial-paced':
       return quick ? ['direct'] : ['direct', 'routed-inproc', 'routed-unix'];
     case 'serial-unix':
-      return quick ? ['direct', 'routed-inproc', 'routed-unix'] : ['direct', 'routed-inproc', 'routed-unix', 'routed-tcp'];
+      return quick ? ['direct', 'routed-inproc', 'routed-unix'] : ['direct', 'routed-inproc', 'routed-unix', 'routed-tcp', 'routed-gdb'];
     case 'serial-unix-2proc':
       return quick ? ['direct'] : ['direct', 'routed-inproc'];
     case 'serial-tcp':
       return quick ? ['direct'] : ['direct', 'routed-inproc', 'routed-tcp'];
     case 'kdrpc-vmx':
-      return quick ? ['direct', 'routed-inproc', 'routed-unix'] : ['direct', 'routed-inproc', 'routed-unix', 'routed-tcp'];
+      return quick ? ['direct', 'routed-inproc', 'routed-unix'] : ['direct', 'routed-inproc', 'routed-unix', 'routed-tcp', 'routed-gdb'];
     case 'kdrpc-native':
       return quick ? ['direct'] : ['direct', 'routed-inproc', 'routed-unix'];
   }

@@ -10,9 +10,9 @@ export type GuestKind = 'serial-paced' | 'serial-unix' | 'serial-unix-2proc' | '
  * How vmkd's debugger reaches the guest: `direct` (the DebuggerSession on the guest transport's own
  * link, no router), or through the router to an endpoint: `routed-inproc` (an in-memory packet
  * pair), `routed-unix` / `routed-tcp` (the dbgeng-pipe endpoint, the debugger speaking KDCOM over
- * a real socket).
+ * a real socket), `routed-gdb` (the GDB remote endpoint, an RSP client on loopback TCP).
  */
-export type EndpointKind = 'direct' | 'routed-inproc' | 'routed-unix' | 'routed-tcp';
+export type EndpointKind = 'direct' | 'routed-inproc' | 'routed-unix' | 'routed-tcp' | 'routed-gdb';
 
 export interface Workload {
   /** Bytes read in the throughput phase. */

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VmkdError, type DebuggerSession } from '@vmkd/kd-protocol';
+import { VmkdError } from '@vmkd/kd-protocol';
 import { fillExpected } from '@vmkd/sim-target';
-import { prepareDebuggerSide, type OpenedDebugger, type PreparedSide } from './cells/debugger-side.js';
+import { prepareDebuggerSide, type BenchSession, type OpenedDebugger, type PreparedSide } from './cells/debugger-side.js';
+import { prepareGdbSide } from './cells/gdb-endpoint.js';
 import { openBenchGuest, type BenchGuest } from './cells/opened-guest.js';
 import { BenchErrorCode } from './errors.js';
 import { childCpuSeconds, childPeakRss, startRssSampler } from './process-usage.js';
@@ -47,12 +48,12 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
   let guest: BenchGuest | undefined;
   let side: PreparedSide | undefined;
   let debuggerSide: OpenedDebugger | undefined;
-  let session: DebuggerSession | undefined;
+  let session: BenchSession | undefined;
   try {
     const w = spec.workload;
     progress(0, 'open');
     guest = await openBenchGuest(spec.guestUri);
-    side = await prepareDebuggerSide(spec.endpointUri, guest.link);
+    side = spec.endpoint === 'routed-gdb' ? await prepareGdbSide(spec.endpointUri!, guest.link) : await prepareDebuggerSide(spec.endpointUri, guest.link);
 
     // ── attach: connect the debugger, RESET, the target's state change ──
     progress(0.02, 'attach');

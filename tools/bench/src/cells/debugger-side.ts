@@ -6,16 +6,30 @@ import { createDebuggerSession, type DebuggerSession, type PacketLink } from '@v
 import { route, type Route } from '@vmkd/router';
 import { benchRegistry } from './registry.js';
 
+/**
+ * What a cell asks of the debugger it measures: vmkd's DebuggerSession, or an RSP client through
+ * the `gdb://` endpoint (cells/gdb-endpoint.ts) doing the same workloads in its own protocol.
+ */
+export interface BenchSession {
+  attach(options?: { timeoutMs?: number }): Promise<unknown>;
+  getVersion(): Promise<unknown>;
+  readVirtual(address: bigint, length: number): Promise<unknown>;
+  readVirtualInto(address: bigint, target: Uint8Array): Promise<{ readonly bytesRead: number; readonly status: number }>;
+  continue(): Promise<unknown>;
+  breakIn(options?: { timeoutMs?: number }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
 /** vmkd's debugger, attached: the session and what to close after it. */
-export interface OpenedDebugger {
-  readonly session: DebuggerSession;
+export interface OpenedDebugger<S extends BenchSession = BenchSession> {
+  readonly session: S;
   close(): Promise<void>;
 }
 
 /** What has to be up before the debugger connects: the router and its endpoint. */
-export interface PreparedSide {
+export interface PreparedSide<S extends BenchSession = BenchSession> {
   /** Connects vmkd's debugger (timed as part of attach). */
-  connect(timeoutMs: number): Promise<OpenedDebugger>;
+  connect(timeoutMs: number): Promise<OpenedDebugger<S>>;
   readonly route: Route | undefined;
   close(): Promise<void>;
 }
@@ -39,7 +53,7 @@ async function closeAll(cleanups: readonly (() => unknown)[]): Promise<void> {
  * the URI names (`inproc://…`, `unix:{tmp}/kd.sock`, `tcp://127.0.0.1:0`), and vmkd's debugger
  * connects to the address it reports, exactly as `connectDebugger` does for any user.
  */
-export async function prepareDebuggerSide(endpointUri: string | undefined, guest: PacketLink): Promise<PreparedSide> {
+export async function prepareDebuggerSide(endpointUri: string | undefined, guest: PacketLink): Promise<PreparedSide<DebuggerSession>> {
   if (endpointUri === undefined) {
     return {
       route: undefined,
