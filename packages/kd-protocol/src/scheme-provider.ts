@@ -139,6 +139,12 @@ export interface SimSetup {
   readonly cpus: number;
   /** DbgPrint interval of the kernel in ms (0 = none), when the URI set one (`prints=`). */
   readonly printIntervalMs?: number;
+  /**
+   * The kernel's RAM as a file (`ram=PATH`): byte pa at offset pa, kept in step with every write.
+   * A variant that runs the kernel in another process must pass it on, so any variant can back a
+   * memory source.
+   */
+  readonly ramFile?: string;
   /** E.g. `virtual Windows 10 2004 x64 (build 19041), 256 MiB, 1 CPU`. */
   readonly description: string;
   /** A fresh in-process target for these settings; the caller closes it. */

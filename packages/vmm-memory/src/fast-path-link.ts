@@ -50,6 +50,8 @@ const HEADER = KdLimits.ManipulateSize;
 const CONTROL_SPECIAL_REGISTERS = 2n;
 
 interface Waiter {
+  /** The API of the request: a reply of another API (a late one to the debugger's own request) is not ours. */
+  readonly apiNumber: number;
   resolve(reply: Uint8Array): void;
   reject(error: Error): void;
 }
@@ -108,6 +110,7 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
         reject(new VmkdError(LinkErrorCode.Timeout, `no reply from the guest within ${timeoutMs} ms`));
       }, timeoutMs);
       internal = {
+        apiNumber: u32(payload, 0),
         resolve: (reply) => {
           clock.clearTimeout(timer);
           resolve(reply);
@@ -183,7 +186,7 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     next(event) {
       if (event.kind === 'packet') {
         const { packet } = event;
-        if (packet.type === KdPacketType.StateManipulate && internal !== undefined) {
+        if (packet.type === KdPacketType.StateManipulate && internal !== undefined && packet.payload.length >= 4 && u32(packet.payload, 0) === internal.apiNumber) {
           const w = internal;
           internal = undefined;
           w.resolve(packet.payload);

@@ -55,7 +55,13 @@ async function openNative(setup: SimSetup, startTimeoutMs = 30_000): Promise<Ope
   try {
     const { run, match } = await runUnderHarnessUntilReady({
       command: process.execPath,
-      args: childArgs(import.meta.url, 'native-kdrpc-child', [setup.build, String(setup.memory), String(setup.cpus), ...(setup.printIntervalMs === undefined ? [] : [String(setup.printIntervalMs)])]),
+      args: childArgs(import.meta.url, 'native-kdrpc-child', [
+        setup.build,
+        String(setup.memory),
+        String(setup.cpus),
+        setup.printIntervalMs === undefined ? '-' : String(setup.printIntervalMs),
+        setup.ramFile ?? '-',
+      ]),
       vmx,
       timeoutMs: 7 * 24 * 3600_000,
       ready: /^ready (\S+) ([0-9a-f]+) ([0-9a-f]+)$/m,

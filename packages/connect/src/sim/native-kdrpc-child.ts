@@ -5,16 +5,16 @@
  * the parent, which answers it from an emulated VMX. Prints `ready <stub form> <data base> <data
  * size>` (hex) once serving.
  *
- * Arguments: <build> <memory bytes> <cpus> [<DbgPrint interval ms>].
+ * Arguments: <build> <memory bytes> <cpus> <DbgPrint interval ms | -> <RAM file | ->.
  */
 import { createTargetSession } from '@vmkd/kd-protocol';
 import { createKdrpcGuestStack, createNativeBackdoorPort } from '@vmkd/vmware-backdoor';
 import { createSimBackend } from './sim-setup.js';
 
-const [build = 'win10', memory = String(256 * 1024 * 1024), cpus = '1', prints] = process.argv.slice(2);
+const [build = 'win10', memory = String(256 * 1024 * 1024), cpus = '1', prints = '-', ram = '-'] = process.argv.slice(2);
 const backend = createSimBackend(
-  { build, memory: Number(memory), cpus: Number(cpus) },
-  prints === undefined ? {} : { printIntervalMs: Number(prints) },
+  { build, memory: Number(memory), cpus: Number(cpus), ...(ram === '-' ? {} : { ramFile: ram }) },
+  prints === '-' ? {} : { printIntervalMs: Number(prints) },
 );
 const port = await createNativeBackdoorPort();
 const stack = createKdrpcGuestStack({ port });

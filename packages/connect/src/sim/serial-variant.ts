@@ -88,6 +88,7 @@ async function openSocketLine(spec: SimSerialSpec, setup: SimSetup): Promise<Ope
         String(setup.cpus),
         setup.printIntervalMs === undefined ? '-' : String(setup.printIntervalMs),
         String(spec.baud),
+        setup.ramFile ?? '-',
       ]);
       cleanups.push(() => child.close());
       const [where = '', base = '0', size = '0'] = child.words;
