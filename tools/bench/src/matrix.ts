@@ -1,4 +1,5 @@
 import { harnessUnavailableReason } from '@vmkd/vmware-backdoor';
+import { memoryFastPathCells } from './cells/memory-fast-path.js';
 import type { CellSpec } from './run-cell.js';
 import type { EndpointKind, GuestKind, Workload } from './result-types.js';
 
@@ -137,6 +138,7 @@ export function planMatrix(options: MatrixOptions & { readonly only?: readonly s
       });
     }
   }
+  cells.push(...memoryFastPathCells(options, { guestUri: GUEST_URIS['serial-unix'], workload: workloadFor('serial-unix', options), endpointText: ENDPOINT_TEXT }));
   return cells;
 }
 

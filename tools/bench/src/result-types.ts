@@ -1,3 +1,4 @@
+import type { FastPathStats } from '@vmkd/vmm-memory';
 import type { Summary } from './stats.js';
 
 /**
@@ -56,6 +57,8 @@ export interface CellResult {
   readonly cpuSecondsPerMiB?: number;
   /** Highest resident set size seen while the cell ran, in bytes (this process + any child). */
   readonly peakRssBytes?: number;
+  /** A memory fast path cell: what it served from the source and through KD (cells/memory-fast-path.ts). */
+  readonly fastPath?: FastPathStats;
   /** Wall time the whole cell took, ms. */
   readonly elapsedMs: number;
 }

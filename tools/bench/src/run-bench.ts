@@ -82,7 +82,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     for (const cell of cells) {
       if (cell.skip !== undefined || round >= cell.rounds) continue;
       const before = doneWeight;
-      const label = `${cell.guest}/${cell.endpoint}${cell.rounds > 1 ? ` (${round + 1}/${cell.rounds})` : ''}`;
+      const label = `${cell.id ?? `${cell.guest}/${cell.endpoint}`}${cell.rounds > 1 ? ` (${round + 1}/${cell.rounds})` : ''}`;
       const result = await runCell(cell, (fraction, phase) => bar?.update((before + fraction * cell.weight) / total, `${label} ${phase}`));
       doneWeight += cell.weight;
       rounds.get(cell)?.push(result);
@@ -92,7 +92,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const results: CellResult[] = cells.map((cell) => {
     if (cell.skip !== undefined) {
       const skipped: CellResult = {
-        id: `${cell.guest}/${cell.endpoint}`,
+        id: cell.id ?? `${cell.guest}/${cell.endpoint}`,
         guest: cell.guest,
         endpoint: cell.endpoint,
         description: cell.description,

@@ -3,6 +3,7 @@ import { VmkdError } from '@vmkd/kd-protocol';
 import { fillExpected } from '@vmkd/sim-target';
 import { prepareDebuggerSide, type BenchSession, type OpenedDebugger, type PreparedSide } from './cells/debugger-side.js';
 import { prepareGdbSide } from './cells/gdb-endpoint.js';
+import { checkFastPath } from './cells/memory-fast-path.js';
 import { openBenchGuest, type BenchGuest } from './cells/opened-guest.js';
 import { BenchErrorCode } from './errors.js';
 import { childCpuSeconds, childPeakRss, startRssSampler } from './process-usage.js';
@@ -20,6 +21,10 @@ export interface CellSpec {
   readonly endpointUri: string | undefined;
   /** Per-request timeout for the debugger (paced serial needs more). */
   readonly timeoutMs: number;
+  /** The cell's id when guest/endpoint alone do not name it (a variant of a guest, e.g. `serial-unix+memory/routed-inproc`). */
+  readonly id?: string;
+  /** The guest has the memory fast path: the read must be served from its source (cells/memory-fast-path.ts). */
+  readonly memoryFastPath?: boolean;
 }
 
 /** Progress inside a cell: fraction 0 … 1 and what is being measured. */
@@ -41,7 +46,7 @@ export function cellId(guest: GuestKind, endpoint: EndpointKind): string {
  * measured calls only; verification runs outside them.
  */
 export async function runCell(spec: CellSpec, progress: CellProgress = () => undefined): Promise<CellResult> {
-  const id = cellId(spec.guest, spec.endpoint);
+  const id = spec.id ?? cellId(spec.guest, spec.endpoint);
   const base = { id, guest: spec.guest, endpoint: spec.endpoint, description: spec.description, workload: spec.workload };
   const started = performance.now();
   const rss = startRssSampler();
@@ -114,6 +119,7 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
     const childCpu = guest.childPid === undefined || childCpu0 === undefined ? 0 : (childCpuSeconds(guest.childPid) ?? childCpu0) - childCpu0;
     const readSeconds = Number(readNs) / 1e9;
     if (!verified) throw new VmkdError(BenchErrorCode.VerifyFailed, 'memory read back differs from the sim formula');
+    const fastPath = spec.memoryFastPath === true ? checkFastPath(guest.opened, w.readBytes) : undefined;
 
     // ── break-in latency: run, let it settle, break in ──
     const breakins: number[] = [];
@@ -144,6 +150,7 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
       breakinMs: { ...summarize(breakins), samples: breakins },
       cpuSecondsPerMiB: (cpuMicros / 1e6 + childCpu) / (w.readBytes / 1048576),
       peakRssBytes: peakSelf + peakChild,
+      ...(fastPath === undefined ? {} : { fastPath }),
       elapsedMs: performance.now() - started,
     };
   } catch (error) {

@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openGuest, type OpenedLink } from '@vmkd/connect';
 import type { PacketLink } from '@vmkd/kd-protocol';
 import { benchRegistry } from './registry.js';
@@ -17,12 +21,28 @@ export interface BenchGuest {
   close(): Promise<void>;
 }
 
+/** `{tmp}` in a guest URI: a private directory (in /dev/shm where there is one, as guest RAM files are), removed after the cell. */
+const TMP = '{tmp}';
+
 /** Opens a guest URI (a `sim://` one: the bench reads the kernel's data region it reports). */
 export async function openBenchGuest(uri: string): Promise<BenchGuest> {
-  const opened = await openGuest(uri, { registry: benchRegistry });
+  let dir: string | undefined;
+  if (uri.includes(TMP)) {
+    dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'vmkd-bench-guest-'));
+    uri = uri.replaceAll(TMP, dir);
+  }
+  const removeDir = (): Promise<void> => (dir === undefined ? Promise.resolve() : rm(dir, { recursive: true, force: true }));
+  let opened: OpenedLink;
+  try {
+    opened = await openGuest(uri, { registry: benchRegistry });
+  } catch (error) {
+    await removeDir();
+    throw error;
+  }
   const sim = opened.sim;
   if (sim === undefined) {
     await opened.close();
+    await removeDir();
     throw new Error(`${uri}: the bench needs a sim:// guest (it reads the virtual kernel's data region)`);
   }
   return {
@@ -37,6 +57,12 @@ export async function openBenchGuest(uri: string): Promise<BenchGuest> {
         const s = opened.link.stats();
         return s.bytesIn + s.bytesOut;
       }),
-    close: () => opened.close(),
+    close: async () => {
+      try {
+        await opened.close();
+      } finally {
+        await removeDir();
+      }
+    },
   };
 }
