@@ -1,3 +1,5 @@
+import { EPROCESS_OFFSETS_BY_BUILD, type EprocessWalkOffsets } from '@vmkd/kd-protocol/kernel';
+
 /**
  * The Windows builds the simulator can impersonate. Structure offsets follow the public symbol
  * layouts of each kernel (ntoskrnl's PDB type information as shown by `dt`); the core ones a
@@ -6,6 +8,13 @@
  * values. KDDEBUGGER_DATA64 advertises the same offsets, and the simulator lays its objects out with
  * them, so everything a debugger reads is consistent with itself.
  */
+
+/** The EPROCESS fields a symbol-less process walk reads, from kd-protocol's table (one owner). */
+function walkOffsets(build: number): EprocessWalkOffsets {
+  const offsets = EPROCESS_OFFSETS_BY_BUILD.get(build);
+  if (offsets === undefined) throw new Error(`kd-protocol has no EPROCESS offsets for build ${build}`);
+  return offsets;
+}
 
 export type BuildName =
   | 'win7-sp1-x64'
@@ -104,13 +113,10 @@ const win7Sp1: BuildProfile = {
   // 0xFFFFF680'00000000, the fixed PTE base of Windows 7 x64.
   selfMapIndex: 0x1ed,
   eprocess: {
+    ...walkOffsets(7601),
     size: 0x4d0,
     directoryTableBase: 0x28,
-    uniqueProcessId: 0x180,
-    activeProcessLinks: 0x188,
-    inheritedFromUniqueProcessId: 0x290,
     peb: 0x338,
-    imageFileName: 0x2e0,
     threadListHead: 0x308,
   },
   kthread: {
@@ -151,13 +157,10 @@ interface Win10Layout {
  */
 const layout19041: Win10Layout = {
   eprocess: {
+    ...walkOffsets(19041),
     size: 0xa40,
     directoryTableBase: 0x28,
-    uniqueProcessId: 0x440,
-    activeProcessLinks: 0x448,
-    inheritedFromUniqueProcessId: 0x540,
     peb: 0x550,
-    imageFileName: 0x5a8,
     threadListHead: 0x5e0,
   },
   kthread: {
@@ -182,13 +185,10 @@ const layout19041: Win10Layout = {
  */
 const layout14393: Win10Layout = {
   eprocess: {
+    ...walkOffsets(14393),
     size: 0x7a8,
     directoryTableBase: 0x28,
-    uniqueProcessId: 0x2e8,
-    activeProcessLinks: 0x2f0,
-    inheritedFromUniqueProcessId: 0x3e0,
     peb: 0x3f8,
-    imageFileName: 0x450,
     threadListHead: 0x488,
   },
   kthread: { ethreadSize: 0x6b8, initialStack: 0x28, kernelStack: 0x58, apcStateProcess: 0xb8, teb: 0xf0, state: 0x184, nextProcessor: 0x214, cid: 0x630 },
@@ -196,13 +196,10 @@ const layout14393: Win10Layout = {
 
 const layout17134: Win10Layout = {
   eprocess: {
+    ...walkOffsets(17134),
     size: 0x848,
     directoryTableBase: 0x28,
-    uniqueProcessId: 0x2e0,
-    activeProcessLinks: 0x2e8,
-    inheritedFromUniqueProcessId: 0x3e0,
     peb: 0x3f8,
-    imageFileName: 0x450,
     threadListHead: 0x488,
   },
   kthread: { ethreadSize: 0x810, initialStack: 0x28, kernelStack: 0x58, apcStateProcess: 0xb8, teb: 0xf0, state: 0x184, nextProcessor: 0x214, cid: 0x638 },
@@ -210,13 +207,10 @@ const layout17134: Win10Layout = {
 
 const layout18362: Win10Layout = {
   eprocess: {
+    ...walkOffsets(18362),
     size: 0x880,
     directoryTableBase: 0x28,
-    uniqueProcessId: 0x2e8,
-    activeProcessLinks: 0x2f0,
-    inheritedFromUniqueProcessId: 0x3e8,
     peb: 0x3f8,
-    imageFileName: 0x450,
     threadListHead: 0x488,
   },
   kthread: { ethreadSize: 0x810, initialStack: 0x28, kernelStack: 0x58, apcStateProcess: 0xb8, teb: 0xf0, state: 0x184, nextProcessor: 0x214, cid: 0x648 },

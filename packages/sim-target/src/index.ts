@@ -8,7 +8,5 @@ export type { SimClock, SimTimer, ManualClock } from './clock.js';
 export { DEFAULT_KERN_BASE, GlobalOffset } from './layout.js';
 export type { SimLayout, DataRegion } from './layout.js';
 export type { LoadedModule, SimProcess } from './kernel-builder.js';
-export { KdDebuggerDataOffset, KDBG_OWNER_TAG } from './kd-debugger-data.js';
-export { ContextOffset, SpecialRegisterOffset, CONTEXT_SIZE, SPECIAL_REGISTERS_SIZE, CONTEXT_ALL } from './amd64-context.js';
 export { ExceptionCode } from './virtual-cpu.js';
 export { SimTargetErrorCode } from './errors.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildNames, buildProfile } from './builds.js';
-import { KdDebuggerDataOffset, KDBG_OWNER_TAG } from './kd-debugger-data.js';
+import { KdDebuggerDataOffset, KDBG_OWNER_TAG } from '@vmkd/kd-protocol/kernel';
 import { createSimTarget, type SimTarget } from './sim-target.js';
 
 /** A debugger's-eye walker over the backend's own memory reads (no simulator internals). */

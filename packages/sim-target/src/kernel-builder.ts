@@ -1,4 +1,6 @@
-import { CONTEXT_ALL, CONTEXT_SIZE, ContextOffset, Selector, SpecialRegisterOffset, view } from './amd64-context.js';
+import { ContextFlag, KdLimits } from '@vmkd/kd-protocol';
+import { Amd64ContextOffset, Amd64SpecialRegisterOffset, KLDR_DATA_TABLE_ENTRY_SIZE, KldrDataTableEntryOffset } from '@vmkd/kd-protocol/kernel';
+import { Selector, view } from './amd64-context.js';
 import type { BuildProfile } from './builds.js';
 import { writeKdDebuggerData } from './kd-debugger-data.js';
 import { KernelWriter } from './kernel-writer.js';
@@ -296,20 +298,22 @@ export function buildKernel(options: KernelOptions): SimKernel {
     if (image.reloc !== undefined) w.bytes(base + BigInt(image.reloc.rva), image.reloc.bytes);
     // KLDR_DATA_TABLE_ENTRY (0xa0 bytes) followed by its two UTF-16 names, in one pool block.
     const entry = poolObject(0x400, 'MmLd');
-    const fullBuffer = entry + 0xa0n;
+    const L = KldrDataTableEntryOffset;
+    const at = (field: keyof typeof L): bigint => entry + BigInt(L[field]);
+    const fullBuffer = entry + BigInt(KLDR_DATA_TABLE_ENTRY_SIZE);
     const fullLength = w.utf16(fullBuffer, spec.fullName);
     const baseBuffer = fullBuffer + BigInt(fullLength + 2 + 6);
     const baseLength = w.utf16(baseBuffer, spec.baseName);
-    w.u64(entry + 0x30n, base); // DllBase
-    w.u64(entry + 0x38n, base + BigInt(entryPointRva)); // EntryPoint (AddressOfEntryPoint in the header)
-    w.u32(entry + 0x40n, spec.size); // SizeOfImage, as in the optional header
-    w.unicodeString(entry + 0x48n, fullLength, fullBuffer);
-    w.unicodeString(entry + 0x58n, baseLength, baseBuffer);
-    w.u32(entry + 0x68n, 0x09104000); // Flags: image dll, entry processed, load config processed
-    w.u16(entry + 0x6cn, 1); // LoadCount
-    w.u32(entry + 0x78n, checkSum);
-    w.u32(entry + 0x98n, spec.size); // SizeOfImageNotRounded
-    w.u32(entry + 0x9cn, timeDateStamp); // TimeDateStamp, as in the file header
+    w.u64(at('DllBase'), base);
+    w.u64(at('EntryPoint'), base + BigInt(entryPointRva)); // AddressOfEntryPoint in the header
+    w.u32(at('SizeOfImage'), spec.size); // as in the optional header
+    w.unicodeString(at('FullDllName'), fullLength, fullBuffer);
+    w.unicodeString(at('BaseDllName'), baseLength, baseBuffer);
+    w.u32(at('Flags'), 0x09104000); // image dll, entry processed, load config processed
+    w.u16(at('LoadCount'), 1);
+    w.u32(at('CheckSum'), checkSum);
+    w.u32(at('SizeOfImageNotRounded'), spec.size);
+    w.u32(at('TimeDateStamp'), timeDateStamp); // as in the file header
     modules.push({
       baseName: spec.baseName,
       fullName: spec.fullName,
@@ -370,14 +374,14 @@ export function buildKernel(options: KernelOptions): SimKernel {
     w.u64(thread + BigInt(kt.cid) + 8n, 0n);
 
     const special = liveView(memory, kernelSpace, prcb + BigInt(pr.prcbProcessorState), 0xe0);
-    const context = liveView(memory, kernelSpace, prcb + BigInt(pr.prcbProcessorState + pr.specialRegistersSize), CONTEXT_SIZE);
+    const context = liveView(memory, kernelSpace, prcb + BigInt(pr.prcbProcessorState + pr.specialRegistersSize), KdLimits.Amd64ContextSize);
     initSpecialRegisters(special, profile, tables.root, pcr, gdt, idt, layout);
     initContext(context);
     const c = view(context);
-    c.setBigUint64(ContextOffset.Rsp, stackBase - 0x48n, true);
+    c.setBigUint64(Amd64ContextOffset.Rsp, stackBase - 0x48n, true);
     // Every CPU starts in the idle loop, spread out so they are at different places.
     const loopLength = Number(layout.idleLoopJump - layout.idleLoopStart);
-    c.setBigUint64(ContextOffset.Rip, layout.idleLoopStart + BigInt(Math.floor((loopLength * i) / options.cpus)), true);
+    c.setBigUint64(Amd64ContextOffset.Rip, layout.idleLoopStart + BigInt(Math.floor((loopLength * i) / options.cpus)), true);
     cpus.push({ index: i, pcr, prcb, thread, stackBase, stackLimit, context, special });
   }
 
@@ -464,19 +468,19 @@ function liveView(memory: PhysicalMemory, space: VirtualMemory, va: bigint, leng
 
 function initContext(context: Uint8Array): void {
   const c = view(context);
-  c.setUint32(ContextOffset.ContextFlags, CONTEXT_ALL, true);
-  c.setUint32(ContextOffset.MxCsr, 0x1f80, true);
-  c.setUint16(ContextOffset.SegCs, Selector.KernelCode, true);
-  c.setUint16(ContextOffset.SegDs, Selector.UserData, true);
-  c.setUint16(ContextOffset.SegEs, Selector.UserData, true);
-  c.setUint16(ContextOffset.SegFs, Selector.CompatTeb, true);
-  c.setUint16(ContextOffset.SegGs, Selector.UserData, true);
-  c.setUint16(ContextOffset.SegSs, Selector.KernelData, true);
-  c.setUint32(ContextOffset.EFlags, 0x202, true);
-  c.setBigUint64(ContextOffset.Dr7, 0x400n, true);
-  c.setUint16(ContextOffset.FltSave + 0x00, 0x27f, true); // x87 ControlWord
-  c.setUint32(ContextOffset.FltSave + 0x18, 0x1f80, true); // MxCsr
-  c.setUint32(ContextOffset.FltSave + 0x1c, 0xffff, true); // MxCsr_Mask
+  c.setUint32(Amd64ContextOffset.ContextFlags, ContextFlag.Amd64All, true);
+  c.setUint32(Amd64ContextOffset.MxCsr, 0x1f80, true);
+  c.setUint16(Amd64ContextOffset.SegCs, Selector.KernelCode, true);
+  c.setUint16(Amd64ContextOffset.SegDs, Selector.UserData, true);
+  c.setUint16(Amd64ContextOffset.SegEs, Selector.UserData, true);
+  c.setUint16(Amd64ContextOffset.SegFs, Selector.CompatTeb, true);
+  c.setUint16(Amd64ContextOffset.SegGs, Selector.UserData, true);
+  c.setUint16(Amd64ContextOffset.SegSs, Selector.KernelData, true);
+  c.setUint32(Amd64ContextOffset.EFlags, 0x202, true);
+  c.setBigUint64(Amd64ContextOffset.Dr7, 0x400n, true);
+  c.setUint16(Amd64ContextOffset.FltSave + 0x00, 0x27f, true); // x87 ControlWord
+  c.setUint32(Amd64ContextOffset.FltSave + 0x18, 0x1f80, true); // MxCsr
+  c.setUint32(Amd64ContextOffset.FltSave + 0x1c, 0xffff, true); // MxCsr_Mask
 }
 
 function initSpecialRegisters(
@@ -489,7 +493,7 @@ function initSpecialRegisters(
   layout: SimLayout,
 ): void {
   const s = view(special);
-  const S = SpecialRegisterOffset;
+  const S = Amd64SpecialRegisterOffset;
   s.setBigUint64(S.Cr0, 0x80050033n, true);
   s.setBigUint64(S.Cr3, BigInt(cr3), true);
   s.setBigUint64(S.Cr4, profile.cr4, true);

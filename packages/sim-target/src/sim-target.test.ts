@@ -1,6 +1,6 @@
 import type { StopReason, TargetEvent } from '@vmkd/kd-protocol';
 import { describe, expect, it } from 'vitest';
-import { ContextOffset } from './amd64-context.js';
+import { Amd64ContextOffset } from '@vmkd/kd-protocol/kernel';
 import { createManualClock } from './clock.js';
 import { GlobalOffset } from './layout.js';
 import { createSimTarget, type SimTargetOptions } from './sim-target.js';
@@ -29,7 +29,7 @@ describe('execution model', () => {
     expect(sim.running).toBe(false);
     expect(stops()).toEqual([{ kind: 'exception', cpu: 0, code: 0x80000003, address: sim.layout.breakpointWithStatus, firstChance: true, parameters: [0n] }]);
     // DbgBreakPointWithStatus was "called": the interrupted RIP is the return address on the stack.
-    const rsp = new DataView(sim.getContext(0).buffer).getBigUint64(ContextOffset.Rsp, true);
+    const rsp = new DataView(sim.getContext(0).buffer).getBigUint64(Amd64ContextOffset.Rsp, true);
     const ret = new DataView(sim.readVirtual(rsp, 8, 0).buffer).getBigUint64(0, true);
     expect(ret >= sim.layout.idleLoopStart && ret <= sim.layout.idleLoopJump).toBe(true);
     expect(sim.stats()).toMatchObject({ ticks: 10, instructions: 10 * 10_000 }); // 100 ms at 100 ticks/s
@@ -61,7 +61,7 @@ describe('execution model', () => {
   it('single-steps through the jmp that closes the idle loop', () => {
     const { sim, clock, stops, go } = setup();
     const ctx = sim.getContext(0);
-    new DataView(ctx.buffer).setBigUint64(ContextOffset.Rip, sim.layout.idleLoopJump, true);
+    new DataView(ctx.buffer).setBigUint64(Amd64ContextOffset.Rip, sim.layout.idleLoopJump, true);
     sim.setContext(0, ctx);
     go(true);
     clock.advance(0);
@@ -71,7 +71,7 @@ describe('execution model', () => {
   it('reports an access violation when RIP leaves mapped memory', () => {
     const { sim, clock, stops, go } = setup();
     const ctx = sim.getContext(0);
-    new DataView(ctx.buffer).setBigUint64(ContextOffset.Rip, 0xfffff80000850000n, true);
+    new DataView(ctx.buffer).setBigUint64(Amd64ContextOffset.Rip, 0xfffff80000850000n, true);
     sim.setContext(0, ctx);
     go();
     clock.advance(10);

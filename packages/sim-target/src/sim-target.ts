@@ -1,7 +1,8 @@
-import { VmkdError, decodeDr7 } from '@vmkd/kd-protocol';
+import { KdLimits, VmkdError, decodeDr7 } from '@vmkd/kd-protocol';
 import type { MemoryAccess, ResumeOptions, StopReason, TargetBackend, TargetEvent, TargetVersion } from '@vmkd/kd-protocol';
 import { Subject } from 'rxjs';
-import { CONTEXT_SIZE, ContextOffset, SPECIAL_REGISTERS_SIZE, SpecialRegisterOffset, view } from './amd64-context.js';
+import { Amd64ContextOffset, Amd64SpecialRegisterOffset } from '@vmkd/kd-protocol/kernel';
+import { view } from './amd64-context.js';
 import { buildProfile, buildNames, isBuildName, type BuildName, type BuildProfile } from './builds.js';
 import { systemClock, type SimClock, type SimTimer } from './clock.js';
 import { SimTargetErrorCode, badOption } from './errors.js';
@@ -223,8 +224,8 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     const cpu = cpus[reason.cpu];
     if (cpu !== undefined) {
       const value = dr6 === undefined ? DR6_CLEAR : DR6_CLEAR | dr6;
-      view(cpu.block.context).setBigUint64(ContextOffset.Dr6, value, true);
-      view(cpu.block.special).setBigUint64(SpecialRegisterOffset.KernelDr6, value, true);
+      view(cpu.block.context).setBigUint64(Amd64ContextOffset.Dr6, value, true);
+      view(cpu.block.special).setBigUint64(Amd64SpecialRegisterOffset.KernelDr6, value, true);
     }
     lastDebugTrap = dr6 !== undefined && (dr6 & 0xfn) !== 0n && reason.kind === 'exception' ? { cpu: reason.cpu, address: reason.address } : undefined;
     events$.next({ kind: 'stop', reason });
@@ -374,13 +375,13 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     for (const cpu of cpus) {
       const special = view(cpu.block.special);
       const context = view(cpu.block.context);
-      if (dr7 !== undefined) special.setBigUint64(SpecialRegisterOffset.KernelDr7, BigInt.asUintN(64, dr7), true);
-      const value = special.getBigUint64(SpecialRegisterOffset.KernelDr7, true);
-      context.setBigUint64(ContextOffset.Dr7, value, true);
+      if (dr7 !== undefined) special.setBigUint64(Amd64SpecialRegisterOffset.KernelDr7, BigInt.asUintN(64, dr7), true);
+      const value = special.getBigUint64(Amd64SpecialRegisterOffset.KernelDr7, true);
+      context.setBigUint64(Amd64ContextOffset.Dr7, value, true);
       const watches: Watch[] = [];
       for (const slot of decodeDr7(value)) {
-        const address = special.getBigUint64(SpecialRegisterOffset.KernelDr0 + slot.slot * 8, true);
-        context.setBigUint64(ContextOffset.Dr0 + slot.slot * 8, address, true);
+        const address = special.getBigUint64(Amd64SpecialRegisterOffset.KernelDr0 + slot.slot * 8, true);
+        context.setBigUint64(Amd64ContextOffset.Dr0 + slot.slot * 8, address, true);
         const rw = slot.kind === 'execute' ? 0 : slot.kind === 'write' ? 1 : slot.kind === 'io' ? 2 : 3;
         watches.push({ slot: slot.slot, address, rw, length: slot.length });
       }
@@ -416,8 +417,8 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
       const code = BigInt(MANUALLY_INITIATED_CRASH);
       // KeBugCheckEx(code, 0, 0, 0, 0): arguments in RCX, RDX, R8, R9; KiBugCheckData keeps them for `.bugcheck`.
       const c = view(cpu.block.context);
-      c.setBigUint64(ContextOffset.Rcx, code, true);
-      for (const reg of [ContextOffset.Rdx, ContextOffset.R8, ContextOffset.R9]) c.setBigUint64(reg, 0n, true);
+      c.setBigUint64(Amd64ContextOffset.Rcx, code, true);
+      for (const reg of [Amd64ContextOffset.Rdx, Amd64ContextOffset.R8, Amd64ContextOffset.R9]) c.setBigUint64(reg, 0n, true);
       const data = layout.globals + BigInt(GlobalOffset.KiBugCheckData);
       machine.writer.u64(data, code);
       for (let i = 1; i <= 4; i++) machine.writer.u64(data + BigInt(i * 8), 0n);
@@ -491,12 +492,12 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
   };
 
   const msrRegister: Partial<Record<number, number>> = {
-    0xc0000101: SpecialRegisterOffset.MsrGsBase,
-    0xc0000102: SpecialRegisterOffset.MsrGsSwap,
-    0xc0000081: SpecialRegisterOffset.MsrStar,
-    0xc0000082: SpecialRegisterOffset.MsrLStar,
-    0xc0000083: SpecialRegisterOffset.MsrCStar,
-    0xc0000084: SpecialRegisterOffset.MsrSyscallMask,
+    0xc0000101: Amd64SpecialRegisterOffset.MsrGsBase,
+    0xc0000102: Amd64SpecialRegisterOffset.MsrGsSwap,
+    0xc0000081: Amd64SpecialRegisterOffset.MsrStar,
+    0xc0000082: Amd64SpecialRegisterOffset.MsrLStar,
+    0xc0000083: Amd64SpecialRegisterOffset.MsrCStar,
+    0xc0000084: Amd64SpecialRegisterOffset.MsrSyscallMask,
   };
   const msrDefaults = (cpu: number): Map<number, bigint> =>
     new Map<number, bigint>([
@@ -584,7 +585,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
         case 1n:
           return pointer(c.block.prcb);
         case 2n:
-          return c.block.special.slice(0, Math.min(length, SPECIAL_REGISTERS_SIZE));
+          return c.block.special.slice(0, Math.min(length, KdLimits.Amd64SpecialRegistersSize));
         case 3n:
           return pointer(c.block.thread);
         default:
@@ -594,7 +595,7 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     writeControlSpace(cpu, offset, data) {
       const c = cpus[cpu];
       if (c === undefined || offset !== 2n) return 0;
-      const n = Math.min(data.length, SPECIAL_REGISTERS_SIZE);
+      const n = Math.min(data.length, KdLimits.Amd64SpecialRegistersSize);
       c.block.special.set(data.subarray(0, n));
       return synced(n);
     },
@@ -636,8 +637,8 @@ export function createSimTarget(options: SimTargetOptions = {}): SimTarget {
     getContext: (cpu) => cpuAt(cpu).block.context.slice(),
     setContext(cpu, context) {
       const c = cpuAt(cpu);
-      if (context.length !== CONTEXT_SIZE) {
-        throw new VmkdError(SimTargetErrorCode.BadContext, `an AMD64 CONTEXT is ${CONTEXT_SIZE} bytes, not ${context.length}`, {
+      if (context.length !== KdLimits.Amd64ContextSize) {
+        throw new VmkdError(SimTargetErrorCode.BadContext, `an AMD64 CONTEXT is ${KdLimits.Amd64ContextSize} bytes, not ${context.length}`, {
           details: { length: context.length },
         });
       }

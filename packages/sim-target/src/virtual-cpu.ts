@@ -1,4 +1,5 @@
-import { ContextOffset, view } from './amd64-context.js';
+import { Amd64ContextOffset } from '@vmkd/kd-protocol/kernel';
+import { view } from './amd64-context.js';
 import type { CpuBlock } from './kernel-builder.js';
 import { translate } from './page-tables.js';
 import { PAGE_SIZE, type PhysicalMemory } from './physical-memory.js';
@@ -58,19 +59,19 @@ export class VirtualCpu {
   }
 
   get rip(): bigint {
-    return this.ctx.getBigUint64(ContextOffset.Rip, true);
+    return this.ctx.getBigUint64(Amd64ContextOffset.Rip, true);
   }
 
   set rip(value: bigint) {
-    this.ctx.setBigUint64(ContextOffset.Rip, BigInt.asUintN(64, value), true);
+    this.ctx.setBigUint64(Amd64ContextOffset.Rip, BigInt.asUintN(64, value), true);
   }
 
   get rsp(): bigint {
-    return this.ctx.getBigUint64(ContextOffset.Rsp, true);
+    return this.ctx.getBigUint64(Amd64ContextOffset.Rsp, true);
   }
 
   set rsp(value: bigint) {
-    this.ctx.setBigUint64(ContextOffset.Rsp, BigInt.asUintN(64, value), true);
+    this.ctx.setBigUint64(Amd64ContextOffset.Rsp, BigInt.asUintN(64, value), true);
   }
 
   /** Pushes a return address, as `call` does; false when the stack is not writable. */
@@ -194,7 +195,7 @@ export class VirtualCpu {
       const source = v.getBigUint64(2, true);
       const value = this.space.readU64(source);
       if (value === undefined) return { code: ExceptionCode.AccessViolation, address: rip, parameters: [0n, source] };
-      this.ctx.setBigUint64(ContextOffset.Rax, value, true);
+      this.ctx.setBigUint64(Amd64ContextOffset.Rax, value, true);
       return { next, dr6: this.dataHits(source, 8, false) };
     }
     return illegal;

@@ -1,3 +1,5 @@
+import { KdLimits } from '@vmkd/kd-protocol';
+
 /**
  * The 64-bit Windows kernel crash dump header (DUMP_HEADER64, the `PAGEDU64` file), as WinDbg
  * writes it with `.dump /f` and reads it back: a 0x2000-byte header, then either every page of
@@ -43,7 +45,8 @@ export const PHYSICAL_MEMORY_BLOCK_SIZE = 700;
 /** Runs that fit in the header's 700-byte PHYSICAL_MEMORY_DESCRIPTOR (16-byte head, 16 bytes a run). */
 export const MAX_RUNS = Math.floor((PHYSICAL_MEMORY_BLOCK_SIZE - 16) / 16);
 export const CONTEXT_RECORD_SIZE = 3000;
-export const AMD64_CONTEXT_SIZE = 0x4d0;
+/** The AMD64 CONTEXT the header carries (kd-protocol's size, spec 2.6). */
+export const AMD64_CONTEXT_SIZE = KdLimits.Amd64ContextSize;
 export const EXCEPTION_RECORD64_SIZE = 0x98;
 export const COMMENT_SIZE = 128;
 

@@ -1,21 +1,14 @@
 import { KdMachineType, type DebuggerSession } from '@vmkd/kd-protocol';
+import { KDBG_OWNER_TAG, KdDebuggerDataOffset } from '@vmkd/kd-protocol/kernel';
 import { fileTime, type DumpHeaderInfo, type PhysicalRun } from './crash-dump-format.js';
 import { writeCrashDump, type DumpResult, type PageReader, type WriteDumpOptions } from './dump-writer.js';
 import { VmmMemoryErrorCode, vmmError } from './errors.js';
 import type { FastPathLink } from './fast-path-link.js';
 
-/**
- * KDDEBUGGER_DATA64 offsets the dump header needs (the public wdbgexts.h layout; sim-target's
- * KdDebuggerDataOffset names the same ones).
- */
-const Kdbg = {
-  OwnerTag: 0x10,
-  Size: 0x14,
-  PsActiveProcessHead: 0x50,
-  MmPfnDatabase: 0xc0,
-  MmPhysicalMemoryBlock: 0x270,
-} as const;
-const KDBG_TAG = 0x4742444b; // 'KDBG'
+/** KDDEBUGGER_DATA64 offsets (kd-protocol's layout, the public wdbgexts.h one). */
+const Kdbg = KdDebuggerDataOffset;
+/** DBGKD_DEBUG_DATA_HEADER64 (List, OwnerTag, Size) ends where KernBase starts. */
+const KDBG_HEADER_SIZE = Kdbg.KernBase;
 /** Windows' breakpoint exception, what a break-in reports. */
 const STATUS_BREAKPOINT = 0x80000003;
 
@@ -42,9 +35,9 @@ export async function readDumpHeaderInfo(session: DebuggerSession, comment = 'vm
     return new DataView(r.data.buffer, r.data.byteOffset, 8).getBigUint64(0, true);
   };
   const kdbgAddress = await u64(version.debuggerDataList, 'the debugger data list (KdpDebuggerDataListHead)');
-  const head = await session.readVirtual(kdbgAddress, 0x18);
+  const head = await session.readVirtual(kdbgAddress, KDBG_HEADER_SIZE);
   const hv = new DataView(head.data.buffer, head.data.byteOffset, head.data.length);
-  if (head.bytesRead !== 0x18 || hv.getUint32(Kdbg.OwnerTag, true) !== KDBG_TAG) {
+  if (head.bytesRead !== KDBG_HEADER_SIZE || hv.getUint32(Kdbg.OwnerTag, true) !== KDBG_OWNER_TAG) {
     throw vmmError(VmmMemoryErrorCode.DumpTarget, `no KDDEBUGGER_DATA64 ('KDBG') at 0x${kdbgAddress.toString(16)}`, { address: `0x${kdbgAddress.toString(16)}` });
   }
   const kdbgSize = Math.min(hv.getUint32(Kdbg.Size, true), 0x1000);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { ContextOffset } from '@vmkd/sim-target';
+import { Amd64ContextOffset as ContextOffset } from '@vmkd/kd-protocol/kernel';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chooseDumpReader, dumpTarget, openCrashDump, readDumpHeaderInfo, resumeFilePath, writeCrashDump, type DumpProgress } from '../src/index.js';
 import { findKdmpParser, runKdmpParser } from './kdmp-parser.js';
