@@ -66,9 +66,9 @@ export type { KdrpcGuestStack, KdrpcGuestStackOptions } from './kdrpc/stack.js';
 export { KdrpcLinkErrorCode } from './kdrpc/errors.js';
 // VirtualKD's proxy pipe, and the guest schemes @vmkd/connect registers.
 export { createKdrpcProxyPipeServer } from './proxy-pipe/server.js';
-export type { KdrpcProxyPipeServer, KdrpcProxyPipeServerOptions, ProxyPipeDropped } from './proxy-pipe/server.js';
+export type { KdrpcProxyPipeServer, KdrpcProxyPipeServerOptions, ProxyPipeDropped } from './proxy-pipe/server-types.js';
 export { createKdrpcProxyPipeClient, kdrpcProxyVmxHandler } from './proxy-pipe/client.js';
-export type { KdrpcProxyPipeClient, KdrpcProxyPipeClientOptions } from './proxy-pipe/client.js';
+export type { KdrpcProxyPipeClient, KdrpcProxyPipeClientOptions } from './proxy-pipe/client-types.js';
 export { KDRPC_PROXY_PIPE_NAME, PROXY_PIPE_MAX_MESSAGE, ProxyPipeErrorCode } from './proxy-pipe/framing.js';
 export { kdrpcProxyPipeGuestScheme, kdrpcProxyUnixGuestScheme } from './proxy-pipe/guest-schemes.js';
 export type { KdrpcProxyGuestSpec } from './proxy-pipe/guest-schemes.js';

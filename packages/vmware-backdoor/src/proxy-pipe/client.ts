@@ -1,32 +1,24 @@
 import { connect, type Socket } from 'node:net';
 import { VmkdError } from '@vmkd/kd-protocol';
 import type { RpciHandler } from '../vmx/types.js';
-import { PROXY_PIPE_MAX_MESSAGE, ProxyFrameReader, ProxyPipeErrorCode, encodeProxyFrame } from './framing.js';
-
-export interface KdrpcProxyPipeClientOptions {
-  readonly path: string;
-  /** Retry budget per transaction, from the first attempt (VirtualKD's forwarder uses 1000 ms). */
-  readonly timeoutMs?: number;
-  /** Keep one connection for all transactions instead of one per transaction (VirtualKD's `CallNamedPipe` style). Default false. */
-  readonly persistent?: boolean;
-}
-
-/** The forwarder side of the proxy pipe: what a VMM-side component in proxy mode does. */
-export interface KdrpcProxyPipeClient {
-  /** One transaction: the request body out, the reply back (empty = the dispatcher rejected it). */
-  call(body: Uint8Array): Promise<Uint8Array>;
-  close(): Promise<void>;
-}
+import { PROXY_PIPE_MAX_MESSAGE, ProxyFrameReader, ProxyPipeErrorCode, WINDOWS_PIPE, encodeProxyFrame } from './framing.js';
+import { retryTransaction, serialize } from './retry.js';
+import { createKdrpcMessagePipeClient } from './win32/message-pipe-client.js';
+import type { KdrpcProxyPipeClient, KdrpcProxyPipeClientOptions } from './client-types.js';
 
 interface Connection {
   readonly socket: Socket;
   readonly replies: Array<{ resolve: (reply: Uint8Array) => void; reject: (error: VmkdError) => void }>;
 }
 
+/**
+ * The forwarder side. A Windows pipe path on Windows speaks VirtualKD's wire (one message per
+ * body, `createKdrpcMessagePipeClient`); anything else is a socket with length-framed messages.
+ */
 export function createKdrpcProxyPipeClient(options: KdrpcProxyPipeClientOptions): KdrpcProxyPipeClient {
+  if (process.platform === 'win32' && WINDOWS_PIPE.test(options.path)) return createKdrpcMessagePipeClient(options);
   const timeoutMs = options.timeoutMs ?? 1000;
   let kept: Connection | undefined;
-  let chain: Promise<unknown> = Promise.resolve();
   let closed = false;
 
   function open(): Promise<Connection> {
@@ -89,35 +81,22 @@ export function createKdrpcProxyPipeClient(options: KdrpcProxyPipeClientOptions)
 
   async function call(body: Uint8Array): Promise<Uint8Array> {
     if (closed) throw new VmkdError(ProxyPipeErrorCode.Broken, 'proxy pipe client closed', { canceled: true });
-    const deadline = Date.now() + timeoutMs;
-    // Retry the whole transaction until it succeeds or the budget is spent (§6.3).
-    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-      try {
-        return await once(body, deadline);
-      } catch (error) {
-        if (Date.now() >= deadline || closed) {
-          throw new VmkdError(ProxyPipeErrorCode.Unavailable, `proxy pipe: no dispatcher at ${options.path} within ${timeoutMs} ms`, {
-            cause: error,
-            disconnected: true,
-          });
-        }
-        await new Promise((r) => setTimeout(r, Math.max(1, Math.min(delay, deadline - Date.now()))));
-      }
-    }
+    return retryTransaction(options.path, timeoutMs, (deadline) => once(body, deadline), () => closed);
   }
 
+  const inOrder = serialize<Uint8Array>();
+  let last: Promise<unknown> = Promise.resolve();
   return {
     call(body) {
-      // One transaction at a time, as a vCPU makes one call at a time.
-      const run = chain.then(() => call(body));
-      chain = run.catch(() => undefined);
+      const run = inOrder(() => call(body));
+      last = run.catch(() => undefined);
       return run;
     },
     async close() {
       closed = true;
       kept?.socket.destroy();
       kept = undefined;
-      await chain;
+      await last;
     },
   };
 }

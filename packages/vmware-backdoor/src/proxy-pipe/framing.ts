@@ -12,6 +12,8 @@ export const ProxyPipeErrorCode = {
   UnsupportedPlatform: 'ERR_SERIAL_UNSUPPORTED_PLATFORM',
   /** The server could not listen (address in use by a live server, permissions). */
   Listen: 'ERR_PROXYPIPE_LISTEN',
+  /** A Win32 call on the message-mode pipe failed unexpectedly (details: call, win32Error). */
+  Io: 'ERR_PROXYPIPE_IO',
 } as const;
 
 /** The proxy pipe's buffers are 256 KiB each way (virtualkd-kdrpc spec §4.10). */
@@ -19,6 +21,9 @@ export const PROXY_PIPE_MAX_MESSAGE = 256 * 1024;
 
 /** VirtualKD's fixed pipe name (Win32 `\\.\pipe\kdvmware_proxypipe`). */
 export const KDRPC_PROXY_PIPE_NAME = 'kdvmware_proxypipe';
+
+/** A Win32 pipe path, `\\.\pipe\NAME` (or `\\?\pipe\NAME`). */
+export const WINDOWS_PIPE = /^\\\\[.?]\\pipe\\/i;
 
 /** One message on a stream transport: u32 little-endian length, then the bytes (§6.3, project extension). */
 export function encodeProxyFrame(message: Uint8Array): Uint8Array {

@@ -1,57 +1,30 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { VmkdError } from '@vmkd/kd-protocol';
-import type { KdrpcHost } from '../kdrpc/host.js';
-import { PROXY_PIPE_MAX_MESSAGE, ProxyFrameReader, ProxyPipeErrorCode, encodeProxyFrame } from './framing.js';
-
-export interface KdrpcProxyPipeServerOptions {
-  /** A Unix socket path, or a Windows pipe path (`\\.\pipe\kdvmware_proxypipe`). */
-  readonly path: string;
-  /** The dispatcher: each request body goes to `host.handleRequest`. */
-  readonly host: Pick<KdrpcHost, 'handleRequest' | 'guestGone'>;
-  /** After the last forwarder connection closes, how long without a new transaction means the guest is gone. Default 1000 ms. */
-  readonly goneAfterMs?: number;
-  /**
-   * Told about input that was thrown away (a frame length past the limit drops the connection), so
-   * garbage on the socket is logged and counted instead of vanishing.
-   */
-  readonly onDropped?: (event: ProxyPipeDropped) => void;
-}
-
-/** Input the server threw away. */
-export interface ProxyPipeDropped {
-  readonly reason: 'frame-too-large';
-  /** The bytes the length field claimed, and the limit. */
-  readonly length?: number;
-  readonly limit: number;
-  /** Broken frames so far, this one included. */
-  readonly brokenFrames: number;
-}
-
-export interface KdrpcProxyPipeServer {
-  readonly path: string;
-  /** Transactions served and refused so far. */
-  stats(): { transactions: number; rejected: number; connections: number; brokenFrames: number };
-  /** Stops listening, drops connections, and reports the guest gone. */
-  close(): Promise<void>;
-}
+import { PROXY_PIPE_MAX_MESSAGE, ProxyFrameReader, ProxyPipeErrorCode, WINDOWS_PIPE, encodeProxyFrame } from './framing.js';
+import { createKdrpcMessagePipeServer } from './win32/message-pipe-server.js';
+import type { KdrpcProxyPipeServer, KdrpcProxyPipeServerOptions } from './server-types.js';
 
 /**
  * VirtualKD's proxy-pipe dispatcher (virtualkd-kdrpc spec §6.3): one request body in, one reply out
- * (empty = rejected), one transaction at a time in arrival order. Messages are framed with a u32
- * little-endian length on every transport, since Node's pipes and sockets are byte streams. Unix
- * sockets are made owner-only.
+ * (empty = rejected), one transaction at a time in arrival order.
+ *
+ * - A Windows pipe path (`\\.\pipe\NAME`) on Windows: VirtualKD's own wire, a message-mode
+ *   named pipe with one raw body per message (`createKdrpcMessagePipeServer`, through koffi).
+ * - A Unix socket: the project's extension (§6.3, non-Windows transports), each message framed
+ *   with a u32 little-endian length, since sockets are byte streams. Made owner-only.
  */
 export async function createKdrpcProxyPipeServer(options: KdrpcProxyPipeServerOptions): Promise<KdrpcProxyPipeServer> {
   const { path, host } = options;
   const goneAfterMs = options.goneAfterMs ?? 1000;
-  const isWindowsPipe = /^\\\\[.?]\\pipe\\/i.test(path);
+  const isWindowsPipe = WINDOWS_PIPE.test(path);
   if (isWindowsPipe && process.platform !== 'win32') {
     // Node would create a Unix socket literally named `\\.\pipe\…` in the working directory.
     throw new VmkdError(ProxyPipeErrorCode.UnsupportedPlatform, `proxy pipe ${path}: Windows named pipes are not available on ${process.platform}; use a Unix socket (kdrpc+proxyunix:PATH)`, {
       details: { path, platform: process.platform },
     });
   }
+  if (isWindowsPipe) return createKdrpcMessagePipeServer(options);
   const sockets = new Set<Socket>();
   let transactions = 0;
   let rejected = 0;
@@ -60,7 +33,7 @@ export async function createKdrpcProxyPipeServer(options: KdrpcProxyPipeServerOp
   let goneTimer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
 
-  if (!isWindowsPipe) await removeStaleSocket(path);
+  await removeStaleSocket(path);
 
   const serve = (socket: Socket): void => {
     sockets.add(socket);
@@ -121,7 +94,7 @@ export async function createKdrpcProxyPipeServer(options: KdrpcProxyPipeServerOp
     );
     server.listen(path, () => resolve());
   });
-  if (!isWindowsPipe) await chmod(path, 0o600);
+  await chmod(path, 0o600);
 
   return {
     path,
