@@ -9,8 +9,13 @@ export interface ChildProbeResult {
   readonly isVmware: boolean;
   readonly version?: number;
   readonly productType?: number;
-  /** The signal that ended the probe child (SIGSEGV for a trapped `IN`), when it died. */
+  /** The signal that ended the probe child (SIGSEGV for a trapped `IN`), when it died (Linux). */
   readonly signal?: NodeJS.Signals;
+  /**
+   * The exception that ended the probe child (Windows): a trapped `IN` raises
+   * STATUS_PRIVILEGED_INSTRUCTION (0xC0000096), which ends a process as its exit code.
+   */
+  readonly fault?: 'STATUS_PRIVILEGED_INSTRUCTION' | 'STATUS_ACCESS_VIOLATION';
   /** SMBIOS system vendor (Linux sysfs), a hint only: "VMware, Inc." on VMware. */
   readonly smbiosVendor?: string;
 }
@@ -84,7 +89,8 @@ export async function probeInChildProcess(options: ChildProbeOptions = {}): Prom
   if (signal === 'SIGKILL') throw nativeError(BackdoorNativeErrorCode.ProbeFailed, `the probe child did not answer within ${timeoutMs} ms`);
   // A trapped IN is SIGSEGV on Linux; on Windows STATUS_PRIVILEGED_INSTRUCTION ends the child with that exit code.
   if (signal !== null) return { isVmware: false, signal, ...hint };
-  if (code === 0xc0000096 || code === -1073741674) return { isVmware: false, ...hint };
+  const fault = windowsFault(code);
+  if (fault !== undefined) return { isVmware: false, fault, ...hint };
   if (code !== 0) throw nativeError(BackdoorNativeErrorCode.ProbeFailed, `the probe child failed (exit ${code})`, { stderr: stderr.trim() });
   let parsed: { eax: number; ebx: number; ecx: number };
   try {
@@ -103,4 +109,14 @@ async function readSmbiosVendor(): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The NTSTATUS an unhandled exception leaves as the exit code (as unsigned, or as Node reports it, signed). */
+function windowsFault(code: number | null): ChildProbeResult['fault'] {
+  if (code === null) return undefined;
+  const status = code >>> 0;
+  if (status === 0xc0000096) return 'STATUS_PRIVILEGED_INSTRUCTION';
+  // Some hosts report a trapped port access as a general protection fault: an access violation.
+  if (status === 0xc0000005) return 'STATUS_ACCESS_VIOLATION';
+  return undefined;
 }
