@@ -25,6 +25,12 @@ export async function createKdrpcProxyPipeServer(options: KdrpcProxyPipeServerOp
     });
   }
   if (isWindowsPipe) return createKdrpcMessagePipeServer(options);
+  if (process.platform === 'win32') {
+    // Node on Windows has no Unix sockets: every `net` path is a named pipe.
+    throw new VmkdError(ProxyPipeErrorCode.UnsupportedPlatform, `proxy socket ${path}: Unix sockets are not available on Windows; use a pipe (kdrpc+proxypipe://./pipe/NAME)`, {
+      details: { path, platform: process.platform },
+    });
+  }
   const sockets = new Set<Socket>();
   let transactions = 0;
   let rejected = 0;
