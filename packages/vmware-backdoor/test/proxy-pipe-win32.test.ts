@@ -40,7 +40,8 @@ type ForwarderOp =
   | { op: 'open' }
   | { op: 'write'; hex: string }
   | { op: 'read'; max?: number }
-  | { op: 'close' };
+  | { op: 'close' }
+  | { op: 'sleep'; ms: number };
 interface ForwarderResult {
   op: string;
   ok: boolean;
@@ -86,6 +87,18 @@ function echoHost(): { handleRequest(body: Uint8Array): Promise<Uint8Array>; gue
     guestGone: () => undefined,
   };
 }
+/** Resolves (with the time) once the server has served `n` transactions. */
+function transactionsReach(server: { stats(): { transactions: number } }, n: number): Promise<number> {
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (server.stats().transactions >= n) {
+        clearInterval(poll);
+        resolve(Date.now());
+      }
+    }, 5);
+  });
+}
+
 const echoOf = (body: Buffer): string => {
   const out = Buffer.alloc(4 + body.length);
   out.writeUInt32LE(body.length, 0);
@@ -221,5 +234,43 @@ describe.runIf(onWindows)('VirtualKD proxy pipe, message mode (Windows)', () => 
     expect(guest.description).toMatch(/message-mode/);
     const results = await forwarder(path, [{ op: 'call', hex: V_BODY }]);
     expect(results[0]).toMatchObject({ ok: true, hex: V_REPLY });
+  });
+
+  it('one forwarder at a time: a second one waits in CallNamedPipe while the first holds the pipe, then is served', async () => {
+    const path = pipeName();
+    const host = createKdrpcHost();
+    const server = await createKdrpcProxyPipeServer({ path, host });
+    cleanups.push(() => host.close(), () => server.close());
+    const holder = forwarder(path, [{ op: 'open' }, { op: 'write', hex: V_BODY }, { op: 'read' }, { op: 'sleep', ms: 3000 }, { op: 'close' }]);
+    const firstServed = await transactionsReach(server, 1);
+    // The holder is now connected and sleeping: the second forwarder can only be served once it has closed.
+    const second = forwarder(path, [{ op: 'call', hex: V_BODY }]);
+    const secondServed = await transactionsReach(server, 2);
+    const [held, waited] = await Promise.all([holder, second]);
+    expect(held.map((r) => r.ok)).toEqual([true, true, true, true, true]);
+    expect(waited[0]).toMatchObject({ ok: true, hex: V_REPLY });
+    // A lower bound, not a timeout: served alongside the holder, it would have come sooner.
+    expect(secondServed - firstServed).toBeGreaterThanOrEqual(2500);
+  });
+
+  it('closes cleanly with a forwarder connected and idle: close() returns, the forwarder sees the pipe broken', async () => {
+    const path = pipeName();
+    const host = createKdrpcHost();
+    const server = await createKdrpcProxyPipeServer({ path, host });
+    cleanups.push(() => host.close());
+    const gone = firstValueFrom(host.events$.pipe(filter((e) => e.kind === 'disconnect')));
+    const run = forwarder(path, [{ op: 'open' }, { op: 'write', hex: V_BODY }, { op: 'read' }, { op: 'sleep', ms: 1500 }, { op: 'write', hex: V_BODY }, { op: 'read' }]);
+    // Close while the forwarder holds the connection (after its first reply, during its sleep).
+    await transactionsReach(server, 1);
+    await server.close();
+    expect(await gone).toMatchObject({ kind: 'disconnect' });
+    const results = await run;
+    expect(results.slice(0, 3).map((r) => r.ok)).toEqual([true, true, true]);
+    expect(results[2]?.hex).toBe(V_REPLY);
+    expect(results.slice(4).some((r) => !r.ok)).toBe(true); // the pipe is gone: 109 ERROR_BROKEN_PIPE or 232/233
+    // The name is free again: a new server on it serves the next forwarder.
+    const again = await createKdrpcProxyPipeServer({ path, host: createKdrpcHost() });
+    cleanups.push(() => again.close());
+    expect((await forwarder(path, [{ op: 'call', hex: V_BODY }]))[0]).toMatchObject({ ok: true, hex: V_REPLY });
   });
 });
