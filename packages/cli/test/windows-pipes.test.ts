@@ -77,6 +77,31 @@ describe.runIf(onWindows)('the CLI on Windows named pipes', { timeout: 180_000 }
     await debugThrough(endpoint);
   });
 
+  it('serial+pipe:// reconnects: the VM side (a vmkd sim process) dies and comes back on the same pipe, and the next debugger attaches', async () => {
+    const com = pipeUri('com1');
+    const first = children.spawnCli(['sim', '--listen', com]);
+    await waitForOutput(first, 'stdout', /^(\S+)\n/, 60_000);
+    const child = children.spawnCli(['route', `serial+${com}`, pipeUri('kd')]);
+    const reconnected = waitForOutput(child, 'stderr', /guest connected[\s\S]*guest connected/, 120_000);
+    reconnected.catch(() => undefined);
+    const [, endpoint] = await waitForOutput(child, 'stdout', /^(\S+)\n/, 60_000);
+    const before = await connectDebugger(endpoint);
+    connections.push(before);
+    expect((await before.session.attach()).kind).toBe('exception');
+    await before.close();
+    first.kill('SIGKILL');
+    const second = children.spawnCli(['sim', '--listen', com]);
+    await waitForOutput(second, 'stdout', /^(\S+)\n/, 60_000);
+    await reconnected;
+    const after = await connectDebugger(endpoint);
+    connections.push(after);
+    // A kernel that has just booted announces itself with a load-symbols stop, as Windows does.
+    expect(['loadSymbols', 'exception']).toContain((await after.session.attach()).kind);
+    expect((await after.session.getVersion()).minorVersion).toBe(19041);
+    const header = await after.session.readVirtual(layout.kernBase, 2);
+    expect(Buffer.from(header.data).toString('latin1')).toBe('MZ');
+  });
+
   it('vmkd route kdrpc+proxypipe://… (VirtualKD proxy pipe, message mode) fed by a forwarder → pipe:// endpoint → DebuggerSession', async () => {
     const proxy = pipeUri('kdvmware_proxypipe');
     const { endpoint } = await startRoute(`kdrpc+${proxy.replace(/^pipe:/, 'proxypipe:')}`, pipeUri('kd'));
