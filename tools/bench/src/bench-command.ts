@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { isVmkdError } from '@vmkd/kd-protocol';
+import { isVmkdError, VmkdError } from '@vmkd/kd-protocol';
+import { BenchErrorCode } from './errors.js';
 import { formatTable } from './format-table.js';
 import type { ProgressStream } from './progress.js';
 import { runBench } from './run-bench.js';
@@ -9,15 +10,24 @@ export interface BenchCommandIo {
   readonly stderr: ProgressStream;
 }
 
-const USAGE = `usage: vmkd-bench [--quick] [--json] [--wide] [--out DIR] [--only CELL,…] [--read-mib N]
+const USAGE = `usage: vmkd-bench [--quick] [--json] [--wide] [--out DIR] [--only CELL,…] [--read-mib N] [--dump-mib N] [--recovery-reads N]
 
   --quick       the small matrix (under a minute on 2 cores)
   --json        print the results as one JSON document on stdout
   --wide        every column in the table (default: fit 100 columns)
   --out DIR     write results.json, results.md, throughput.svg and latency.svg to DIR
-  --only LIST   run only these cells, guest kinds or endpoint kinds (comma-separated)
+  --only LIST   run only these cells, guest kinds, endpoint kinds or run workloads
+                (dump, recovery, radare2), comma-separated
   --read-mib N  MiB read by each unpaced cell (default 4 quick, 32 full)
+  --dump-mib N  MiB of guest-physical memory each full dump reads (default 16 quick, 1024 full)
+  --recovery-reads N  reads of the line-fault recovery workload (default 100 quick, 1000 full)
 `;
+
+function positiveInteger(name: string, text: string, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new VmkdError(BenchErrorCode.BadOption, `${name} must be an integer 1 … ${max}, not ${text}`, { details: { [name]: text } });
+  return n;
+}
 
 /**
  * The benchmark as a command (`npm run bench`, and what `vmkd bench` does): progress on stderr,
@@ -35,6 +45,8 @@ export async function runBenchCommand(argv: readonly string[], io: BenchCommandI
         out: { type: 'string' },
         only: { type: 'string' },
         'read-mib': { type: 'string' },
+        'dump-mib': { type: 'string' },
+        'recovery-reads': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -57,6 +69,8 @@ export async function runBenchCommand(argv: readonly string[], io: BenchCommandI
       ...(values.out === undefined ? {} : { outDir: values.out }),
       ...(values.only === undefined ? {} : { only: values.only.split(',').map((s) => s.trim()).filter((s) => s.length > 0) }),
       ...(readMiB === undefined ? {} : { readMiB }),
+      ...(values['dump-mib'] === undefined ? {} : { dumpMiB: positiveInteger('--dump-mib', values['dump-mib'], 4096) }),
+      ...(values['recovery-reads'] === undefined ? {} : { recoveryReads: positiveInteger('--recovery-reads', values['recovery-reads'], 100_000) }),
     });
     io.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatTable(result, { wide: values.wide })}\n`);
     if (values.out !== undefined) io.stderr.write(`wrote results to ${values.out}\n`);

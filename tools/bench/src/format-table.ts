@@ -1,5 +1,6 @@
-import { formatBytes, formatCount, formatMs, formatRate, formatTargetValue } from './format-units.js';
-import { cellReadRate, limitRate, type BenchResult, type CellResult, type TargetCheck } from './result-types.js';
+import { formatBytes, formatCount, formatMs, formatRate, formatRateRange } from './format-units.js';
+import { headlineLines, reportTables, targetGoal, targetMeasured, targetVerdict } from './report-sections.js';
+import { cellOverallRate, type BenchResult, type CellResult } from './result-types.js';
 
 export interface Column {
   readonly title: string;
@@ -26,8 +27,9 @@ export const CELL_COLUMNS: readonly Column[] = [
   { title: 'attach', align: 'right', value: (c) => formatMs(c.attachMs), narrow: true },
   { title: 'RTT p50', align: 'right', value: (c) => formatMs(c.latencyMs?.p50), narrow: true },
   { title: 'RTT p99', align: 'right', value: (c) => formatMs(c.latencyMs?.p99) },
-  { title: 'read p50', align: 'right', value: (c) => formatRate(c.readRate?.p50), narrow: true },
-  { title: 'read overall', align: 'right', value: (c) => formatRate(c.readBytesPerSecond) },
+  { title: 'read overall', align: 'right', value: (c) => formatRate(c.readBytesPerSecond), narrow: true },
+  { title: 'rounds (range)', align: 'right', value: (c) => roundRange(c) },
+  { title: 'read p50 call', align: 'right', value: (c) => formatRate(c.readRate?.p50) },
   { title: 'reads/s', align: 'right', value: (c) => formatCount(c.roundTripsPerSecond) },
   { title: 'verified', align: 'left', value: (c) => (c.verified === undefined ? '–' : c.verified ? 'yes' : 'NO'), narrow: true },
   { title: 'break-in p50', align: 'right', value: (c) => formatMs(c.breakinMs?.p50), narrow: true },
@@ -35,9 +37,13 @@ export const CELL_COLUMNS: readonly Column[] = [
   { title: 'peak RSS', align: 'right', value: (c) => formatBytes(c.peakRssBytes) },
 ];
 
-export function targetVerdict(t: TargetCheck): string {
-  return t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : 'MISS';
+function roundRange(c: CellResult): string {
+  const r = c.roundRates ?? [];
+  if (r.length < 2) return '–';
+  return formatRateRange(c.readBytesPerSecond, { min: Math.min(...r), max: Math.max(...r) }).replace(/^.* \(/, '(');
 }
+
+export { targetVerdict };
 
 function pad(text: string, width: number, align: 'left' | 'right'): string {
   const n = [...text].length;
@@ -53,7 +59,7 @@ export function renderTextTable(headers: readonly string[], rows: readonly (read
 /** One line per finished cell, for the progress log. */
 export function formatCellLine(c: CellResult): string {
   if (c.status !== 'ok') return `${c.id.padEnd(28)} ${c.status.toUpperCase()}: ${c.reason ?? ''}`;
-  return `${c.id.padEnd(28)} ${formatRate(cellReadRate(c)).padStart(12)}  RTT p50 ${formatMs(c.latencyMs?.p50).padStart(8)}  ${c.verified ? 'verified' : 'NOT VERIFIED'}`;
+  return `${c.id.padEnd(28)} ${formatRate(cellOverallRate(c)).padStart(12)}  RTT p50 ${formatMs(c.latencyMs?.p50).padStart(8)}  ${c.verified ? 'verified' : 'NOT VERIFIED'}`;
 }
 
 /** Splits `text` into lines of at most `width` characters at spaces (a longer word is cut). */
@@ -79,10 +85,21 @@ export function wrapText(text: string, width: number): string[] {
   return lines;
 }
 
+/** A table too wide for the terminal as a list: each row's first cell, then `header value` pairs wrapped under it. */
+function listTable(headers: readonly string[], rows: readonly (readonly string[])[], width: number): string {
+  const out: string[] = [];
+  for (const row of rows) {
+    out.push(row[0] ?? '');
+    const pairs = headers.slice(1).map((h, i) => `${h}: ${row[i + 1] ?? ''}`);
+    for (const line of wrapText(pairs.join(' · '), width - 2)) out.push(`  ${line}`);
+  }
+  return out.join('\n');
+}
+
 /** The targets as a table whose last column (the target's wording) wraps to fit `width`. */
 function narrowTargets(result: BenchResult, width: number): string {
-  const rows = result.targets.map((t) => [targetVerdict(t), formatTargetValue(t.value, t.unit), `≥ ${formatTargetValue(t.goal, t.unit)}`]);
-  const headers = ['verdict', 'measured', 'goal'];
+  const rows = result.targets.map((t) => [targetVerdict(t), targetMeasured(t), targetGoal(t)]);
+  const headers = ['verdict', 'measured (range)', 'goal'];
   const widths = headers.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...(r[i] ?? '')].length)));
   const indent = widths.reduce((sum, w) => sum + w + 2, 0);
   const titleWidth = Math.max(20, width - indent);
@@ -98,9 +115,10 @@ function narrowTargets(result: BenchResult, width: number): string {
 }
 
 /**
- * The readable terminal report: cells, the raw limits, the targets with pass/miss. By default it
- * fits `width` (100) columns: the main columns, and the targets without their sources; `wide`
- * shows everything.
+ * The readable terminal report: the headline, the cells, the raw limits, the targets with
+ * PASS/MISS, the debugger workloads, dumps, recovery, radare2, other cells and the labelled VM-exit
+ * estimate. By default it fits `width` (100) columns; `wide` shows every column and the targets'
+ * sources.
  */
 export function formatTable(result: BenchResult, options: TableOptions = {}): string {
   const wide = options.wide === true;
@@ -109,10 +127,15 @@ export function formatTable(result: BenchResult, options: TableOptions = {}): st
   const columns = wide ? CELL_COLUMNS : CELL_COLUMNS.filter((c) => c.narrow === true);
   const ok = result.cells.filter((c) => c.status === 'ok');
   const out: string[] = [];
+  const load = result.machine.loadAverage;
   out.push(
-    ...fit(`vmkd bench (${result.mode}) · ${result.date} · ${result.machine.cpus} × ${result.machine.cpuModel} · Node ${result.machine.node} · ${(result.durationMs / 1000).toFixed(1)} s`),
+    ...fit(
+      `vmkd bench (${result.mode}) · ${result.date} · ${result.machine.cpus} × ${result.machine.cpuModel} · Node ${result.machine.node} · load ${load.start.toFixed(2)} → ${load.end.toFixed(2)} · ${(result.durationMs / 1000).toFixed(1)} s`,
+    ),
     '',
   );
+  for (const line of headlineLines(result)) out.push(...fit(line));
+  if (headlineLines(result).length > 0) out.push('');
   out.push(
     renderTextTable(
       columns.map((c) => c.title),
@@ -125,29 +148,18 @@ export function formatTable(result: BenchResult, options: TableOptions = {}): st
     out.push('');
     for (const c of other) out.push(...fit(`${c.id}: ${c.status} — ${c.reason ?? ''}`));
   }
-  if (result.limits.length > 0) {
-    out.push('', 'Raw same-pattern limit (no protocol work):');
-    out.push(
-      renderTextTable(
-        ['socket', 'round trips/s', 'payload p50', 'payload overall', 'CPU s/MiB'],
-        result.limits.map((l) => [l.id, formatCount(l.roundTripsPerSecond), formatRate(limitRate(l)), formatRate(l.payloadBytesPerSecond), l.cpuSecondsPerMiB.toFixed(3)]),
-        ['left', 'right', 'right', 'right', 'right'],
-      ),
-    );
+  for (const table of reportTables(result, wide)) {
+    out.push('', `${table.title}:`);
+    if (table.headers[0] === 'verdict' && !wide) out.push(narrowTargets(result, width));
+    else {
+      const text = renderTextTable(table.headers, table.rows, table.aligns);
+      out.push(wide || text.split('\n').every((l) => [...l].length <= width) ? text : listTable(table.headers, table.rows, width));
+    }
+    for (const note of table.notes ?? []) out.push(...fit(note));
   }
-  out.push('', 'Targets:');
-  out.push(
-    wide
-      ? renderTextTable(
-          ['target', 'measured', 'goal', 'verdict', 'from'],
-          result.targets.map((t) => [t.title, formatTargetValue(t.value, t.unit), `≥ ${formatTargetValue(t.goal, t.unit)}`, targetVerdict(t), t.detail]),
-          ['left', 'right', 'right', 'left', 'left'],
-        )
-      : narrowTargets(result, width),
-  );
   out.push(
     '',
-    ...fit('RTT = GetVersion round trip. read p50 = median rate of the 256 KiB read calls (what the targets use); overall = all bytes ÷ all time.'),
+    ...fit('RTT = GetVersion round trip. read overall = all bytes ÷ all read time (what the headline and the targets use); rounds = the range of the per-round overall rates.'),
     ...fit('Paced serial cells read a small workload (see the read column). The emulated VMX has no VM-exit cost (docs/benchmarking.md).'),
   );
   if (!wide) out.push(...fit('More columns, and where each target figure comes from: --wide (or --json, --out DIR).'));

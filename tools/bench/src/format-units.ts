@@ -32,7 +32,25 @@ export function formatCount(value: number | undefined, digits = 0): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-export function formatTargetValue(value: number | undefined, unit: 'ratio' | 'percent'): string {
-  if (unit === 'percent') return value === undefined || !Number.isFinite(value) ? '–' : `${(value * 100).toFixed(1)} %`;
+export function formatTargetValue(value: number | undefined, unit: 'ratio' | 'percent' | 'us' | 'mib'): string {
+  if (value === undefined || !Number.isFinite(value)) return '–';
+  if (unit === 'mib') return `${value.toFixed(0)} MiB`;
+  if (unit === 'percent') return `${(value * 100).toFixed(1)} %`;
+  if (unit === 'us') return `${value.toFixed(1)} µs`;
   return formatRatio(value);
+}
+
+/** `value (min – max)`: a figure measured once per round with its range. */
+export function formatWithRange(value: number | undefined, range: { readonly min: number; readonly max: number } | undefined, unit: 'ratio' | 'percent' | 'us' | 'mib'): string {
+  const v = formatTargetValue(value, unit);
+  if (range === undefined) return v;
+  return `${v} (${formatTargetValue(range.min, unit)}–${formatTargetValue(range.max, unit)})`;
+}
+
+/** A rate with the range of its rounds: `37.20 MB/s (35.10–39.80)`. */
+export function formatRateRange(value: number | undefined, range: { readonly min: number; readonly max: number } | undefined): string {
+  const v = formatRate(value);
+  if (range === undefined) return v;
+  const unit = (value ?? 0) >= 1e6 ? 1e6 : 1e3;
+  return `${v} (${(range.min / unit).toFixed(2)}–${(range.max / unit).toFixed(2)})`;
 }

@@ -1,6 +1,7 @@
-import { CELL_COLUMNS, targetVerdict } from './format-table.js';
-import { formatBytes, formatCount, formatRate, formatTargetValue } from './format-units.js';
-import { limitRate, type BenchResult } from './result-types.js';
+import { CELL_COLUMNS } from './format-table.js';
+import { formatBytes } from './format-units.js';
+import { headlineLines, reportTables } from './report-sections.js';
+import type { BenchResult } from './result-types.js';
 
 /** Escapes what would break a Markdown table cell. */
 export function escapeCell(text: string): string {
@@ -25,6 +26,7 @@ export function renderMarkdown(result: BenchResult, options: { readonly charts?:
     `- duration: ${(result.durationMs / 1000).toFixed(1)} s; 1-minute load average ${m.loadAverage.start.toFixed(2)} at the start, ${m.loadAverage.end.toFixed(2)} at the end`,
     '',
   );
+  out.push(...headlineLines(result).map((l) => `**${l}**`), '');
   const ok = result.cells.filter((c) => c.status === 'ok');
   out.push('## Cells', '');
   out.push(
@@ -41,33 +43,17 @@ export function renderMarkdown(result: BenchResult, options: { readonly charts?:
     out.push('');
   }
   out.push(
-    'RTT = GetVersion round trip. read p50 = median rate of the 256 KiB read calls (what the targets use); overall = all bytes ÷ all time. CPU s/MiB counts this process and the guest child process where there is one (native stubs, two-process serial).',
+    'RTT = GetVersion round trip. read overall = all bytes ÷ all read time (what the headline and the targets use); rounds = the range of the per-round overall rates; read p50 call = median rate of the 256 KiB read calls. CPU s/MiB counts this process and the guest child process where there is one (native stubs, two-process serial).',
     '',
     'What each cell is:',
     '',
   );
   for (const c of result.cells) out.push(`- \`${c.id}\`: ${c.description}`);
   out.push('');
-  if (result.limits.length > 0) {
-    out.push('## Raw same-pattern limit', '');
-    out.push(
-      table(
-        ['socket', 'round trips/s', 'payload p50', 'payload overall', 'CPU s/MiB', 'what'],
-        result.limits.map((l) => [l.id, formatCount(l.roundTripsPerSecond), formatRate(limitRate(l)), formatRate(l.payloadBytesPerSecond), l.cpuSecondsPerMiB.toFixed(3), l.description]),
-        ['left', 'right', 'right', 'right', 'right', 'left'],
-      ),
-      '',
-    );
+  for (const t of reportTables(result, true)) {
+    out.push(`## ${t.title}`, '', table(t.headers, t.rows, t.aligns), '');
+    for (const note of t.notes ?? []) out.push(note, '');
   }
-  out.push('## Targets', '');
-  out.push(
-    table(
-      ['target', 'measured', 'goal', 'verdict', 'from'],
-      result.targets.map((t) => [t.title, formatTargetValue(t.value, t.unit), `≥ ${formatTargetValue(t.goal, t.unit)}`, targetVerdict(t), t.detail]),
-      ['left', 'right', 'right', 'left', 'left'],
-    ),
-    '',
-  );
   if (options.charts !== undefined) {
     out.push('## Charts', '', `![memory-read throughput per transport](${options.charts.throughput})`, '', `![latency distributions](${options.charts.latency})`, '');
   }

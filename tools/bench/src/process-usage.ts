@@ -1,4 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+/** Resets this process's VmHWM (Linux ≥ 4.0, `5` to clear_refs); false where that is not possible. */
+function resetPeakRss(): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** CPU seconds (user + system) a child has used, from /proc (Linux); undefined where unreadable. */
 export function childCpuSeconds(pid: number): number | undefined {
@@ -26,10 +37,22 @@ export function childPeakRss(pid: number): number | undefined {
 }
 
 /**
- * Samples this process's RSS every few milliseconds while a cell runs. Node reports only a
- * process-lifetime high-water mark (resourceUsage().maxRSS), which says nothing about one cell.
+ * This process's peak RSS while a cell runs. On Linux the kernel keeps the high-water mark
+ * (VmHWM) and resets it when `5` is written to /proc/self/clear_refs, so the peak costs nothing
+ * while the cell runs. Elsewhere (or if the reset is refused) RSS is sampled every 100 ms: a
+ * sampler at 10 ms took 6 % of the event loop's busy time in a profile of a routed cell (each
+ * read of RSS is a /proc read), which the cells it measured then lacked.
  */
-export function startRssSampler(intervalMs = 10): { stop(): number } {
+export function startRssSampler(intervalMs = 100): { stop(): number } {
+  if (resetPeakRss()) {
+    return {
+      stop() {
+        const rss = process.memoryUsage.rss();
+        const hwm = childPeakRss(process.pid);
+        return hwm === undefined || hwm < rss ? rss : hwm;
+      },
+    };
+  }
   let peak = process.memoryUsage.rss();
   const timer = setInterval(() => {
     const rss = process.memoryUsage.rss();

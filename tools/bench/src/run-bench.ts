@@ -5,11 +5,16 @@ import { currentLoad, describeMachine } from './machine.js';
 import { planMatrix, type PlannedCell } from './matrix.js';
 import { createProgressBar, type ProgressStream } from './progress.js';
 import { measureRawLimit, READ_PATTERN } from './raw-limit.js';
-import { limitRate, type BenchResult, type CellResult, type RawLimitResult } from './result-types.js';
+import { EXTRA_CELLS } from './cells/extra-cells.js';
+import { runFullDump, type DumpShape } from './cells/full-dump.js';
+import { runLineFaultRecovery } from './cells/line-fault-recovery.js';
+import { runRadare2Dump } from './cells/radare2-dump.js';
+import { GUEST_URIS } from './matrix.js';
+import { limitRate, type BenchResult, type CellResult, type DumpResult, type ExtraCellResult, type Radare2Result, type RawLimitResult, type RecoveryResult } from './result-types.js';
 import { summarize } from './stats.js';
 import { formatRate } from './format-units.js';
 import { mergeRounds, runCell } from './run-cell.js';
-import { computeTargets } from './targets.js';
+import { computeHeadline, computeTargets } from './targets.js';
 import { writeBenchOutputs } from './write-outputs.js';
 
 export interface BenchOptions {
@@ -27,7 +32,14 @@ export interface BenchOptions {
   readonly skipLimits?: boolean;
   /** The command line recorded with the results (default: this process's argv). */
   readonly command?: string;
+  /** MiB of guest-physical memory each full dump reads (default 16 quick, 1024 full). */
+  readonly dumpMiB?: number;
+  /** Reads of the line-fault recovery workload (default 100 quick, 1,000 full). */
+  readonly recoveryReads?: number;
 }
+
+/** The workloads that run once per run (not per cell), selectable with `only` like cells. */
+export const RUN_WORKLOADS = ['dump', 'recovery', 'radare2'] as const;
 
 /**
  * Runs the transport benchmark: the raw same-pattern socket limits, then every cell of the matrix
@@ -40,7 +52,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     throw new VmkdError(BenchErrorCode.BadOption, `readMiB must be an integer 1 … 1024, not ${options.readMiB}`, { details: { readMiB: options.readMiB } });
   }
   const cells: PlannedCell[] = planMatrix({ quick, ...(options.readMiB === undefined ? {} : { readMiB: options.readMiB }), ...(options.only ? { only: options.only } : {}) });
-  if (options.only !== undefined && cells.length === 0) {
+  const wanted = (id: string): boolean => options.only === undefined || options.only.includes(id);
+  const workloads = RUN_WORKLOADS.filter(wanted);
+  const extras = EXTRA_CELLS.filter((c) => wanted(c.id));
+  if (options.only !== undefined && cells.length === 0 && workloads.length === 0 && extras.length === 0) {
     throw new VmkdError(BenchErrorCode.BadOption, `no cell matches ${options.only.join(', ')}`, { details: { only: options.only } });
   }
   const stream = options.progress === undefined ? process.stderr : options.progress;
@@ -57,33 +72,43 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     { socket: 'tcp', replier: 'in-process' },
     { socket: 'unix', replier: 'child' },
   ] as const;
-  const limitWeight = options.skipLimits ? 0 : limitKinds.length * 2 * (0.2 + limitTrips / 10_000) + 2;
-  const total = limitWeight + cells.reduce((sum, c) => sum + (c.skip === undefined ? c.weight * c.rounds : 0), 0);
+  const limitWeight = options.skipLimits || cells.length === 0 ? 0 : Math.max(1, ...cells.map((c) => c.rounds)) * limitKinds.length * (0.2 + limitTrips / 10_000) + 2;
+  const dumpMiB = options.dumpMiB ?? (quick ? 16 : 1024);
+  const recoveryReads = options.recoveryReads ?? (quick ? 100 : 1000);
+  const workloadWeight =
+    (workloads.includes('dump') ? DUMP_SHAPES.length * (2 + dumpMiB / 15) : 0) +
+    (workloads.includes('recovery') ? 2 + recoveryReads / 100 : 0) +
+    (workloads.includes('radare2') ? 8 : 0) +
+    extras.reduce((t, c) => t + c.weight(quick), 0);
+  const total = workloadWeight + limitWeight + cells.reduce((sum, c) => sum + (c.skip === undefined ? c.weight * c.rounds : 0), 0);
   let doneWeight = 0;
 
-  // The limits are measured before and after the cells and pooled, as the cells run in rounds.
-  const limitPasses: RawLimitResult[][] = [[], []];
-  const measureLimits = async (pass: RawLimitResult[], warm: boolean): Promise<void> => {
-    if (options.skipLimits) return;
+  // The limits are measured in every round, just before that round's cells, so that each ratio to
+  // a limit pairs figures taken minutes apart at most, under the same outside load.
+  const maxRounds = Math.max(1, ...cells.map((c) => c.rounds));
+  const limitPasses: RawLimitResult[][] = [];
+  const measureLimits = async (round: number): Promise<void> => {
+    if (options.skipLimits || cells.length === 0) return;
+    const pass: RawLimitResult[] = [];
     for (const { socket, replier } of limitKinds) {
-      bar?.update(doneWeight / total, `raw-${socket}${replier === 'child' ? '-2proc' : ''} limit`);
+      bar?.update(doneWeight / total, `raw-${socket}${replier === 'child' ? '-2proc' : ''} limit (${round + 1}/${maxRounds})`);
       // A short untimed pass first, as the cells warm up too (on the same connection for a child,
       // whose hot paths are compiled afresh each time it starts).
-      if (warm && replier === 'in-process') await measureRawLimit({ socket, roundTrips: 200 });
+      if (replier === 'in-process') await measureRawLimit({ socket, roundTrips: 200 });
       pass.push(await measureRawLimit({ socket, replier, roundTrips: limitTrips, ...(replier === 'child' ? { warmupRoundTrips: 200 } : {}) }));
-      doneWeight += limitWeight / (limitKinds.length * 2);
+      doneWeight += limitWeight / (limitKinds.length * maxRounds);
     }
+    limitPasses.push(pass);
   };
-  await measureLimits(limitPasses[0], true);
 
   const rounds = new Map<PlannedCell, CellResult[]>(cells.map((c) => [c, []]));
-  const maxRounds = Math.max(1, ...cells.map((c) => c.rounds));
   for (let round = 0; round < maxRounds; round++) {
+    await measureLimits(round);
     for (const cell of cells) {
       if (cell.skip !== undefined || round >= cell.rounds) continue;
       const before = doneWeight;
       const label = `${cell.id ?? `${cell.guest}/${cell.endpoint}`}${cell.rounds > 1 ? ` (${round + 1}/${cell.rounds})` : ''}`;
-      const result = await runCell(cell, (fraction, phase) => bar?.update((before + fraction * cell.weight) / total, `${label} ${phase}`));
+      const result = await runCell(cell, (fraction, phase) => bar?.update((before + fraction * cell.weight) / total, `${label} ${phase}`), { index: round });
       doneWeight += cell.weight;
       rounds.get(cell)?.push(result);
       if (round === cell.rounds - 1) bar?.log(formatCellLine(mergeRounds(rounds.get(cell) ?? [result])));
@@ -106,8 +131,41 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
     return mergeRounds(rounds.get(cell) ?? []);
   });
-  await measureLimits(limitPasses[1], false);
-  const limits = (limitPasses[0]).map((a, i) => mergeLimits(a, (limitPasses[1])[i]));
+  // ── once per run: full dumps, recovery under line faults, radare2, other packages' cells ──
+  const step = (weight: number, label: string) => {
+    const before = doneWeight;
+    doneWeight += weight;
+    return (fraction: number): void => bar?.update((before + fraction * weight) / total, label);
+  };
+  const dumps: DumpResult[] = [];
+  if (workloads.includes('dump')) {
+    for (const shape of DUMP_SHAPES) {
+      const d = await runFullDump(shape, { bytes: dumpMiB * 1024 * 1024, progress: step(2 + dumpMiB / 15, `dump ${shape.id}`) });
+      bar?.log(`dump ${shape.id.padEnd(23)} ${formatRate(d.bytesPerSecond).padStart(12)}  ${d.status === 'ok' ? 'verified' : `${d.status.toUpperCase()}: ${d.reason ?? ''}`}`);
+      dumps.push(d);
+    }
+  }
+  const recovery: RecoveryResult[] = [];
+  if (workloads.includes('recovery')) {
+    const r = await runLineFaultRecovery({ reads: recoveryReads, progress: step(2 + recoveryReads / 100, 'recovery under line faults') });
+    bar?.log(`recovery ${r.status === 'ok' ? `${(r.perFaultMs ?? Number.NaN).toFixed(2)} ms per fault, ${r.intactReads}/${r.reads} intact` : `${r.status.toUpperCase()}: ${r.reason ?? ''}`}`);
+    recovery.push(r);
+  }
+  const radare2: Radare2Result[] = [];
+  if (workloads.includes('radare2')) {
+    step(8, 'radare2')(0);
+    const r = await runRadare2Dump(GUEST_URIS['kdrpc-vmx'], 4 * 1024 * 1024, 'kdrpc-vmx/routed-unix');
+    bar?.log(`radare2 ${r.status === 'ok' ? `${formatRate(r.radare2BytesPerSecond)} beside vmkd ${formatRate(r.vmkdBytesPerSecond)}` : `${r.status}: ${r.reason ?? ''}`}`);
+    radare2.push(r);
+  }
+  const extra: ExtraCellResult[] = [];
+  for (const cell of extras) {
+    const r = await cell.run({ quick, progress: step(cell.weight(quick), cell.id) });
+    bar?.log(`${cell.id.padEnd(28)} ${r.status}`);
+    extra.push(r);
+  }
+
+  const limits = limitPasses.length === 0 ? [] : (limitPasses[0] ?? []).map((_, i) => mergeLimits(limitPasses.map((pass) => pass[i]).filter((l) => l !== undefined)));
   for (const limit of limits) {
     bar?.log(`${limit.id.padEnd(28)} ${formatRate(limitRate(limit)).padStart(12)}  (limit: the read pattern, no protocol work)`);
   }
@@ -123,23 +181,39 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     durationMs: performance.now() - started,
     cells: results,
     limits,
-    targets: computeTargets(results, limits),
+    targets: computeTargets(results, limits, dumps),
+    headline: computeHeadline(results),
+    ...(dumps.length === 0 ? {} : { dumps }),
+    ...(recovery.length === 0 ? {} : { recovery }),
+    ...(radare2.length === 0 ? {} : { radare2 }),
+    ...(extra.length === 0 ? {} : { extra }),
   };
   if (options.outDir !== undefined) await writeBenchOutputs(result, options.outDir);
   return result;
 }
 
-function mergeLimits(a: RawLimitResult, b: RawLimitResult | undefined): RawLimitResult {
-  if (b === undefined) return a;
-  const rates = [...a.payloadRate.samples, ...b.payloadRate.samples];
-  const trips = a.roundTrips + b.roundTrips;
-  const seconds = a.roundTrips / a.roundTripsPerSecond + b.roundTrips / b.roundTripsPerSecond;
+/** The full dump's shapes: the deployable route (KDCOM endpoint on a Unix socket) in a process of its own. */
+const DUMP_SIM = 'build=win7&memory={memory}&cpus=1&prints=0';
+export const DUMP_SHAPES: readonly DumpShape[] = [
+  { id: 'serial-unix-2proc/routed-unix', description: 'virtual kernel in its own process on an unpaced serial line (Unix socket) → route process → KDCOM endpoint (Unix socket) → debugger', guestUri: `sim://?via=serial&line=unix&baud=0&process=child&${DUMP_SIM}` },
+  { id: 'kdrpc-vmx/routed-unix', description: 'virtual kernel behind KDRPC (emulated VMX) inside the route process → KDCOM endpoint (Unix socket) → debugger', guestUri: `sim://?via=kdrpc&${DUMP_SIM}` },
+  { id: 'kdnet/routed-unix', description: 'virtual kernel behind KDNET (loopback UDP) inside the route process → KDCOM endpoint (Unix socket) → debugger', guestUri: `sim://?via=kdnet&${DUMP_SIM}` },
+];
+
+/** One limit from its per-round measurements: round trips pooled, each round's overall rate kept for the spread. */
+function mergeLimits(passes: readonly RawLimitResult[]): RawLimitResult {
+  const first = passes[0];
+  if (first === undefined) throw new RangeError('no limit measurements to merge');
+  const rates = passes.flatMap((p) => [...p.payloadRate.samples]);
+  const trips = passes.reduce((t, p) => t + p.roundTrips, 0);
+  const seconds = passes.reduce((t, p) => t + p.roundTrips / p.roundTripsPerSecond, 0);
   return {
-    ...a,
+    ...first,
     roundTrips: trips,
     roundTripsPerSecond: trips / seconds,
     payloadBytesPerSecond: (trips * READ_PATTERN.payload) / seconds,
     payloadRate: { ...summarize(rates), samples: rates },
-    cpuSecondsPerMiB: (a.cpuSecondsPerMiB * a.roundTrips + b.cpuSecondsPerMiB * b.roundTrips) / trips,
+    cpuSecondsPerMiB: passes.reduce((t, p) => t + p.cpuSecondsPerMiB * p.roundTrips, 0) / trips,
+    roundRates: passes.map((p) => p.payloadBytesPerSecond),
   };
 }

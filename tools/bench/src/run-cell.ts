@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VmkdError } from '@vmkd/kd-protocol';
+import { VmkdError, type DebuggerSession } from '@vmkd/kd-protocol';
 import { fillExpected } from '@vmkd/sim-target';
+import { walkToReady } from './cells/attach-ready.js';
 import { prepareDebuggerSide, type BenchSession, type OpenedDebugger, type PreparedSide } from './cells/debugger-side.js';
 import { prepareGdbSide } from './cells/gdb-endpoint.js';
 import { checkFastPath } from './cells/memory-fast-path.js';
 import { openBenchGuest, type BenchGuest } from './cells/opened-guest.js';
 import { BenchErrorCode } from './errors.js';
 import { childCpuSeconds, childPeakRss, startRssSampler } from './process-usage.js';
-import type { CellResult, EndpointKind, GuestKind, Workload } from './result-types.js';
+import type { AttachReady, CellResult, EndpointKind, GuestKind, Workload } from './result-types.js';
 import { summarize } from './stats.js';
 
 export interface CellSpec {
@@ -21,10 +22,17 @@ export interface CellSpec {
   readonly endpointUri: string | undefined;
   /** Per-request timeout for the debugger (paced serial needs more). */
   readonly timeoutMs: number;
+  /** The guest's virtual kernel runs in this process: the bench makes it (and its clock). */
+  readonly inProcessSim?: { readonly memorySize: number };
   /** The cell's id when guest/endpoint alone do not name it (a variant of a guest, e.g. `serial-unix+memory/routed-inproc`). */
   readonly id?: string;
   /** The guest has the memory fast path: the read must be served from its source (cells/memory-fast-path.ts). */
   readonly memoryFastPath?: boolean;
+}
+
+/** Which round of a cell this is: the once-per-cell workloads (steps, breakpoints, attach-to-ready) run in the first. */
+export interface CellRound {
+  readonly index: number;
 }
 
 /** Progress inside a cell: fraction 0 … 1 and what is being measured. */
@@ -45,7 +53,7 @@ export function cellId(guest: GuestKind, endpoint: EndpointKind): string {
  * read verified against the sim's formula, break-ins. Time, CPU and RSS are taken around the
  * measured calls only; verification runs outside them.
  */
-export async function runCell(spec: CellSpec, progress: CellProgress = () => undefined): Promise<CellResult> {
+export async function runCell(spec: CellSpec, progress: CellProgress = () => undefined, round: CellRound = { index: 0 }): Promise<CellResult> {
   const id = spec.id ?? cellId(spec.guest, spec.endpoint);
   const base = { id, guest: spec.guest, endpoint: spec.endpoint, description: spec.description, workload: spec.workload };
   const started = performance.now();
@@ -57,7 +65,8 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
   try {
     const w = spec.workload;
     progress(0, 'open');
-    guest = await openBenchGuest(spec.guestUri);
+    guest = await openBenchGuest(spec.guestUri, spec.inProcessSim === undefined ? {} : { inProcessSim: spec.inProcessSim });
+    const bench = guest;
     side = spec.endpoint === 'routed-gdb' ? await prepareGdbSide(spec.endpointUri!, guest.link) : await prepareDebuggerSide(spec.endpointUri, guest.link);
 
     // ── attach: connect the debugger, RESET, the target's state change ──
@@ -96,25 +105,30 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
     const wire0 = guest.wireBytes();
     let verified = true;
     const chunkRates: number[] = [];
+    // CPU is taken around the whole read (two getrusage calls, not two per call: the profile
+    // showed per-call sampling in the event loop it measures); verification is synchronous, so its
+    // wall time is its CPU time, and that is subtracted.
+    let verifyNs = 0n;
+    const c0 = process.cpuUsage();
     for (let offset = 0; offset < w.readBytes; offset += callBytes) {
       const n = Math.min(callBytes, w.readBytes - offset);
       const address = guest.dataBase + BigInt(offset);
       const target = buffer.subarray(0, n);
-      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       const got = await session.readVirtualInto(address, target);
-      const ns = process.hrtime.bigint() - t0;
-      readNs += ns;
-      chunkRates.push(n / (Number(ns) / 1e9));
-      const c = process.cpuUsage(c0);
-      cpuMicros += c.user + c.system;
+      const t1 = process.hrtime.bigint();
+      readNs += t1 - t0;
+      chunkRates.push(n / (Number(t1 - t0) / 1e9));
       if (got.bytesRead !== n) {
         throw new VmkdError(BenchErrorCode.VerifyFailed, `read ${got.bytesRead} of ${n} bytes at 0x${address.toString(16)} (status 0x${got.status.toString(16)})`);
       }
       fillExpected(address, expected.subarray(0, n));
       if (Buffer.compare(Buffer.from(target.buffer, target.byteOffset, n), Buffer.from(expected.buffer, 0, n)) !== 0) verified = false;
       progress(0.2 + 0.6 * ((offset + n) / w.readBytes), 'read');
+      verifyNs += process.hrtime.bigint() - t1;
     }
+    const cpu = process.cpuUsage(c0);
+    cpuMicros = Math.max(0, cpu.user + cpu.system - Number(verifyNs) / 1000);
     const wireBytes = guest.wireBytes() - wire0;
     const childCpu = guest.childPid === undefined || childCpu0 === undefined ? 0 : (childCpuSeconds(guest.childPid) ?? childCpu0) - childCpu0;
     const readSeconds = Number(readNs) / 1e9;
@@ -130,6 +144,68 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
       await session.breakIn({ timeoutMs: spec.timeoutMs * 2 });
       breakins.push(performance.now() - t0);
       progress(0.8 + 0.18 * ((i + 1) / w.breakinSamples), 'break-in');
+    }
+
+    // ── once per cell: single steps, breakpoint round trips, attach-to-ready ──
+    // (KD debuggers only: the gdb endpoint cell's RSP client measures reads, latency and break-in.)
+    const kd = kdSession(session);
+    const once = round.index === 0 && kd !== undefined;
+    let stepsPerSecond: number | undefined;
+    if (once && w.steps > 0) {
+      progress(0.9, 'steps');
+      // The virtual CPU steps on its clock's next turn: eager (no 1 ms timer) where it runs here.
+      if (bench.clock !== undefined) bench.clock.eager = true;
+      try {
+        const t0 = performance.now();
+        for (let i = 0; i < w.steps; i++) await kd.singleStep({ timeoutMs: spec.timeoutMs });
+        stepsPerSecond = w.steps / ((performance.now() - t0) / 1000);
+      } finally {
+        if (bench.clock !== undefined) bench.clock.eager = false;
+      }
+    }
+    const breakpoints: number[] = [];
+    if (once && w.breakpointSamples > 0) {
+      progress(0.93, 'breakpoints');
+      const address = await idleLoopAddress(kd);
+      const eager = bench.clock;
+      if (eager !== undefined) eager.eager = true;
+      try {
+        let handle = await kd.writeBreakpoint(address);
+        for (let i = 0; i < w.breakpointSamples; i++) {
+          const t0 = performance.now();
+          await kd.continue();
+          const hit = await kd.waitForStateChange(spec.timeoutMs * 2);
+          breakpoints.push(performance.now() - t0);
+          if (hit.programCounter !== address) throw new Error(`breakpoint round trip: stopped at 0x${hit.programCounter.toString(16)}, not at the breakpoint 0x${address.toString(16)}`);
+          // Step over it as a debugger does (untimed): lift it, one step, plant it again.
+          await kd.restoreBreakpoint(handle);
+          await kd.singleStep({ timeoutMs: spec.timeoutMs });
+          handle = await kd.writeBreakpoint(address);
+        }
+        await kd.restoreBreakpoint(handle);
+      } finally {
+        if (eager !== undefined) eager.eager = false;
+      }
+    }
+    let attachReady: AttachReady | undefined;
+    if (once && w.readyRuns > 0) {
+      progress(0.96, 'attach-to-ready');
+      const runs: number[] = [];
+      let walk = { modules: 0, pdbs: 0, requests: 0 };
+      for (let i = 0; i < w.readyRuns; i++) {
+        // A fresh debugger each time: connect, attach, then everything before symbols load.
+        await session.close();
+        await debuggerSide.close();
+        const t0 = performance.now();
+        debuggerSide = await side.connect(spec.timeoutMs);
+        session = debuggerSide.session;
+        await session.attach({ timeoutMs: spec.timeoutMs * 2 });
+        const fresh = kdSession(session);
+        if (fresh === undefined) throw new Error('attach-to-ready: the reconnected debugger is not a KD session');
+        walk = await walkToReady(fresh);
+        runs.push(performance.now() - t0);
+      }
+      attachReady = { ms: summarize(runs).p50, runs, ...walk };
     }
 
     const peakSelf = rss.stop();
@@ -150,7 +226,13 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
       breakinMs: { ...summarize(breakins), samples: breakins },
       cpuSecondsPerMiB: (cpuMicros / 1e6 + childCpu) / (w.readBytes / 1048576),
       peakRssBytes: peakSelf + peakChild,
+      roundRates: [w.readBytes / readSeconds],
+      roundLatencyP50Ms: [latency.p50],
+      ...(stepsPerSecond === undefined ? {} : { stepsPerSecond }),
+      ...(breakpoints.length === 0 ? {} : { breakpointMs: { ...summarize(breakpoints), samples: breakpoints } }),
+      ...(attachReady === undefined ? {} : { attachReady }),
       ...(fastPath === undefined ? {} : { fastPath }),
+      ...(guest.simTickMs === undefined ? {} : { simTickMs: guest.simTickMs }),
       elapsedMs: performance.now() - started,
     };
   } catch (error) {
@@ -164,6 +246,27 @@ export async function runCell(spec: CellSpec, progress: CellProgress = () => und
     await side?.close().catch(() => undefined);
     await guest?.close().catch(() => undefined);
   }
+}
+
+/** The session as vmkd's KD DebuggerSession, when it is one (the gdb cell's RSP client is not). */
+function kdSession(session: BenchSession): DebuggerSession | undefined {
+  const s = session as Partial<DebuggerSession>;
+  return typeof s.singleStep === 'function' && typeof s.writeBreakpoint === 'function' && typeof s.waitForStateChange === 'function' ? (session as DebuggerSession) : undefined;
+}
+
+/**
+ * An address in the virtual kernel's idle loop that every pass executes: its `inc qword [rip+…]`
+ * (48 FF 05) on nt's idle counter, found by reading the code page the target stopped in (the idle
+ * loop follows DbgBreakPointWithStatus on the same page), as one would with `s` in WinDbg.
+ */
+async function idleLoopAddress(session: DebuggerSession): Promise<bigint> {
+  const stop = await session.breakIn();
+  const page = stop.programCounter & ~0xfffn;
+  const code = (await session.readVirtual(page, 4096)).data;
+  for (let i = 0; i + 3 <= code.length; i++) {
+    if (code[i] === 0x48 && code[i + 1] === 0xff && code[i + 2] === 0x05) return page + BigInt(i);
+  }
+  throw new Error(`breakpoint round trip: no idle-loop instruction on the page at 0x${page.toString(16)}`);
 }
 
 /**
@@ -201,6 +304,8 @@ export function mergeRounds(rounds: readonly CellResult[]): CellResult {
     breakinMs: { ...summarize(breakins), samples: breakins },
     cpuSecondsPerMiB: cpuSeconds / (readBytes / 1048576),
     peakRssBytes: Math.max(...rounds.map((r) => r.peakRssBytes ?? 0)),
+    roundRates: rounds.flatMap((r) => [...(r.roundRates ?? [])]),
+    roundLatencyP50Ms: rounds.flatMap((r) => [...(r.roundLatencyP50Ms ?? [])]),
     elapsedMs,
   };
 }

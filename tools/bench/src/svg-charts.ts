@@ -1,6 +1,6 @@
 import { formatMs, formatRate } from './format-units.js';
 import { cellReadRate, limitRate, type BenchResult, type GuestKind } from './result-types.js';
-import { percentile } from './stats.js';
+import { histogramOf } from './stats.js';
 
 /** Escapes text for SVG/XML content and attribute values. */
 export function escapeXml(text: string): string {
@@ -14,6 +14,7 @@ const COLORS: Record<GuestKind | 'raw', string> = {
   'serial-tcp': '#0891b2',
   'kdrpc-vmx': '#16a34a',
   'kdrpc-native': '#7c3aed',
+  kdnet: '#db2777',
   raw: '#6b7280',
 };
 
@@ -98,8 +99,8 @@ export function renderLatencySvg(result: BenchResult): string {
   const rows = result.cells
     .filter((c) => c.status === 'ok' && c.latencyMs !== undefined && c.latencyMs.samples.length > 0)
     .map((c) => {
-      const sorted = [...(c.latencyMs?.samples ?? [])].sort((a, b) => a - b);
-      return { label: c.id, color: COLORS[c.guest], sorted };
+      const samples = c.latencyMs?.samples ?? [];
+      return { label: c.id, color: COLORS[c.guest], samples, h: histogramOf(samples) };
     });
   const rowH = 22;
   const left = 230;
@@ -107,14 +108,14 @@ export function renderLatencySvg(result: BenchResult): string {
   const width = 980;
   const top = 60;
   const height = top + Math.max(1, rows.length) * rowH + 50;
-  const all = rows.flatMap((r) => r.sorted).filter((v) => v > 0);
+  const all = rows.flatMap((r) => r.samples).filter((v) => v > 0);
   const ticks = decades(Math.min(0.01, ...all), Math.max(1, ...all));
   const axis = logAxis(left, width - right, top - 6, top + rows.length * rowH, ticks, (v) => formatMs(v).replace('.00', ''), 'GetVersion round trip (log scale)');
   const body = [...axis.parts];
   rows.forEach((r, i) => {
     const y = top + i * rowH + rowH / 2;
-    const s = r.sorted;
-    const at = (p: number): number => axis.x(Math.max(percentile(s, p), ticks[0]));
+    const h = r.h;
+    const at = (p: number): number => axis.x(Math.max(h.at(p), ticks[0]));
     const min = at(0);
     const max = at(100);
     const q1 = at(25);
@@ -125,8 +126,8 @@ export function renderLatencySvg(result: BenchResult): string {
     body.push(`<line x1="${min.toFixed(1)}" y1="${y}" x2="${max.toFixed(1)}" y2="${y}" stroke="${r.color}" stroke-width="1.5"/>`);
     body.push(`<rect x="${q1.toFixed(1)}" y="${y - 6}" width="${Math.max(1.5, q3 - q1).toFixed(1)}" height="12" fill="${r.color}" fill-opacity="0.35" stroke="${r.color}"/>`);
     body.push(`<line x1="${p50.toFixed(1)}" y1="${y - 7}" x2="${p50.toFixed(1)}" y2="${y + 7}" stroke="#111827" stroke-width="2"/>`);
-    body.push(`<circle cx="${p99.toFixed(1)}" cy="${y}" r="3" fill="#dc2626"><title>p99 ${escapeXml(formatMs(percentile(s, 99)))}</title></circle>`);
-    body.push(`<text x="${width - right + 8}" y="${y + 4}" font-size="10" fill="#374151" ${FONT}>${escapeXml(`p50 ${formatMs(percentile(s, 50))} · p99 ${formatMs(percentile(s, 99))} · n=${s.length}`)}</text>`);
+    body.push(`<circle cx="${p99.toFixed(1)}" cy="${y}" r="3" fill="#dc2626"><title>p99 ${escapeXml(formatMs(h.at(99)))}</title></circle>`);
+    body.push(`<text x="${width - right + 8}" y="${y + 4}" font-size="10" fill="#374151" ${FONT}>${escapeXml(`p50 ${formatMs(h.at(50))} · p99 ${formatMs(h.at(99))} · n=${h.count}`)}</text>`);
   });
   return frame(width, height, 'vmkd: small-request latency distributions', 'whisker min–max · box p25–p75 · black bar p50 · red dot p99', body);
 }

@@ -14,7 +14,7 @@ describe('the gdb:// endpoint cell', () => {
     const result = await runCell({
       guest: 'serial-unix',
       endpoint: 'routed-gdb',
-      workload: { readBytes: 1024 * 1024, latencySamples: 20, breakinSamples: 2, warmupBytes: 64 * 1024 },
+      workload: { readBytes: 1024 * 1024, latencySamples: 20, breakinSamples: 2, warmupBytes: 64 * 1024, steps: 0, breakpointSamples: 0, readyRuns: 0 },
       description: 'test',
       guestUri: GUEST_URIS['serial-unix'],
       endpointUri: ENDPOINT_URIS['routed-gdb'],

@@ -2,7 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { measureRawLimit, runBench, runBenchCommand, type BenchResult } from '../src/index.js';
+import { radare2UnavailableReason, runRadare2Dump } from '../src/cells/radare2-dump.js';
+import { GUEST_URIS, measureRawLimit, runBench, runBenchCommand, type BenchResult } from '../src/index.js';
+
+const r2Missing = radare2UnavailableReason();
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -33,6 +36,15 @@ describe('runBench end to end (one cheap cell)', () => {
     expect(cell?.wireBytes).toBeGreaterThan(2 * 1024 * 1024);
     expect(cell?.readBytesPerSecond).toBeGreaterThan(0);
     expect(result.limits.map((l) => l.id)).toEqual(['raw-unix', 'raw-tcp', 'raw-unix-2proc']);
+    // The limits are measured in every round, interleaved with the cells: one figure per round.
+    for (const limit of result.limits) expect(limit.roundRates).toHaveLength(2);
+    expect(cell?.roundRates).toHaveLength(2);
+    // What debuggers feel, once per cell: single steps, breakpoint round trips, attach to ready.
+    expect(cell?.stepsPerSecond).toBeGreaterThan(0);
+    expect(cell?.breakpointMs?.count).toBe(cell?.workload.breakpointSamples);
+    expect(cell?.attachReady).toMatchObject({ modules: 13, pdbs: 13 });
+    const whole = result.targets.find((t) => t.id === 'whole-stack');
+    expect(whole?.range?.n).toBe(2);
     expect(result.targets.find((t) => t.id === 'whole-stack')?.value).toBeGreaterThan(0);
     // Targets that need cells not run are n/a, not failures.
     expect(result.targets.find((t) => t.id === 'acceleration')?.pass).toBeUndefined();
@@ -51,6 +63,32 @@ describe('runBench end to end (one cheap cell)', () => {
     // The child's resident memory is counted: two Node processes are well above one's RSS.
     expect(cell?.peakRssBytes).toBeGreaterThan(process.memoryUsage.rss());
     expect(result.targets.find((t) => t.id === 'whole-stack-2proc')?.pass).toBeUndefined();
+  });
+
+  it('runs the once-per-run workloads: full dumps through a route process, recovery under line faults', { timeout: 240_000 }, async () => {
+    const result = await runBench({ quick: true, only: ['dump', 'recovery'], dumpMiB: 4, recoveryReads: 20, progress: false });
+    expect(result.cells).toEqual([]);
+    expect(result.dumps?.map((d) => d.id)).toEqual(['serial-unix-2proc/routed-unix', 'kdrpc-vmx/routed-unix', 'kdnet/routed-unix']);
+    for (const d of result.dumps ?? []) {
+      expect(d.status, d.reason).toBe('ok');
+      expect(d.verified).toBe(true);
+      expect(d.verifiedBytes).toBe(4 * 1024 * 1024);
+      for (const p of d.processes ?? []) expect(p.peakRssBytes).toBeGreaterThan(0);
+    }
+    expect(result.dumps?.[0]?.processes?.map((p) => p.role)).toEqual(['guest', 'route', 'debugger (bench)']);
+    expect(result.targets.find((t) => t.id === 'route-rss/serial-unix-2proc/routed-unix')?.value).toBeGreaterThan(0);
+    const recovery = result.recovery?.[0];
+    expect(recovery?.status, recovery?.reason).toBe('ok');
+    expect(recovery).toMatchObject({ reads: 20, intactReads: 20, lost: 0, duplicated: 0 });
+    expect((recovery?.faults?.corrupted ?? 0) + (recovery?.faults?.dropped ?? 0)).toBeGreaterThan(0);
+  });
+
+  it.skipIf(r2Missing !== undefined)('radare2 dumps 1 MiB through the same route as vmkd’s client, the same bytes (needs r2)', { timeout: 240_000 }, async () => {
+    const r = await runRadare2Dump(GUEST_URIS['kdrpc-vmx'], 1024 * 1024, 'kdrpc-vmx/routed-unix');
+    expect(r.status, r.reason).toBe('ok');
+    expect(r.matched).toBe(true);
+    expect(r.radare2BytesPerSecond).toBeGreaterThan(0);
+    expect(r.vmkdBytesPerSecond).toBeGreaterThan(0);
   });
 
   it('measures the two-process raw limit with its replying end in a child', async () => {

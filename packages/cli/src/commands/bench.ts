@@ -1,4 +1,4 @@
-import { BenchErrorCode, planMatrix, runBenchCommand } from '@vmkd/bench';
+import { BenchErrorCode, EXTRA_CELLS, planMatrix, RUN_WORKLOADS, runBenchCommand } from '@vmkd/bench';
 import { VmkdError } from '@vmkd/kd-protocol';
 import type { CommandContext } from '../output/command-context.js';
 
@@ -7,6 +7,8 @@ export interface BenchCommandOptions {
   readonly out?: string;
   readonly only?: string;
   readonly readMib?: number;
+  readonly dumpMib?: number;
+  readonly recoveryReads?: number;
   readonly wide?: boolean;
 }
 
@@ -16,15 +18,16 @@ export interface BenchCommandOptions {
  */
 export function checkOnly(only: string, quick: boolean): void {
   const wanted = only.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (planMatrix({ quick, only: wanted }).length > 0) return;
+  const runWide: readonly string[] = [...RUN_WORKLOADS, ...EXTRA_CELLS.map((c) => c.id)];
+  if (planMatrix({ quick, only: wanted }).length > 0 || wanted.some((w) => runWide.includes(w))) return;
   const cells = planMatrix({ quick });
   const ids = cells.map((c) => `${c.guest}/${c.endpoint}`);
   const guests = [...new Set(cells.map((c) => c.guest))];
   const endpoints = [...new Set(cells.map((c) => c.endpoint))];
   throw new VmkdError(
     BenchErrorCode.BadOption,
-    `--only ${only}: no ${quick ? 'quick ' : ''}cell matches. Cells: ${ids.join(', ')}. Or a guest kind (${guests.join(', ')}) or an endpoint kind (${endpoints.join(', ')}).`,
-    { details: { only: wanted, cells: ids, guests, endpoints } },
+    `--only ${only}: no ${quick ? 'quick ' : ''}cell matches. Cells: ${ids.join(', ')}. Or a guest kind (${guests.join(', ')}), an endpoint kind (${endpoints.join(', ')}) or a run workload (${runWide.join(', ')}).`,
+    { details: { only: wanted, cells: ids, guests, endpoints, workloads: runWide } },
   );
 }
 
@@ -41,5 +44,7 @@ export async function runBench(ctx: CommandContext, options: BenchCommandOptions
   if (options.out !== undefined) argv.push('--out', options.out);
   if (options.only !== undefined) argv.push('--only', options.only);
   if (options.readMib !== undefined) argv.push('--read-mib', String(options.readMib));
+  if (options.dumpMib !== undefined) argv.push('--dump-mib', String(options.dumpMib));
+  if (options.recoveryReads !== undefined) argv.push('--recovery-reads', String(options.recoveryReads));
   return runBenchCommand(argv, { stdout: ctx.io.stdout, stderr: ctx.io.stderr });
 }

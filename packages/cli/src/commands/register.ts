@@ -85,12 +85,14 @@ Examples:
 
   program
     .command('bench')
-    .description('benchmark the transports: serial vs accelerated, direct vs routed, against the raw socket limit')
+    .description('benchmark the transports and what debuggers feel: every guest × endpoint, direct and routed, against the raw socket limit; steps, breakpoints, attach to ready, full dumps, line faults')
     .option('--quick', 'the small matrix (under a minute on 2 cores)')
     .option('--out <dir>', 'also write results.json, results.md and SVG charts to <dir>')
     .option('--wide', 'every column in the table (by default it fits 100 columns)')
-    .option('--only <cells>', 'run only these cells, guest kinds or endpoint kinds (comma-separated)')
+    .option('--only <cells>', 'run only these cells, guest kinds, endpoint kinds or run workloads (dump, recovery, radare2), comma-separated')
     .option('--read-mib <n>', 'MiB read by each unpaced cell (default 4 with --quick, 32 otherwise)', integerArg('--read-mib', 1, 65_536))
+    .option('--dump-mib <n>', 'MiB of guest-physical memory each full dump reads (default 16 with --quick, 1024 otherwise)', integerArg('--dump-mib', 1, 4096))
+    .option('--recovery-reads <n>', 'reads of the line-fault recovery workload (default 100 with --quick, 1000 otherwise)', integerArg('--recovery-reads', 1, 100_000))
     .action(async (options: BenchCommandOptions, command: Command) => runner.run(command, async (ctx) => (await import('./bench.js')).runBench(ctx, options)));
 
   program

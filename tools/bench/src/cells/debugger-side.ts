@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,20 @@ export interface PreparedSide<S extends BenchSession = BenchSession> {
 
 /** `{tmp}` in an endpoint URI: a private directory made for the cell and removed after it. */
 const TMP = '{tmp}';
+/** `{udp}` in an endpoint URI: a loopback UDP port free a moment ago (where vmkd's KDNET debugger listens). */
+const UDP = '{udp}';
+
+/** A loopback UDP port nobody had bound a moment ago. */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}
 
 async function closeAll(cleanups: readonly (() => unknown)[]): Promise<void> {
   for (const cleanup of [...cleanups].reverse()) {
@@ -72,6 +87,7 @@ export async function prepareDebuggerSide(endpointUri: string | undefined, guest
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
       uri = uri.replace(TMP, dir);
     }
+    if (uri.includes(UDP)) uri = uri.replace(UDP, String(await freeUdpPort()));
     const endpoint = await openEndpoint(uri, { registry: benchRegistry });
     cleanups.push(() => endpoint.close());
     const r = route(guest, endpoint.link, { closeLinks: false });

@@ -18,7 +18,7 @@ describe('the memory fast path cells', () => {
 
   it('reads through the route from the RAM file, verified, and counts it', { timeout: 120_000 }, async () => {
     const spec = planMatrix({ quick: true, only: ['serial-unix+memory/routed-unix'] })[0];
-    const result = await runCell({ ...spec, workload: { readBytes: 1 << 20, latencySamples: 5, breakinSamples: 1, warmupBytes: 0 }, timeoutMs: 20_000 });
+    const result = await runCell({ ...spec, workload: { readBytes: 1 << 20, latencySamples: 5, breakinSamples: 1, warmupBytes: 0, steps: 0, breakpointSamples: 0, readyRuns: 0 }, timeoutMs: 20_000 });
     expect(result).toMatchObject({ id: 'serial-unix+memory/routed-unix', status: 'ok', verified: true });
     expect(result.fastPath).toMatchObject({ bytesThroughKd: 0, validationsFailed: 0 });
     expect(result.fastPath!.bytesFromSource).toBeGreaterThanOrEqual(1 << 20);
