@@ -34,7 +34,14 @@ export function createEventWaiter(api: PipeApi): EventWaiter {
     armed = true;
     const watched = waiting.slice(0, MAX_WAITED);
     const handles = BigUint64Array.from([wake, ...watched.map((w) => w.event)]);
-    api.waitForMultipleObjectsAsync(handles, 0, Win32.INFINITE, (error, index) => {
+    try {
+      api.waitForMultipleObjectsAsync(handles, 0, Win32.INFINITE, settle);
+    } catch (error) {
+      // koffi refused the call (its queue of asynchronous calls is full): fail the waiters, stay usable.
+      armed = false;
+      failAll(error);
+    }
+    function settle(error: unknown, index: number): void {
       armed = false;
       if (error !== null && error !== undefined) {
         failAll(error);
@@ -51,7 +58,7 @@ export function createEventWaiter(api: PipeApi): EventWaiter {
         done.resolve();
       }
       arm();
-    });
+    }
   };
 
   const failAll = (error: unknown): void => {

@@ -1,4 +1,4 @@
-import { VmkdError } from '@vmkd/kd-protocol';
+import { VmkdError, isVmkdError } from '@vmkd/kd-protocol';
 import { PROXY_PIPE_MAX_MESSAGE, ProxyPipeErrorCode } from '../framing.js';
 import type { KdrpcProxyPipeServer, KdrpcProxyPipeServerOptions } from '../server-types.js';
 import { sharedEventWaiter } from './event-waiter.js';
@@ -95,7 +95,7 @@ export async function createKdrpcMessagePipeServer(options: KdrpcProxyPipeServer
     }
   };
 
-  const loop = (async (): Promise<void> => {
+  const serve = async (): Promise<void> => {
     let failures = 0;
     while (!closed) {
       const connected = await pipe.connect();
@@ -121,7 +121,14 @@ export async function createKdrpcMessagePipeServer(options: KdrpcProxyPipeServer
         if (win32Error !== Win32.ERROR_PIPE_NOT_CONNECTED) options.onDropped?.({ reason: 'io-error', limit: PROXY_PIPE_MAX_MESSAGE, brokenFrames, win32Error });
       }
     }
-  })();
+  };
+  // The loop never rejects into the void: a failure it cannot recover from (the waiter thread could
+  // not be started) is reported, and the guest is gone until the pipe is opened again.
+  const loop = serve().catch((error: unknown) => {
+    if (closed) return;
+    options.onDropped?.({ reason: 'io-error', limit: PROXY_PIPE_MAX_MESSAGE, brokenFrames, ...(isVmkdError(error) && typeof error.details.win32Error === 'number' ? { win32Error: error.details.win32Error } : {}) });
+    host.guestGone(`proxy pipe failed: ${error instanceof Error ? error.message : String(error)}`);
+  });
 
   return {
     path,

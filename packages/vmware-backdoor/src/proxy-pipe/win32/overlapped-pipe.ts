@@ -87,6 +87,20 @@ export class OverlappedPipe {
 
   private settled: Promise<unknown> = Promise.resolve();
 
+  /**
+   * Waits for the pending operation. Should the waiter itself fail, the operation is cancelled and
+   * waited for here (briefly, bWait = TRUE), so the kernel never writes into freed buffers.
+   */
+  private async untilDone(): Promise<void> {
+    try {
+      await this.waiter.signalled(this.event);
+    } catch (error) {
+      this.api.CancelIoEx(this.handle, this.overlapped);
+      this.api.GetOverlappedResult(this.handle, this.overlapped, [0], 1);
+      throw error;
+    }
+  }
+
   private run(start: (overlapped: bigint) => number, alsoDone?: number): Promise<PipeIoResult> {
     if (this.busy) throw new Error('overlapped pipe: one operation at a time');
     if (this.closed) return Promise.resolve({ ok: false, win32Error: Win32.ERROR_INVALID_HANDLE, bytes: 0 });
@@ -99,7 +113,7 @@ export class OverlappedPipe {
         if (started === 0) {
           const error = this.api.GetLastError();
           if (error === alsoDone) return { ok: true, bytes: 0 };
-          if (error === Win32.ERROR_IO_PENDING) await this.waiter.signalled(this.event);
+          if (error === Win32.ERROR_IO_PENDING) await this.untilDone();
           // A message longer than the buffer fails at once with ERROR_MORE_DATA; the count comes below.
           else if (error !== Win32.ERROR_MORE_DATA) return { ok: false, win32Error: error, bytes: 0 };
         }
