@@ -57,7 +57,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
   const notices: GdbEndpointNotice[] = [];
 
   beforeAll(async () => {
-    r = await openSimRoute('serial');
+    r = await openSimRoute();
     r.endpoint.notices$.subscribe((n) => notices.push(n));
   });
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { route, type RouteEvent } from '@vmkd/router';
 import { connectUnixByteLink } from '@vmkd/byte-links';
 import { createSimTarget } from '@vmkd/sim-target';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKdnetEndpointLink, createKdnetGuestLink, openTargetOverKdnet } from '../src/index.js';
+import { createKdnetEndpointLink, createKdnetGuestLink, openTargetOverKdnet } from '@vmkd/kdnet';
 
 let dir: string;
 const cleanups: (() => unknown)[] = [];

@@ -1,9 +1,12 @@
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientUnavailable, runLldb } from './clients.js';
 import { openSimRoute, type GuestVia, type SimRoute } from './sim-route.js';
+
+// Real gdb/lldb through a route on a loaded machine: the time the gdb endpoint's own tests had.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 const lldbMissing = clientUnavailable('lldb');
 const MIB = 1024 * 1024;

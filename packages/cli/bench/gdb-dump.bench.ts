@@ -4,7 +4,7 @@
  * vmkd's own DebuggerSession on the same route. Both run against the same stopped kernel; gdb's
  * time is taken inside gdb (Python's clock around the dump), so its start-up is not counted.
  *
- *   npm run bench -w @vmkd/gdb-remote            (or: node --import tsx --conditions=@vmkd/source bench/gdb-dump.bench.ts)
+ *   npm run bench -w @vmkd/cli            (or: node --import tsx --conditions=@vmkd/source bench/gdb-dump.bench.ts)
  *
  * Prints one Markdown row per guest transport: median of 3 runs each, and the ratio gdb / own.
  */
@@ -14,7 +14,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openSimRoute, type GuestVia } from '../test/sim-route.js';
+import { openSimRoute, type GuestVia } from '../test/gdb-remote/sim-route.js';
 
 const SIZE = 16 * 1024 * 1024;
 const RUNS = 3;

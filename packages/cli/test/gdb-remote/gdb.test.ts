@@ -2,9 +2,12 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fillExpected } from '@vmkd/sim-target';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientUnavailable, printedValues, runGdb, startGdb } from './clients.js';
 import { openSimRoute, type GuestVia, type SimRoute } from './sim-route.js';
+
+// Real gdb/lldb through a route on a loaded machine: the time the gdb endpoint's own tests had.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 const gdbMissing = clientUnavailable('gdb');
 
