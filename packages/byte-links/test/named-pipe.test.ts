@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isVmkdError, type ByteLink } from '@vmkd/kd-protocol';
 import { connectPipeByteLink, listenByteLinks, listenPipeByteLinks, openByteLink } from '../src/index.js';
-import { collectBytes, endOf, nextConnection, pattern } from './helpers.js';
+import { collectBytes, endOf, nextConnection, pattern } from '../src/testing/index.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {

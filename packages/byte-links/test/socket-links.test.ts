@@ -13,7 +13,7 @@ import {
   listenUnixByteLinks,
   openByteLink,
 } from '../src/index.js';
-import { collectBytes, endOf, nextConnection, pattern } from './helpers.js';
+import { collectBytes, endOf, nextConnection, pattern } from '../src/testing/index.js';
 
 interface Pair {
   client: ByteLink;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBytePair, isVmkdError, type ByteLink } from '@vmkd/kd-protocol';
 import { connectTcpByteLink, listenTcpByteLinks } from '@vmkd/byte-links';
 import { createPacedByteLink, openSerialLine } from '../src/index.js';
-import { collectBytes, endOf, nextConnection, pattern } from './helpers.js';
+import { collectBytes, endOf, nextConnection, pattern } from '@vmkd/byte-links/testing';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isVmkdError, type ByteLink } from '@vmkd/kd-protocol';
 import { openSerialByteLink, openSerialLine } from '../src/index.js';
-import { collectBytes, endOf, pattern } from './helpers.js';
+import { collectBytes, endOf, pattern } from '@vmkd/byte-links/testing';
 import { socatSkipReason, startPtyPair, type PtyPair } from '../src/testing/index.js';
 
 const cleanup: (() => Promise<void>)[] = [];

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { firstValueFrom, filter, timeout } from 'rxjs';
 import { isVmkdError, type KdPacket, type LinkEvent, type PacketLink } from '@vmkd/kd-protocol';
 import { createSerialGuestLink, createSerialTargetLink, type SerialPacketLink } from '../src/index.js';
-import { pattern } from './helpers.js';
+import { pattern } from '@vmkd/byte-links/testing';
 import { socatSkipReason, startPtyPair } from '../src/testing/index.js';
 
 const cleanup: (() => Promise<void>)[] = [];

@@ -1,8 +1,7 @@
-import { firstValueFrom, type Observable } from 'rxjs';
-import { lastValueFrom, take, timeout, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, take, timeout, toArray, type Observable } from 'rxjs';
 import type { ByteLink, ByteLinkListener } from '@vmkd/kd-protocol';
 
-/** Collect bytes from a link until `count` have arrived (or time out). */
+/** Collects bytes from a link until `count` have arrived; rejects on a timeout, an error or an early end. */
 export function collectBytes(link: ByteLink, count: number, timeoutMs = 10_000): Promise<Uint8Array> {
   return new Promise<Uint8Array>((resolve, reject) => {
     const out = new Uint8Array(count);
@@ -34,7 +33,7 @@ export function collectBytes(link: ByteLink, count: number, timeoutMs = 10_000):
   });
 }
 
-/** Resolves 'complete' or with the error data$ ended with. */
+/** Resolves 'complete' or with the error the observable ended with (a timeout error if it did not end). */
 export function endOf(observable$: Observable<unknown>, timeoutMs = 10_000): Promise<unknown> {
   return lastValueFrom(observable$.pipe(toArray(), timeout(timeoutMs))).then(
     () => 'complete',
@@ -42,10 +41,12 @@ export function endOf(observable$: Observable<unknown>, timeoutMs = 10_000): Pro
   );
 }
 
+/** The listener's next accepted connection. */
 export function nextConnection(listener: ByteLinkListener, timeoutMs = 10_000): Promise<ByteLink> {
   return firstValueFrom(listener.connections$.pipe(take(1), timeout(timeoutMs)));
 }
 
+/** `size` pseudo-random bytes, the same for the same seed (an LCG's high bytes). */
 export function pattern(size: number, seed = 0): Uint8Array {
   const bytes = new Uint8Array(size);
   let x = seed * 2654435761 + 1;
