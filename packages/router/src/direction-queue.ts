@@ -1,11 +1,6 @@
+import type { DropReason } from './route-events.js';
 import { heldDepth, queueDepth, type DirectionState, type QueueItem } from './route-state.js';
 
-/** Why a packet never crossed. */
-export type DropReason =
-  /** The queue was full and this packet was the one refused. */
-  | 'rejected'
-  /** The queue was full and a more important packet took this (droppable) packet's place. */
-  | 'evicted';
 
 export interface OfferResult {
   readonly direction: DirectionState;

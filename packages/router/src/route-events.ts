@@ -1,8 +1,14 @@
 import type { Direction } from './direction.js';
-import type { DropReason } from './direction-queue.js';
 
 /** Which link of a route an event came from. */
 export type RouteSide = 'guest' | 'endpoint';
+
+/** Why a packet never crossed. */
+export type DropReason =
+  /** The queue was full and this packet was the one refused. */
+  | 'rejected'
+  /** The queue was full and a more important packet took this (droppable) packet's place. */
+  | 'evicted';
 
 /** How a packet came to cross the route. */
 export type PacketOrigin =

@@ -1,6 +1,5 @@
 import { fastPathOf, formatFastPathStats, type FastPathStats } from '@vmkd/vmm-memory';
 import type { OpenedLink } from '@vmkd/kd-protocol';
-import type { MatrixOptions, PlannedCell } from '../matrix.js';
 import type { EndpointKind, Workload } from '../result-types.js';
 
 /**
@@ -26,15 +25,21 @@ const ENDPOINTS: readonly [EndpointKind, string][] = [
   ['routed-unix', 'unix:{tmp}/kd.sock'],
 ];
 
-/** The cells, for planMatrix; `only` as there (a cell id, `serial-unix+memory`, or an endpoint kind). */
-export function memoryFastPathCells(options: MatrixOptions & { readonly only?: readonly string[] }, base: SerialUnixCell): PlannedCell[] {
+/** The matrix options the cells read (matrix.ts passes its own; not imported from there, which imports this). */
+interface CellOptions {
+  readonly quick: boolean;
+  readonly only?: readonly string[];
+}
+
+/** The cells, for planMatrix (PlannedCell-shaped); `only` as there (a cell id, `serial-unix+memory`, or an endpoint kind). */
+export function memoryFastPathCells(options: CellOptions, base: SerialUnixCell) {
   const guestId = `serial-unix+${MEMORY_FAST_PATH_VARIANT}`;
   const { workload } = base;
   return ENDPOINTS
     .filter(([endpoint]) => options.only === undefined || options.only.some((o) => o === `${guestId}/${endpoint}` || o === guestId || o === endpoint || o === MEMORY_FAST_PATH_VARIANT))
     .map(([endpoint, endpointUri]) => ({
       id: `${guestId}/${endpoint}`,
-      guest: 'serial-unix',
+      guest: 'serial-unix' as const,
       endpoint,
       workload,
       description: `virtual kernel behind an unpaced serial line (KDCOM over a Unix socket), its RAM in a file read by the memory fast path (?memory=); ${base.endpointText[endpoint]}`,
