@@ -1,10 +1,17 @@
-import { KdPacketType, KdStateChange, NtStatus, type KdPacket } from '@vmkd/kd-protocol';
+import { KdApi, KdLimits, KdPacketType, KdStateChange, NtStatus, type KdPacket } from '@vmkd/kd-protocol';
 
 /** Size of `DBGKD_ANY_WAIT_STATE_CHANGE` without extra data (kd-protocol spec §2.5). */
-const STATE_CHANGE_SIZE = 0xf0;
-const MANIPULATE_SIZE = 0x38;
+const STATE_CHANGE_SIZE = KdLimits.StateChangeSize;
+const MANIPULATE_SIZE = KdLimits.ManipulateSize;
 /** Read/Write Virtual, Control space, Physical: ActualBytesRead/Written at union offset 0x1C. */
-const MEMORY_APIS = new Set([0x3130, 0x3131, 0x3137, 0x3138, 0x313d, 0x313e]);
+const MEMORY_APIS: ReadonlySet<number> = new Set([
+  KdApi.ReadVirtualMemory,
+  KdApi.WriteVirtualMemory,
+  KdApi.ReadControlSpace,
+  KdApi.WriteControlSpace,
+  KdApi.ReadPhysicalMemory,
+  KdApi.WritePhysicalMemory,
+]);
 
 /**
  * NTSTATUS the router puts in the reply to a request the vanished target never answered:

@@ -1,4 +1,8 @@
 import {
+  KdApi,
+  KdDebugIoApi,
+  KdLimits,
+  KdPacketType,
   KdRecvCode,
   KdrpcGlobals,
   KdrpcVersion,
@@ -90,11 +94,14 @@ export interface KdrpcGuestLink extends PacketLink {
   status(): KdrpcGuestStatus;
 }
 
-/** KD numbers the guest needs to follow the kernel's receive pattern. */
-const PacketType = { StateChange32: 1, StateManipulate: 2, DebugIo: 3, StateChange64: 7, PollBreakin: 8, FileIo: 11 } as const;
-const Api = { Continue: 0x3136, ContinueApi2: 0x313c, Reboot: 0x313b, CauseBugCheck: 0x3149, GetString: 0x3231 } as const;
-/** Header (buffer 1) sizes per packet type: DBGKD_MANIPULATE_STATE64 56, DBGKD_DEBUG_IO 16, DBGKD_FILE_IO 56. */
-const HEADER_SIZE: Readonly<Record<number, number>> = { 2: 56, 3: 16, 11: 56 };
+/** KD numbers the guest needs to follow the kernel's receive pattern (kd-protocol's, spec 1.3 and 2.1). */
+const PacketType = KdPacketType;
+const Api = { Continue: KdApi.Continue, ContinueApi2: KdApi.ContinueApi2, Reboot: KdApi.Reboot, CauseBugCheck: KdApi.CauseBugCheck, GetString: KdDebugIoApi.GetString } as const;
+/**
+ * Header (buffer 1) sizes per packet type: DBGKD_MANIPULATE_STATE64 and DBGKD_DEBUG_IO as
+ * kd-protocol declares them; a DBGKD_FILE_IO header as kdvm.dll passes it, 56 bytes.
+ */
+const HEADER_SIZE: Readonly<Record<number, number>> = { [KdPacketType.StateManipulate]: KdLimits.ManipulateSize, [KdPacketType.DebugIo]: KdLimits.DebugIoSize, [KdPacketType.FileIo]: 56 };
 const NO_BUFFER: SendableKdBuffer = { length: 0, maxLength: 0 };
 const KD_RETRY_COUNT = 10;
 
