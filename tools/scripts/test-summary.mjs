@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Prints the one closing line CI reads, `P passed, F failed[, S skipped]`, from vitest's JSON
 // report. vitest's own summary is not that line, and a file that crashes while loading leaves
-// numFailedTests at 0, so crashed files are counted here explicitly.
+// numFailedTests at 0, so crashed files are counted here explicitly. Given several reports
+// (`--report linux.json --report windows.json`: the suite and the Windows lane), it prints one line
+// per report first and closes with their sum; a missing report counts as one failure.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -24,17 +26,36 @@ export function formatSummary({ passed, failed, skipped }) {
   return `${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`;
 }
 
-function main() {
-  const { values } = parseArgs({ options: { report: { type: 'string', default: 'reports/vitest.json' } } });
-  let report;
+/** The sum of several summaries. */
+export function addSummaries(summaries) {
+  return summaries.reduce((sum, s) => ({ passed: sum.passed + s.passed, failed: sum.failed + s.failed, skipped: sum.skipped + s.skipped }), {
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+  });
+}
+
+/** The lines to print for these labelled summaries: one per report when there are several, then the total. */
+export function summaryLines(labelled) {
+  const total = formatSummary(addSummaries(labelled.map(({ summary }) => summary)));
+  if (labelled.length < 2) return [total];
+  return [...labelled.map(({ label, summary }) => `${label}: ${formatSummary(summary)}`), total];
+}
+
+function readReport(path) {
   try {
-    report = JSON.parse(readFileSync(values.report, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch {
-    report = undefined;
+    return undefined;
   }
-  const summary = summarize(report);
-  process.stdout.write(`${formatSummary(summary)}\n`);
-  process.exitCode = summary.failed > 0 ? 1 : 0;
+}
+
+function main() {
+  const { values } = parseArgs({ options: { report: { type: 'string', multiple: true } } });
+  const paths = values.report ?? ['reports/vitest.json'];
+  const labelled = paths.map((path) => ({ label: path, summary: summarize(readReport(path)) }));
+  for (const line of summaryLines(labelled)) process.stdout.write(`${line}\n`);
+  process.exitCode = addSummaries(labelled.map(({ summary }) => summary)).failed > 0 ? 1 : 0;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

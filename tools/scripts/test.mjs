@@ -3,19 +3,8 @@
 // packages of test-packages.txt), builds every package (the packaging test runs the built,
 // packed CLI), then runs vitest with any arguments given: `npm test -- --project cli`.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { binOf, REPO_ROOT as root } from './workspace-packages.mjs';
 
-/** The path of an installed package's bin script, as `npx <name>` would run it (without npx). */
-function binOf(pkg, name) {
-  const manifest = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
-  const { bin } = JSON.parse(readFileSync(manifest, 'utf8'));
-  return join(dirname(manifest), typeof bin === 'string' ? bin : bin[name]);
-}
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const args = process.argv.slice(2);
 const strict = args.includes('--strict-env');
 const vitestArgs = args.filter((arg) => arg !== '--strict-env');

