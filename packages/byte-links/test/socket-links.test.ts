@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isVmkdError, type ByteLink, type ByteLinkListener } from '@vmkd/kd-protocol';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import {
   connectTcpByteLink,
   connectUnixByteLink,
@@ -62,6 +63,8 @@ async function writeAll(link: ByteLink, bytes: Uint8Array, chunkSizes: number[])
   }
 }
 
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
 function expectCode(error: unknown, code: string): void {
   expect(isVmkdError(error, code), `expected ${code}, got ${String(error)}`).toBe(true);
 }
@@ -70,7 +73,8 @@ for (const [kind, makePair] of [
   ['tcp', tcpPair],
   ['unix', unixPair],
 ] as const) {
-  describe(`${kind} byte links`, () => {
+  const skipReason = kind === 'unix' ? noUnixSockets : undefined;
+  describe.skipIf(skipReason !== undefined)(titleWithSkip(`${kind} byte links`, skipReason), () => {
     it('carries a large transfer in order, both directions at once', async () => {
       const { client, server } = await makePair();
       const up = pattern(1024 * 1024, 1);
@@ -220,7 +224,7 @@ describe('TCP listener address policy', () => {
   });
 });
 
-describe('Unix listener files', () => {
+describe.skipIf(noUnixSockets !== undefined)(titleWithSkip('Unix listener files', noUnixSockets), () => {
   it('creates the socket owner-only (0600) and removes it on close', async () => {
     const path = join(dir, 'mode.sock');
     const listener = await listenUnixByteLinks({ path });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { socatSkipReason } from '@vmkd/serial-fallback/testing';
+import { hasCapabilities, skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { createChildTracker, runInProcess, waitForExit } from './cli-harness.js';
 
 const children = createChildTracker();
@@ -104,12 +104,14 @@ describe('vmkd basics', () => {
     expect(ids).toEqual(expect.arrayContaining(['node', 'koffi', 'serialport', 'vmware', 'socat']));
     expect(report.checks.find((c) => c.id === 'node')?.ok).toBe(true);
     // doctor's verdict on socat matches whether it is really there (a developer may not have it).
-    expect(report.checks.find((c) => c.id === 'socat')?.ok).toBe(socatSkipReason() === undefined);
+    expect(report.checks.find((c) => c.id === 'socat')?.ok).toBe(hasCapabilities('socat'));
     expect(report.schemes.map((s) => s.scheme)).toEqual(expect.arrayContaining(['serial+tcp:', 'sim://?via=kdrpc', 'tcp:']));
     expect(report.schemes.find((s) => s.scheme === 'tcp:')?.available).toBe(true);
   });
 
-  it('delegates vmkd bench to @vmkd/bench (one cell, --json)', { timeout: 60_000 }, async () => {
+  it('delegates vmkd bench to @vmkd/bench (one cell, --json)', { timeout: 60_000 }, async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const run = await runInProcess(['bench', '--quick', '--only', 'serial-unix/direct', '--read-mib', '1', '--json']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { schema: string; cells: { id: string; status: string; verified: boolean }[] };

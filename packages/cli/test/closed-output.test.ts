@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { CLI_SOURCE, createChildTracker, waitForExit } from './cli-harness.js';
 
 // Issue 16 item 1: `vmkd … | head` must end the command cleanly (exit 0, no stack trace) and leave
@@ -30,7 +31,9 @@ function throughHead(args: string, lines: number) {
 }
 
 describe('a closed stdout is the end of output', () => {
-  it('vmkd trace big.jsonl | head -2: two lines, exit 0, no stack trace', { timeout: 60_000 }, async () => {
+  it('vmkd trace big.jsonl | head -2: two lines, exit 0, no stack trace', { timeout: 60_000 }, async ({ skip }) => {
+    const missing = skipUnlessCapable('posix-shell');
+    skip(missing !== undefined, missing);
     const file = join(dir, 'big.jsonl');
     const lines = Array.from({ length: 50_000 }, (_, i) => JSON.stringify({ t: 1_700_000_000_000 + i, kind: 'link', side: 'guest', event: 'connect' }));
     await writeFile(file, `${lines.join('\n')}\n`);
@@ -40,7 +43,9 @@ describe('a closed stdout is the end of output', () => {
     expect(run.code).toBe(0);
   });
 
-  it('vmkd demo | head -4: exit 0 and its temporary directory is gone', { timeout: 120_000 }, async () => {
+  it('vmkd demo | head -4: exit 0 and its temporary directory is gone', { timeout: 120_000 }, async ({ skip }) => {
+    const missing = skipUnlessCapable('posix-shell');
+    skip(missing !== undefined, missing);
     const run = await throughHead('demo', 4);
     expect(run.stderr).not.toMatch(/EPIPE|Error|at /);
     expect(run.code).toBe(0);
@@ -50,7 +55,9 @@ describe('a closed stdout is the end of output', () => {
     expect(existsSync(join(socket!, '..'))).toBe(false);
   });
 
-  it('vmkd route with stdout already closed stops cleanly and removes its socket', { timeout: 60_000 }, async () => {
+  it('vmkd route with stdout already closed stops cleanly and removes its socket', { timeout: 60_000 }, async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const socket = join(dir, 'kd.sock');
     const child = children.spawnCli(['route', 'sim://?baud=0', `unix:${socket}`]);
     // The reader is gone before the route prints its address: its first write fails with EPIPE.

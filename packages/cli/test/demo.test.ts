@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { createChildTracker, waitForExit, waitForOutput } from './cli-harness.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -37,6 +38,8 @@ describe('vmkd demo', () => {
   });
 
   it("closes with a Next: command that runs as printed in a clone", { timeout: 60_000 }, async ({ skip }) => {
+    const missing = skipUnlessCapable('posix-shell', 'signals');
+    skip(missing !== undefined, missing);
     skip(!BUILT, 'packages/cli is not built (npm test builds first): npx runs the built bin');
     // A shell in a fresh clone: no node_modules/.bin on the PATH, nothing linked.
     const PATH = (process.env['PATH'] ?? '').split(delimiter).filter((dir) => !dir.includes('node_modules')).join(delimiter);

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { connectDebugger, type DebuggerConnection } from '@vmkd/connect';
 import { createChildTracker, waitForOutput } from './cli-harness.js';
@@ -51,7 +52,9 @@ describe('vmkd and KDNET', () => {
     await readThrough(uri);
   });
 
-  it('vmkd route sim://?via=kdnet unix:… : the virtual kernel over KDNET, routed to a KDCOM endpoint', async () => {
+  it('vmkd route sim://?via=kdnet unix:… : the virtual kernel over KDNET, routed to a KDCOM endpoint', async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const child = children.spawnCli(['route', 'sim://?via=kdnet', `unix:${join(dir, 'kd.sock')}`]);
     const [, endpoint] = await waitForOutput(child, 'stdout', /^(\S+)\n/, 15_000);
     await readThrough(endpoint);

@@ -7,6 +7,7 @@ import { route, type RouteEvent } from '@vmkd/router';
 import { connectUnixByteLink } from '@vmkd/byte-links';
 import { createSimTarget } from '@vmkd/sim-target';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { createKdnetEndpointLink, createKdnetGuestLink, openTargetOverKdnet } from '@vmkd/kdnet';
 
 let dir: string;
@@ -38,7 +39,9 @@ async function debuggerOn(path: string): Promise<{ session: DebuggerSession; clo
   return { session, close };
 }
 
-describe('routed: the virtual kernel over KDNET (guest) to a KDCOM endpoint on a Unix socket', () => {
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
+describe.skipIf(noUnixSockets !== undefined)(titleWithSkip('routed: the virtual kernel over KDNET (guest) to a KDCOM endpoint on a Unix socket', noUnixSockets), () => {
   it('read 1 MiB verified, breakpoint, break-in, a debugger reconnecting, and a guest reboot reported and survived', async () => {
     const sim = createSimTarget({ cpus: 2, printIntervalMs: 0 });
     cleanups.push(() => sim.close());

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createChildTracker } from './cli-harness.js';
-import { guestFor, hasSocat, ROUTE_SHAPES, startRoute } from './support/route-shapes.js';
+import { guestFor, ROUTE_SHAPES, shapeSkipReason, startRoute } from './support/route-shapes.js';
 import { CONTINUE_API2, GET_VERSION, manipulateRequest, Radare2Wire, READ_VIRTUAL } from './support/radare2-wire.js';
 
 /*
@@ -27,7 +27,8 @@ afterEach(async () => {
 
 describe.each(ROUTE_SHAPES)('radare2 connect sequence through vmkd route, guest %s', (shape) => {
   it.for(['unix', 'tcp'] as const)('endpoint %s: one state change per stop, no RESEND, every request answered', { timeout: 90_000 }, async (endpoint, { skip }) => {
-    if (shape === 'sim-process-pty' && !hasSocat) skip('socat is not installed (the pty pair needs it)');
+    const missing = shapeSkipReason(shape, endpoint);
+    skip(missing !== undefined, missing);
     const guest = await guestFor(shape, children, dir);
     const address = await startRoute(children, dir, guest, endpoint);
     const wire = await Radare2Wire.connect(address);

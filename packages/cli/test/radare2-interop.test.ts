@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectDebugger } from '@vmkd/connect';
 import { createSimTarget } from '@vmkd/sim-target';
 import { createChildTracker } from './cli-harness.js';
-import { guestFor, hasSocat, ROUTE_SHAPES, startRoute, type EndpointAddress } from './support/route-shapes.js';
+import { guestFor, ROUTE_SHAPES, shapeSkipReason, startRoute, type EndpointAddress } from './support/route-shapes.js';
 
 /*
  * radare2 (a real KD client nobody here wrote) through `vmkd route`, for every guest flavour ×
@@ -77,7 +77,9 @@ interface TraceRecord {
 describe.skipIf(!hasR2)('radare2 through vmkd route', () => {
   describe.each(ROUTE_SHAPES)('guest %s', (shape) => {
     it.for(['unix', 'tcp'] as const)('endpoint %s: attach, dp, dr, 1 MiB wtf, breakpoint, break-in', { timeout: 420_000 }, async (endpoint, { skip }) => {
-      if ((shape === 'sim-process-pty' || endpoint === 'tcp') && !hasSocat) skip('socat is not installed (pty pair / radare2 TCP bridge)');
+      // radare2 has no TCP client: a socat Unix bridge carries the TCP endpoint to it.
+      const missing = shapeSkipReason(shape, endpoint, endpoint === 'tcp' ? ['socat', 'unix-sockets'] : []);
+      skip(missing !== undefined, missing);
       const trace = join(dir, 'route.jsonl');
       const guest = await guestFor(shape, children, dir);
       const address = await startRoute(children, dir, guest, endpoint, ['--trace', trace]);

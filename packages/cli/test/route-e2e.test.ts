@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { createChildTracker, waitForExit, waitForOutput } from './cli-harness.js';
 import { connectDebugger, type DebuggerConnection } from '@vmkd/connect';
@@ -82,7 +83,9 @@ async function debugThroughRoute(endpoint: string): Promise<void> {
 }
 
 describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => {
-  it('over Unix sockets', async () => {
+  it('over Unix sockets', async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const com = await startSim(['--listen', `unix:${join(dir, 'com1.sock')}`]);
     expect(com).toBe(`unix:${join(dir, 'com1.sock')}`);
     const { endpoint, guestConnected } = await startRoute(`serial+${com}`, `unix:${join(dir, 'kd.sock')}`);
@@ -90,7 +93,9 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
     await debugThroughRoute(endpoint);
   });
 
-  it('over TCP, and the route prints its stats and exits 0 on SIGINT', async () => {
+  it('over TCP, and the route prints its stats and exits 0 on SIGINT', async ({ skip }) => {
+    const missing = skipUnlessCapable('signals');
+    skip(missing !== undefined, missing);
     const com = await startSim(['--listen', 'tcp://127.0.0.1:0']);
     const { child, endpoint, guestConnected } = await startRoute(`serial+${com}`, 'tcp://127.0.0.1:0', ['--trace', join(dir, 'route.jsonl')]);
     expect(endpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
@@ -104,7 +109,9 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
     expect(stderr).toMatch(/requests +\d+ \(latency p50/);
   });
 
-  it('with the guest connecting to the route (?mode=listen, as QEMU without server=on does)', async () => {
+  it('with the guest connecting to the route (?mode=listen, as QEMU without server=on does)', async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const com = join(dir, 'com1.sock');
     const { endpoint } = await startRoute(`serial+unix:${com}?mode=listen`, `unix:${join(dir, 'kd.sock')}`);
     const sim = children.spawnCli(['sim', '--connect', `unix:${com}`]);
@@ -112,7 +119,9 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
     await debugThroughRoute(endpoint);
   });
 
-  it('speaks JSON Lines with --json: a ready document, then the statistics on SIGTERM', async () => {
+  it('speaks JSON Lines with --json: a ready document, then the statistics on SIGTERM', async ({ skip }) => {
+    const missing = skipUnlessCapable('signals');
+    skip(missing !== undefined, missing);
     const com = await startSim(['--listen', 'tcp://127.0.0.1:0']);
     const child = children.spawnCli(['route', `serial+${com}`, 'tcp://127.0.0.1:0', '--json']);
     const [line] = await waitForOutput(child, 'stdout', /^.*\n/, 15_000);
@@ -142,7 +151,9 @@ describe('vmkd sim → vmkd route → DebuggerSession, across processes', () => 
 });
 
 describe('debugger reconnects across processes', () => {
-  it('20 debuggers in a row each get the current state; the guest never sees a reset', async () => {
+  it('20 debuggers in a row each get the current state; the guest never sees a reset', async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets', 'signals');
+    skip(missing !== undefined, missing);
     const com = await startSim(['--listen', `unix:${join(dir, 'com1.sock')}`]);
     const trace = join(dir, 'route.jsonl');
     const { child, endpoint } = await startRoute(`serial+${com}`, `unix:${join(dir, 'kd.sock')}`, ['--trace', trace]);
@@ -169,7 +180,9 @@ describe('debugger reconnects across processes', () => {
 });
 
 describe('vmkd route --relay (transparent, across processes)', () => {
-  it('carries a whole debugging session unchanged and traces the KDCOM frames it saw', async () => {
+  it('carries a whole debugging session unchanged and traces the KDCOM frames it saw', async ({ skip }) => {
+    const missing = skipUnlessCapable('signals');
+    skip(missing !== undefined, missing);
     const com = await startSim(['--listen', 'tcp://127.0.0.1:0']);
     const trace = join(dir, 'relay.jsonl');
     const { child, endpoint } = await startRoute(`serial+${com}`, 'tcp://127.0.0.1:0', ['--relay', '--trace', trace]);
@@ -190,7 +203,9 @@ describe('vmkd route --relay (transparent, across processes)', () => {
 });
 
 describe('the guest process dies mid-request', () => {
-  it('the debugger gets "target gone" and nothing hangs', async () => {
+  it('the debugger gets "target gone" and nothing hangs', async ({ skip }) => {
+    const missing = skipUnlessCapable('signals');
+    skip(missing !== undefined, missing);
     // Paced at 115,200 bit/s, a 64 KiB read takes about 6 s: the kill lands in the middle of it.
     const simChild = children.spawnCli(['sim', '--listen', 'tcp://127.0.0.1:0', '--baud', '115200']);
     const [, com] = await waitForOutput(simChild, 'stdout', /^(\S+)\n/, 15_000);

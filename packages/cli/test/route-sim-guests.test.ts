@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hasCapabilities, skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { createTargetSession, KDRPC_COMMAND_NAME } from '@vmkd/kd-protocol';
 import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcProxyPipeClient, kdrpcProxyVmxHandler } from '@vmkd/vmware-backdoor';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
@@ -71,11 +72,14 @@ const GUESTS: [guest: string, what: string][] = [
   ['sim://?via=serial&baud=0', 'serial, unpaced'],
   ['sim://?via=kdrpc', 'accelerated KDRPC, in-process VMX'],
 ];
-if (process.platform === 'linux' && process.arch === 'x64') {
+if (hasCapabilities('ptrace')) {
   GUESTS.push(['sim://?via=kdrpc&backdoor=native', 'accelerated KDRPC, native stubs under the ptrace harness']);
 }
 
-describe.each(GUESTS)('vmkd route %s (%s)', (guest) => {
+// The route's endpoint (and the proxy socket below) are Unix sockets.
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
+describe.skipIf(noUnixSockets !== undefined).each(GUESTS)(titleWithSkip('vmkd route %s (%s)', noUnixSockets), (guest) => {
   it('attaches, reads 16 MiB of verified memory, hits a breakpoint, continues, breaks in; stats on shutdown', { timeout: 180_000 }, async () => {
     const { finish } = await route(guest);
     const { session } = connections.at(-1)!;
@@ -106,7 +110,7 @@ describe.each(GUESTS)('vmkd route %s (%s)', (guest) => {
   });
 });
 
-describe.runIf(process.platform !== 'win32')('vmkd route kdrpc+proxyunix:… (VirtualKD proxy-pipe protocol)', () => {
+describe.skipIf(noUnixSockets !== undefined)(titleWithSkip('vmkd route kdrpc+proxyunix:… (VirtualKD proxy-pipe protocol)', noUnixSockets), () => {
   it('serves a VMM-side forwarder: the guest reaches the debugger through the proxy socket', async () => {
     const proxyPath = join(dir, 'proxy.sock');
     const { finish } = await route(`kdrpc+proxyunix:${proxyPath}`);

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { createMemoryPacketPair, KdPacketType } from '@vmkd/kd-protocol';
 import { route } from '@vmkd/router';
 import { createTraceWriter, type TraceSink } from '../src/output/trace-writer.js';
@@ -66,7 +67,8 @@ describe('trace file writer', () => {
     expect([...kept].sort((a, b) => a - b)).toEqual(kept); // order preserved
   });
 
-  it.runIf(process.platform !== 'win32')('stays within its bound on a FIFO whose reader stalls', async () => {
+  const noFifos = skipUnlessCapable('fifos');
+  it.skipIf(noFifos !== undefined)(titleWithSkip('stays within its bound on a FIFO whose reader stalls', noFifos), async () => {
     const fifo = join(dir, 'trace.fifo');
     execFileSync('mkfifo', [fifo]);
     // The reader opens the FIFO but does not read: once the pipe buffer fills, writes block.

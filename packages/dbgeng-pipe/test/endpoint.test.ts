@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { isVmkdError, type KdPacket, type LinkEvent } from '@vmkd/kd-protocol';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { createDebuggerEndpoint, debuggerCommandFor, type DebuggerEndpoint } from '../src/index.js';
 import { R2_ATTACH, RESET, RESET_REPLY, RawDebugger, ackFor } from './raw-debugger.js';
 
@@ -59,8 +60,11 @@ async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
 
 const stateChange: KdPacket = { type: 7, payload: Buffer.alloc(240, 0x33) };
 
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
 for (const where of ['unix', 'tcp'] as const) {
-  describe(`debugger endpoint on ${where}`, () => {
+  const skipReason = where === 'unix' ? noUnixSockets : undefined;
+  describe.skipIf(skipReason !== undefined)(titleWithSkip(`debugger endpoint on ${where}`, skipReason), () => {
     it("answers radare2's first bytes (break-in + RESET) with the RESET reply it accepts", async () => {
       const endpoint = await endpointOn(where);
       const events = recordEvents(endpoint);
@@ -161,7 +165,9 @@ for (const where of ['unix', 'tcp'] as const) {
 }
 
 describe('endpoint addresses and access', () => {
-  it('creates the Unix socket owner-only (0600) and names the radare2 command', async () => {
+  it('creates the Unix socket owner-only (0600) and names the radare2 command', async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const endpoint = await endpointOn('unix');
     const path = join(dir, 'kd.sock');
     expect((await stat(path)).mode & 0o777).toBe(0o600);

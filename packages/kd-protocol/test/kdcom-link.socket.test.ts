@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKdcomLink, type KdPacket, type PacketLink } from '../src/index.js';
+import { skipUnlessCapable, titleWithSkip } from '../src/testing/index.js';
 import { socketByteLink } from './socket-byte-link.js';
 
 const cleanup: (() => void | Promise<void>)[] = [];
@@ -122,7 +123,9 @@ async function requestResponse(debuggerLink: PacketLink, targetLink: PacketLink,
   return { atTarget, atDebugger };
 }
 
-describe('createKdcomLink over real Unix sockets', () => {
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
+describe.skipIf(noUnixSockets !== undefined)(titleWithSkip('createKdcomLink over real Unix sockets', noUnixSockets), () => {
   it('delivers every request and reply exactly once through a relay that drops and corrupts bytes', async () => {
     const { debuggerLink, targetLink, injected } = await relayedPair(40);
     const rounds = 60;

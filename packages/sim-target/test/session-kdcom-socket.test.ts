@@ -1,4 +1,5 @@
 import { createKdcomLink } from '@vmkd/kd-protocol';
+import { skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { connectUnix, socketByteLink, unixListener } from './support/socket-byte-link.js';
 import { describeSessionScenario } from './support/session-scenario.js';
 
@@ -17,4 +18,4 @@ describeSessionScenario('DebuggerSession ↔ TargetSession + sim-target over KDC
       listener.dispose();
     },
   };
-});
+}, { skip: skipUnlessCapable('unix-sockets') });

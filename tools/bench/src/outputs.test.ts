@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { formatTable } from './format-table.js';
 import { renderMarkdown } from './markdown.js';
 import type { BenchResult, CellResult, DumpResult } from './result-types.js';
@@ -117,6 +118,8 @@ function sampleResult(): BenchResult {
   };
 }
 
+const noPython = skipUnlessCapable('python3');
+
 /** Parses XML with Python's expat (installed with python3): throws on anything not well-formed. */
 function assertWellFormedXml(path: string): void {
   execFileSync('python3', ['-c', 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert d.documentElement.tagName == "svg"', path]);
@@ -169,7 +172,7 @@ describe('output writers', () => {
     expect(escapeXml(`<a href="x">&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;');
   });
 
-  it('writes JSON, Markdown and two well-formed SVG charts', async () => {
+  it.skipIf(noPython !== undefined)(titleWithSkip('writes JSON, Markdown and two well-formed SVG charts', noPython), async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vmkd-bench-out-'));
     dirs.push(dir);
     const result = sampleResult();

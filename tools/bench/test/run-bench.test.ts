@@ -2,10 +2,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { radare2UnavailableReason, runRadare2Dump } from '../src/cells/radare2-dump.js';
 import { GUEST_URIS, measureRawLimit, runBench, runBenchCommand, type BenchResult } from '../src/index.js';
 
 const r2Missing = radare2UnavailableReason();
+
+// The cells and raw limits here run over Unix sockets.
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+const itOverUnix = it.skipIf(noUnixSockets !== undefined);
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -13,7 +18,7 @@ afterAll(async () => {
 });
 
 describe('runBench end to end (one cheap cell)', () => {
-  it('runs serial-unix/direct for real: attach, latency, a verified read, break-ins, outputs', async () => {
+  itOverUnix(titleWithSkip('runs serial-unix/direct for real: attach, latency, a verified read, break-ins, outputs', noUnixSockets), async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vmkd-bench-e2e-'));
     dirs.push(dir);
     let progress = '';
@@ -53,7 +58,7 @@ describe('runBench end to end (one cheap cell)', () => {
     expect(json.cells[0]?.verified).toBe(true);
   });
 
-  it('runs serial-unix-2proc/direct with the virtual kernel in a child process, content verified', async () => {
+  itOverUnix(titleWithSkip('runs serial-unix-2proc/direct with the virtual kernel in a child process, content verified', noUnixSockets), async () => {
     const result = await runBench({ quick: true, only: ['serial-unix-2proc/direct'], readMiB: 1, skipLimits: true, progress: false });
     const cell = result.cells[0];
     expect(cell?.id).toBe('serial-unix-2proc/direct');
@@ -65,7 +70,7 @@ describe('runBench end to end (one cheap cell)', () => {
     expect(result.targets.find((t) => t.id === 'whole-stack-2proc')?.pass).toBeUndefined();
   });
 
-  it('runs the once-per-run workloads: full dumps through a route process, recovery under line faults', { timeout: 240_000 }, async () => {
+  itOverUnix(titleWithSkip('runs the once-per-run workloads: full dumps through a route process, recovery under line faults', noUnixSockets), { timeout: 240_000 }, async () => {
     const result = await runBench({ quick: true, only: ['dump', 'recovery'], dumpMiB: 4, recoveryReads: 20, progress: false });
     expect(result.cells).toEqual([]);
     expect(result.dumps?.map((d) => d.id)).toEqual(['serial-unix-2proc/routed-unix', 'kdrpc-vmx/routed-unix', 'kdnet/routed-unix']);
@@ -91,7 +96,7 @@ describe('runBench end to end (one cheap cell)', () => {
     expect(r.vmkdBytesPerSecond).toBeGreaterThan(0);
   });
 
-  it('measures the two-process raw limit with its replying end in a child', async () => {
+  itOverUnix(titleWithSkip('measures the two-process raw limit with its replying end in a child', noUnixSockets), async () => {
     const limit = await measureRawLimit({ socket: 'unix', replier: 'child', roundTrips: 100, warmupRoundTrips: 20 });
     expect(limit.id).toBe('raw-unix-2proc');
     expect(limit.processes).toBe(2);
@@ -100,7 +105,7 @@ describe('runBench end to end (one cheap cell)', () => {
     await expect(measureRawLimit({ socket: 'tcp', replier: 'child', roundTrips: 1 })).rejects.toMatchObject({ code: 'ERR_BENCH_BAD_OPTION' });
   });
 
-  it('measures the raw limit with exactly the requested round trips', async () => {
+  itOverUnix(titleWithSkip('measures the raw limit with exactly the requested round trips', noUnixSockets), async () => {
     const limit = await measureRawLimit({ socket: 'unix', roundTrips: 100 });
     expect(limit.roundTrips).toBe(100);
     expect(limit.wireBytesPerRoundTrip).toBe(4122);

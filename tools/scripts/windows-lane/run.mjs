@@ -183,15 +183,17 @@ function duBytes(path) {
 
 /** Runs node.exe in Wine with stdio on files, echoing its stdout file as it grows. */
 async function runVitest({ wine, wineserver, nodeExe, tree, prefix, userArgs, timeoutMs }) {
-  const out = join(tree, 'reports', 'windows-lane.stdout');
-  const err = join(tree, 'reports', 'windows-lane.stderr');
-  const report = join(tree, 'reports', 'vitest-windows.json');
-  mkdirSync(join(tree, 'reports'), { recursive: true });
-  rmSync(report, { force: true });
+  // One directory per run, so two runs at once (two terminals) never share a file.
+  const runDir = `reports/windows-lane-${process.pid}`;
+  rmSync(join(tree, runDir), { recursive: true, force: true });
+  mkdirSync(join(tree, runDir), { recursive: true });
+  const out = join(tree, runDir, 'stdout.txt');
+  const err = join(tree, runDir, 'stderr.txt');
+  const report = join(tree, runDir, 'vitest.json');
   const outFd = openSync(out, 'w');
   const errFd = openSync(err, 'w');
   const env = wineEnv(process.env, { prefix, color: process.stdout.isTTY === true });
-  const args = [nodeExe, join('node_modules', 'vitest', 'vitest.mjs').split(sep).join('/'), ...vitestArgs(userArgs, 'reports/vitest-windows.json')];
+  const args = [nodeExe, join('node_modules', 'vitest', 'vitest.mjs').split(sep).join('/'), ...vitestArgs(userArgs, `${runDir}/vitest.json`)];
   const child = spawn(wine, args, { cwd: tree, env, stdio: ['ignore', outFd, errFd] });
   closeSync(outFd);
   closeSync(errFd);
@@ -231,7 +233,7 @@ async function runVitest({ wine, wineserver, nodeExe, tree, prefix, userArgs, ti
   clearTimeout(killer);
   clearInterval(timer);
   echo();
-  return { status: timedOut ? 1 : status, report };
+  return { status: timedOut ? 1 : status, report, runDir: join(tree, runDir) };
 }
 
 async function main() {
@@ -300,6 +302,7 @@ async function main() {
     rmSync(target, { force: true });
     say('vitest wrote no JSON report (it crashed before the end; its stderr is above)');
   }
+  rmSync(result.runDir, { recursive: true, force: true });
   const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
   say(`disk: cache ${mib(duBytes(cache))} (win32 copy ${mib(duBytes(tree))}), Wine prefix ${mib(prefixBytes)} while it ran (removed)`);
   say(`total ${seconds(started)}; report ${lane.report}`);

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { skipUnlessCapable, type Capability } from '@vmkd/kd-protocol/testing';
 import { startPtyPair } from '@vmkd/serial-fallback/testing';
 import { waitForOutput, type createChildTracker } from '../cli-harness.js';
 
@@ -7,7 +7,16 @@ import { waitForOutput, type createChildTracker } from '../cli-harness.js';
 export type RouteShape = 'sim-serial' | 'sim-kdrpc' | 'sim-process-socket' | 'sim-process-pty';
 export const ROUTE_SHAPES: readonly RouteShape[] = ['sim-serial', 'sim-kdrpc', 'sim-process-socket', 'sim-process-pty'];
 
-export const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
+/** Why a route shape × endpoint cannot run here (a Unix socket or a socat pty pair it needs), or undefined. */
+export function shapeSkipReason(shape: RouteShape, endpoint: 'unix' | 'tcp', also: readonly Capability[] = []): string | undefined {
+  const needs = new Set<Capability>(also);
+  if (endpoint === 'unix' || shape === 'sim-process-socket') needs.add('unix-sockets');
+  if (shape === 'sim-process-pty') {
+    needs.add('ptys');
+    needs.add('socat');
+  }
+  return needs.size === 0 ? undefined : skipUnlessCapable(...needs);
+}
 
 type Children = ReturnType<typeof createChildTracker>;
 

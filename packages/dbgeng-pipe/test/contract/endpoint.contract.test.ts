@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKdcomLink } from '@vmkd/kd-protocol';
-import { describePacketLinkContract } from '@vmkd/kd-protocol/testing';
+import { describePacketLinkContract, skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { connectUnixByteLink } from '@vmkd/byte-links';
 import { createDebuggerEndpoint } from '../../src/index.js';
 
@@ -25,4 +25,4 @@ describePacketLinkContract('the debugger endpoint on a Unix socket, with a KDCOM
     },
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
-});
+}, { skip: skipUnlessCapable('unix-sockets') });

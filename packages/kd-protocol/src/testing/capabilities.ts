@@ -59,3 +59,8 @@ export function skipUnlessCapable(...capabilities: Capability[]): string | undef
 export function hasCapabilities(...capabilities: Capability[]): boolean {
   return skipUnlessCapable(...capabilities) === undefined;
 }
+
+/** A describe/it title that carries the skip reason when there is one, so the report says why. */
+export function titleWithSkip(title: string, reason: string | undefined): string {
+  return reason === undefined ? title : `${title} (skipped: ${reason})`;
+}

@@ -13,5 +13,5 @@ export { createVirtualClock } from '../kdcom/virtual-clock.js';
 export type { VirtualClock } from '../kdcom/virtual-clock.js';
 export { describePacketLinkContract } from './packet-link-contract.js';
 export type { PacketLinkContractOptions, PacketLinkPair } from './packet-link-contract.js';
-export { capabilityMissing, hasCapabilities, skipUnlessCapable } from './capabilities.js';
+export { capabilityMissing, hasCapabilities, skipUnlessCapable, titleWithSkip } from './capabilities.js';
 export type { Capability } from './capabilities.js';

@@ -1,5 +1,6 @@
 import type { Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { titleWithSkip } from './capabilities.js';
 import { KdApi, KdPacketType } from '../api/constants.js';
 import { LinkErrorCode, isVmkdError } from '../errors.js';
 import type { KdPacket, LinkEvent, PacketLink } from '../packet-link.js';
@@ -30,6 +31,11 @@ export interface PacketLinkContractOptions {
   readonly maxPayload?: number;
   /** Packets per direction in the ordering tests. Default 40. */
   readonly packets?: number;
+  /**
+   * Why this pair cannot be made here (from `skipUnlessCapable`, e.g. Unix sockets on Windows):
+   * the whole contract is skipped with that reason in its title. Undefined: it runs.
+   */
+  readonly skip?: string | undefined;
 }
 
 type Side = 'targetFacing' | 'debuggerFacing';
@@ -66,7 +72,7 @@ export function describePacketLinkContract(name: string, makePair: () => PacketL
   const maxPayload = options.maxPayload ?? 4000;
   const count = options.packets ?? 40;
 
-  describe(`PacketLink contract: ${name}`, () => {
+  describe.skipIf(options.skip !== undefined)(titleWithSkip(`PacketLink contract: ${name}`, options.skip), () => {
     const cleanups: (() => unknown)[] = [];
     afterEach(async () => {
       for (const c of cleanups.splice(0).reverse()) await c();

@@ -3,7 +3,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKdcomLink } from '../../src/index.js';
-import { describePacketLinkContract } from '../../src/testing/index.js';
+import { describePacketLinkContract, skipUnlessCapable } from '../../src/testing/index.js';
 import { socketByteLink } from '../socket-byte-link.js';
 
 describePacketLinkContract('KDCOM (both roles) over a real Unix socket', async () => {
@@ -27,4 +27,4 @@ describePacketLinkContract('KDCOM (both roles) over a real Unix socket', async (
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}, { skip: skipUnlessCapable('unix-sockets') });

@@ -1,4 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 
 export interface PtyPair {
   paths: [string, string];
@@ -6,21 +7,13 @@ export interface PtyPair {
   stop: () => Promise<void>;
 }
 
-let socatReason: string | undefined | null = null;
-
 /**
- * Why pty-pair tests cannot run here (socat is not installed), or undefined when they can; for
- * `it('…', ({ skip }) => { skip(socatSkipReason() !== undefined, socatSkipReason()); … })`.
+ * Why pty-pair tests cannot run here (no POSIX ptys, or socat is not installed), or undefined when
+ * they can; for `it('…', ({ skip }) => { skip(socatSkipReason() !== undefined, socatSkipReason()); … })`.
+ * The one capability probe of the suite answers (`skipUnlessCapable` in `@vmkd/kd-protocol/testing`).
  */
 export function socatSkipReason(): string | undefined {
-  if (socatReason === null) {
-    const probe = spawnSync('socat', ['-V'], { stdio: 'ignore' });
-    socatReason =
-      probe.error === undefined
-        ? undefined
-        : 'socat is not installed (Debian package socat; `node tools/scripts/prepare-test-env.mjs` installs what the suite needs)';
-  }
-  return socatReason;
+  return skipUnlessCapable('ptys', 'socat');
 }
 
 /**

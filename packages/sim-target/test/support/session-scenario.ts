@@ -1,6 +1,7 @@
 import { createDebuggerSession, createTargetSession, type DebuggerSession, type PacketLink, type TargetSession } from '@vmkd/kd-protocol';
 import { filter, firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { createSimTarget, fillExpected, type SimTarget, type SimTargetOptions } from '../../src/index.js';
 import { walkKernel } from './kernel-walk.js';
 
@@ -18,8 +19,12 @@ const MIB = 1024 * 1024;
  * The end-to-end session of issue 3 §4: a DebuggerSession attaches to a TargetSession serving the
  * simulator over `connect()`'s links, and does what a debugger does, checking every answer.
  */
-export function describeSessionScenario(label: string, connect: () => Promise<LinkPair>, options: { readonly verifyMiB?: number } = {}): void {
-  describe(label, () => {
+export function describeSessionScenario(
+  label: string,
+  connect: () => Promise<LinkPair>,
+  options: { readonly verifyMiB?: number; /** Why the links cannot be made here (skipUnlessCapable). */ readonly skip?: string | undefined } = {},
+): void {
+  describe.skipIf(options.skip !== undefined)(titleWithSkip(label, options.skip), () => {
     let sim: SimTarget;
     let links: LinkPair;
     let target: TargetSession;
