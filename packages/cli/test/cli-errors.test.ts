@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { runInProcess } from './cli-harness.js';
 
 /*
@@ -34,7 +35,9 @@ describe('vmkd route error wording', () => {
     expect(run.stderr).not.toMatch(/Invalid URL/);
   });
 
-  it('a Unix socket in a missing directory names the directory, not a staging name', async () => {
+  it('a Unix socket in a missing directory names the directory, not a staging name', async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const run = await runInProcess(['route', 'sim://', `unix:${join(dir, 'nope', 'kd.sock')}`]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(new RegExp(`the directory ${join(dir, 'nope').replaceAll('/', '\\/')} does not exist`));
@@ -51,7 +54,9 @@ describe('vmkd route error wording', () => {
     expect(run.stderr).not.toMatch(/port 0/);
   });
 
-  it('a missing serial device fails at once, saying why once, instead of retrying for ever', async () => {
+  it('a missing serial device fails at once, saying why once, instead of retrying for ever', async ({ skip }) => {
+    const missing = skipUnlessCapable('dev-paths');
+    skip(missing !== undefined, missing);
     const started = performance.now();
     const run = await runInProcess(['route', 'serial:///dev/vmkd-nonexistent', 'tcp://127.0.0.1:0']);
     expect(run.code).toBe(1);
@@ -61,7 +66,9 @@ describe('vmkd route error wording', () => {
     expect(run.stderr).not.toMatch(/retrying/);
   });
 
-  it('vmkd sim --connect to a missing device fails the same way', async () => {
+  it('vmkd sim --connect to a missing device fails the same way', async ({ skip }) => {
+    const missing = skipUnlessCapable('dev-paths');
+    skip(missing !== undefined, missing);
     const run = await runInProcess(['sim', '--connect', 'serial:///dev/vmkd-nonexistent']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/ERR_SERIAL_CONNECT_FAILED/);

@@ -1,5 +1,6 @@
 import { createDebuggerSession, createKdcomLink, createTargetSession, type DebuggerSession, type PacketLink, type TargetSession, type WaitStateChange } from '@vmkd/kd-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { createSimTarget, fillExpected, type SimTarget } from '../src/index.js';
 import { faultRelay, type FaultPlan } from './support/fault-relay.js';
 import { walkKernel } from './support/kernel-walk.js';
@@ -55,7 +56,9 @@ async function waitForStop(session: DebuggerSession, pc: bigint): Promise<WaitSt
   throw new Error(`no stop at 0x${pc.toString(16)}`);
 }
 
-describe('faults on the KDCOM hop', () => {
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
+describe.skipIf(noUnixSockets !== undefined)(titleWithSkip('faults on the KDCOM hop', noUnixSockets), () => {
   it('completes a session with correct data through dropped bytes, corrupted frames and RESETs', async () => {
     const { sim, session, relay, debuggerLink, targetLink } = await faultyConnection({ interval: 48 * 1024, kinds: ['drop', 'corrupt', 'reset', 'corrupt'], seed: 7 });
     await session.attach();

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { createKdcomLink, createTargetSession, encodeDataFrame, type PacketLink, type TargetSession } from '@vmkd/kd-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { createSimTarget, type SimTarget } from '../src/index.js';
 import { connectUnix, socketByteLink, unixListener } from './support/socket-byte-link.js';
 
@@ -201,7 +202,9 @@ async function radare2Session(startRunning: boolean): Promise<void> {
     expect(repeats.count).toBeLessThanOrEqual(1);
   }
 
-describe('the real radare2 attach bytes (KD spec 4.1, appendix A)', () => {
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
+describe.skipIf(noUnixSockets !== undefined)(titleWithSkip('the real radare2 attach bytes (KD spec 4.1, appendix A)', noUnixSockets), () => {
   // radare2 sends `b` then RESET (spec 1.10): the break-in stops the running kernel at
   // DbgBreakPointWithStatus, and the exchange is exactly the one of spec 4.1 / appendix A.
   it('answers radare2’s sequence exactly as listed (kernel running when radare2 connects)', () => radare2Session(true));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { createDebuggerSession, createTargetSession, encodeKdrpcRequest, isVmkdError } from '@vmkd/kd-protocol';
 import { createSimTarget } from '@vmkd/sim-target';
 import {
@@ -32,7 +33,9 @@ async function socketPath(): Promise<string> {
 
 const v = encodeKdrpcRequest({ command: 'v', version: 0x07e80003 });
 
-describe('KDRPC proxy pipe (Unix socket)', () => {
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
+describe.skipIf(noUnixSockets !== undefined)(titleWithSkip('KDRPC proxy pipe (Unix socket)', noUnixSockets), () => {
   it('one body in, one reply out; rejections are empty messages; the socket is owner-only', async () => {
     const path = await socketPath();
     const host = createKdrpcHost();
@@ -131,7 +134,9 @@ describe('KDRPC proxy pipe: what it refuses and what it reports (issue 16, items
     expect(isVmkdError(error, 'ERR_SERIAL_UNSUPPORTED_PLATFORM')).toBe(true);
   });
 
-  it('garbage on the socket is reported and counted, not dropped in silence', async () => {
+  it('garbage on the socket is reported and counted, not dropped in silence', async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const path = await socketPath();
     const host = createKdrpcHost();
     const dropped: ProxyPipeDropped[] = [];
@@ -149,7 +154,9 @@ describe('KDRPC proxy pipe: what it refuses and what it reports (issue 16, items
     expect(dropped[0]).toMatchObject({ reason: 'frame-too-large', length: 0x20544547, limit: PROXY_PIPE_MAX_MESSAGE });
   });
 
-  it('the kdrpc+proxyunix guest turns those reports into notice lines', async () => {
+  it('the kdrpc+proxyunix guest turns those reports into notice lines', async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const path = await socketPath();
     const spec = { kind: 'kdrpc-proxy', uri: `kdrpc+proxyunix:${path}`, address: { kind: 'unix', path } } as const;
     const guest = await kdrpcProxyUnixGuestScheme.open(spec, { allowRemote: false });

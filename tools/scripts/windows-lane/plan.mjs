@@ -97,3 +97,23 @@ export function parseLaneArgs(argv) {
   }
   return { lane, vitest: rest };
 }
+
+/**
+ * The tests a vitest JSON report skipped, as `file > describe > test` lines (file relative to the
+ * report's root when it is inside it), so the lane shows what it did not run, and why (each
+ * capability-gated title or note names the reason).
+ * @param {any} report
+ * @param {string} root the directory the report's file names start with
+ */
+export function skippedTests(report, root = '') {
+  const lines = [];
+  for (const file of report?.testResults ?? []) {
+    const name = String(file.name ?? '').replaceAll('\\', '/');
+    const rel = root !== '' && name.startsWith(root) ? name.slice(root.length).replace(/^\//, '') : name;
+    for (const test of file.assertionResults ?? []) {
+      if (test.status !== 'skipped' && test.status !== 'pending' && test.status !== 'todo') continue;
+      lines.push([rel, ...(test.ancestorTitles ?? []), test.title].join(' > '));
+    }
+  }
+  return lines;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installStamp, isMirrored, parseLaneArgs, planSync, vitestArgs, wineEnv } from './plan.mjs';
+import { installStamp, isMirrored, parseLaneArgs, planSync, skippedTests, vitestArgs, wineEnv } from './plan.mjs';
 
 describe('windows lane plan', () => {
   it('passes the user\'s vitest filters through and always adds the JSON report it reads back', () => {
@@ -72,5 +72,25 @@ describe('windows lane plan', () => {
       VMKD_WINDOWS_LANE: 'wine',
     });
     expect(wineEnv({}, { prefix: '/tmp/p', color: true }).FORCE_COLOR).toBe('1');
+  });
+
+  it('lists the tests a report skipped, file relative to the copy, with their describe titles', () => {
+    const report = {
+      testResults: [
+        {
+          name: 'Z:/cache/tree/packages/byte-links/test/socket-links.test.ts',
+          assertionResults: [
+            { status: 'passed', ancestorTitles: ['tcp byte links'], title: 'carries' },
+            { status: 'skipped', ancestorTitles: ['unix byte links (skipped: needs unix-sockets)'], title: 'carries' },
+          ],
+        },
+        { name: 'Z:\\cache\\tree\\tools\\scripts\\x.test.mjs', assertionResults: [{ status: 'todo', ancestorTitles: [], title: 'later' }] },
+      ],
+    };
+    expect(skippedTests(report, 'Z:/cache/tree')).toEqual([
+      'packages/byte-links/test/socket-links.test.ts > unix byte links (skipped: needs unix-sockets) > carries',
+      'tools/scripts/x.test.mjs > later',
+    ]);
+    expect(skippedTests(undefined)).toEqual([]);
   });
 });

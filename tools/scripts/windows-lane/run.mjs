@@ -34,7 +34,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { binOf, REPO_ROOT } from '../workspace-packages.mjs';
-import { installStamp, isMirrored, NODE_WIN_PACKAGE, NODE_WIN_VERSION, parseLaneArgs, planSync, vitestArgs, wineEnv } from './plan.mjs';
+import { installStamp, isMirrored, NODE_WIN_PACKAGE, NODE_WIN_VERSION, parseLaneArgs, planSync, skippedTests, vitestArgs, wineEnv } from './plan.mjs';
 
 const HERE = dirname(new URL(import.meta.url).pathname);
 const say = (text) => process.stderr.write(`windows-lane: ${text}\n`);
@@ -297,8 +297,13 @@ async function main() {
 
   const target = join(REPO_ROOT, lane.report);
   mkdirSync(dirname(target), { recursive: true });
-  if (existsSync(result.report)) copyFileSync(result.report, target);
-  else {
+  if (existsSync(result.report)) {
+    copyFileSync(result.report, target);
+    // Wine shows the Linux root as drive Z:, so the report names files Z:/…/tree/….
+    const skipped = skippedTests(JSON.parse(readFileSync(target, 'utf8')), `Z:${tree}`);
+    say(`skipped under Wine (${skipped.length}), each with its reason in the title or note above:`);
+    for (const line of skipped) process.stderr.write(`  ${line}\n`);
+  } else {
     rmSync(target, { force: true });
     say('vitest wrote no JSON report (it crashed before the end; its stderr is above)');
   }

@@ -14,8 +14,10 @@ import { spawnSync } from 'node:child_process';
  * - `python3`: a python3 interpreter on PATH.
  * - `ptrace`: Linux on x86-64, where a parent can trace a child's privileged instructions.
  * - `posix-shell`: `sh` and the POSIX tools tests spawn through it.
+ * - `dev-paths`: devices named by paths under /dev (serial lines as /dev/ttyS0); Windows names them
+ *   COM1, `\\.\COM10`.
  */
-export type Capability = 'unix-sockets' | 'ptys' | 'fifos' | 'signals' | 'socat' | 'python3' | 'ptrace' | 'posix-shell';
+export type Capability = 'unix-sockets' | 'ptys' | 'fifos' | 'signals' | 'socat' | 'python3' | 'ptrace' | 'posix-shell' | 'dev-paths';
 
 const INSTALL_HINT = '`node tools/scripts/prepare-test-env.mjs` installs what the suite needs';
 
@@ -34,6 +36,7 @@ const probes: Record<Capability, () => string | undefined> = {
     windows('no socat') ?? (programMissing('socat', ['-V']) ? `socat is not installed (Debian package socat; ${INSTALL_HINT})` : undefined),
   python3: () => windows('no python3 for Windows here') ?? (programMissing('python3', ['--version']) ? 'python3 is not installed' : undefined),
   ptrace: () => (process.platform === 'linux' && process.arch === 'x64' ? undefined : `no ptrace on ${process.platform}/${process.arch} (Linux x86-64 only)`),
+  'dev-paths': () => windows('no /dev device paths: serial lines are COM ports'),
   'posix-shell': () => windows('no POSIX shell') ?? (programMissing('sh', ['-c', 'true']) ? 'no POSIX shell (sh)' : undefined),
 };
 
