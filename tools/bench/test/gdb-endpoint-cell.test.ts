@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { ENDPOINT_URIS, GUEST_URIS, planMatrix } from '../src/index.js';
 import { runCell } from '../src/run-cell.js';
 
@@ -10,7 +11,9 @@ describe('the gdb:// endpoint cell', () => {
     expect(ENDPOINT_URIS['routed-gdb']).toBe('gdb://127.0.0.1:0');
   });
 
-  it('reads through the GDB remote endpoint with an RSP client: attach, monitor round trips, a verified read, break-ins', async () => {
+  it('reads through the GDB remote endpoint with an RSP client: attach, monitor round trips, a verified read, break-ins', async ({ skip }) => {
+    const missing = skipUnlessCapable('unix-sockets');
+    skip(missing !== undefined, missing);
     const result = await runCell({
       guest: 'serial-unix',
       endpoint: 'routed-gdb',
