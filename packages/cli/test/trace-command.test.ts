@@ -121,7 +121,7 @@ describe('vmkd trace', () => {
       ] as const) {
         const run = await runInProcess(['route', 'sim://?baud=0', `unix:${socket}`, '--trace', trace]);
         expect(run.code, trace).toBe(1);
-        expect(run.stderr).toMatch(new RegExp(`^error ERR_ROUTER_TRACE_WRITE: cannot open trace file ${trace.replace(/[/.]/g, '\\$&')}$`, 'm'));
+        expect(run.stderr).toMatch(new RegExp(`^error ERR_ROUTER_TRACE_WRITE: cannot open trace file ${trace.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'));
         expect(run.stderr).toMatch(cause);
         expect(run.stderr).not.toMatch(/tracing to/);
         expect(run.stdout).toBe('');
