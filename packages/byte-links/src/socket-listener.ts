@@ -3,6 +3,9 @@ import { Observable, Subject } from 'rxjs';
 import type { ByteLink, ByteLinkListener } from '@vmkd/kd-protocol';
 import { ByteLinkErrorCode, byteLinkError } from './errors.js';
 
+/** Connections held for a consumer that has not subscribed yet; more are closed. */
+const EARLY_CONNECTIONS = 8;
+
 export interface ServerListenerSetup {
   server: Server;
   address: string;
@@ -13,15 +16,24 @@ export interface ServerListenerSetup {
 }
 
 /**
- * A ByteLinkListener over a listening net.Server. Connections arriving while nobody subscribes to
- * `connections$` are closed at once rather than leaked.
+ * A ByteLinkListener over a listening net.Server. A peer can connect as soon as the socket is
+ * reachable, before its consumer has subscribed (a debugger polling for the endpoint's socket file
+ * gets in between the bind and the subscription): the first few such connections are held for
+ * the first subscriber; past that, and after a subscriber has come and gone, they are closed at
+ * once rather than leaked.
  */
 export function createServerListener(setup: ServerListenerSetup): ByteLinkListener {
   const { server, address, wrap } = setup;
   const connections = new Subject<ByteLink>();
   let closePromise: Promise<void> | undefined;
 
+  // Sockets accepted before the first subscriber (bounded; `undefined` once one came).
+  let early: Socket[] | undefined = [];
   server.on('connection', (socket) => {
+    if (closePromise === undefined && early !== undefined && early.length < EARLY_CONNECTIONS) {
+      early.push(socket);
+      return;
+    }
     if (closePromise !== undefined || !connections.observed) {
       socket.destroy();
       return;
@@ -32,13 +44,24 @@ export function createServerListener(setup: ServerListenerSetup): ByteLinkListen
     connections.error(byteLinkError(ByteLinkErrorCode.ListenFailed, `${address}: listener failed: ${error.message}`, { cause: error }));
   });
 
-  const connections$ = new Observable<ByteLink>((subscriber) => connections.subscribe(subscriber));
+  const connections$ = new Observable<ByteLink>((subscriber) => {
+    const subscription = connections.subscribe(subscriber);
+    const held = early ?? [];
+    early = undefined;
+    for (const socket of held) {
+      if (socket.destroyed) continue;
+      subscriber.next(wrap(socket));
+    }
+    return subscription;
+  });
 
   function close(): Promise<void> {
     closePromise ??= (async () => {
       // server.close() stops accepting at once; its callback would wait for every accepted
       // connection, which belong to their consumers, so do not wait for it.
       server.close();
+      for (const socket of early ?? []) socket.destroy();
+      early = undefined;
       connections.complete();
       await new Promise<void>((resolve) => setImmediate(resolve));
       await setup.cleanup?.();

@@ -81,16 +81,32 @@ export async function listenUnixByteLinks(options: Omit<UnixListenOptions, 'kind
     });
   });
   const staging = join(privateDir, 's');
+  // The listener (and its 'connection' handler) exists before the socket is reachable at `path`:
+  // a peer that connects the moment the file appears is held for the consumer, never left
+  // unanswered on a server nobody listens to.
+  let ours: { ino: number; dev: number } | undefined;
+  const listener = createServerListener({
+    server,
+    address,
+    wrap: (socket) => createSocketByteLink(socket, address),
+    cleanup: async () => {
+      // Remove the socket file only if it is still the one we created.
+      const now = await stat(path).catch(() => undefined);
+      if (ours !== undefined && now !== undefined && now.ino === ours.ino && now.dev === ours.dev) await unlink(path).catch(() => undefined);
+    },
+  });
   try {
     if (Buffer.byteLength(staging) <= MAX_SOCKET_PATH_BYTES) {
       await listenServer(server, { path: staging }, address, 'unix');
       await chmod(staging, mode);
+      ours = await stat(staging); // rename keeps the inode
       await rename(staging, path);
     } else {
       // The staging path would not fit in sun_path: bind in place (a stale file must go first).
       if (existing === 'stale') await unlink(path).catch(() => undefined);
       await listenServer(server, { path }, address, 'unix');
       await chmod(path, mode);
+      ours = await stat(path);
     }
   } catch (error) {
     server.close();
@@ -100,16 +116,5 @@ export async function listenUnixByteLinks(options: Omit<UnixListenOptions, 'kind
   } finally {
     await rmdir(privateDir).catch(() => undefined);
   }
-  const ours = await stat(path);
-
-  return createServerListener({
-    server,
-    address,
-    wrap: (socket) => createSocketByteLink(socket, address),
-    cleanup: async () => {
-      // Remove the socket file only if it is still the one we created.
-      const now = await stat(path).catch(() => undefined);
-      if (now !== undefined && now.ino === ours.ino && now.dev === ours.dev) await unlink(path).catch(() => undefined);
-    },
-  });
+  return listener;
 }

@@ -85,10 +85,11 @@ export type RouteEvent = Stamped &
         /**
          * A packet the router did not pass on, on purpose: the guest re-sent a stop the debugger
          * already has (`duplicate-stop`), or the debugger broke in to a target that is already
-         * stopped (`stopped-breakin`; the debugger gets the stop it asked for instead).
+         * stopped (`stopped-breakin`; the debugger gets the stop it asked for instead), or broke in
+         * before the guest was there (`breakin-held-for-guest`: sent when the guest connects).
          */
         readonly kind: 'suppressed';
-        readonly reason: 'duplicate-stop' | 'stopped-breakin';
+        readonly reason: 'duplicate-stop' | 'stopped-breakin' | 'breakin-held-for-guest';
         readonly dir: Direction;
       }
     | {

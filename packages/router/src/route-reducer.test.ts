@@ -73,12 +73,18 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 type InputWithoutTime = DistributiveOmit<RouteInput, 'at'>;
 
 /** Runs a scenario: `marbles` over `inputs`, expecting `expected` over the letters of each step's effects. */
-function scenario(marbles: string, inputs: Record<string, InputWithoutTime>, expected: Record<string, string>, configPatch: Partial<RouteConfig> = {}): void {
+function scenario(
+  marbles: string,
+  inputs: Record<string, InputWithoutTime>,
+  expected: Record<string, string>,
+  configPatch: Partial<RouteConfig> = {},
+  start: { guestPresent?: boolean } = {},
+): void {
   const scheduler = new TestScheduler((actual, wanted) => expect(actual).toEqual(wanted));
   scheduler.run(({ cold, expectObservable }) => {
     const effects$ = cold(marbles, inputs).pipe(
       map((input) => ({ ...input, at: scheduler.now() })),
-      routeMachine(initialRouteState({ ...config, ...configPatch })),
+      routeMachine(initialRouteState({ ...config, ...configPatch }, start)),
       map(letters),
     );
     expectObservable(effects$).toBe(marbles, expected);
@@ -234,6 +240,57 @@ describe('route reducer scenarios (marbles)', () => {
       },
       // Each break-in is forwarded (B); only the first is recorded, the other two are in the summary.
       { a: 'Ds1', k: '.', c: 'Gm2', C: '.', b: 'B', e: 'B', f: 'B', T: '#3' },
+    );
+  });
+
+  it('a break-in before the guest first connects is held and delivered when it connects, not answered "gone"', () => {
+    // A KDRPC guest polls only once its kernel runs: the debugger attaches first (break-in, RESET,
+    // a second break-in), the guest connects, stops on the break-in and its stop is forwarded.
+    scenario(
+      'c b e f y s k',
+      {
+        c: link('endpoint', 'connect'),
+        b: link('endpoint', 'breakin'),
+        e: link('endpoint', 'reset'),
+        f: link('endpoint', 'breakin'),
+        y: link('guest', 'connect'),
+        s: g(stop),
+        k: sent('guest→debugger', 1),
+      },
+      // b: held (~), no synthetic state change; f: already held. y: the break-in goes out (B), no
+      // "target back" (the guest was never gone). s: the stop is the first one, forwarded.
+      { c: '+', b: '~', e: '.', f: '.', y: 'B', s: 'Ds1', k: '.' },
+      {},
+      { guestPresent: false },
+    );
+  });
+
+  it('a held break-in belongs to its debugger: one that left takes it with it', () => {
+    scenario(
+      'c b n y',
+      { c: link('endpoint', 'connect'), b: link('endpoint', 'breakin'), n: link('endpoint', 'disconnect'), y: link('guest', 'connect') },
+      { c: '+', b: '~', n: '-', y: '.' },
+      {},
+      { guestPresent: false },
+    );
+  });
+
+  it('after the guest was there and went, a break-in while it is away still gets "target gone"', () => {
+    scenario(
+      'a k x X c C b',
+      {
+        a: g(stop),
+        k: sent('guest→debugger', 1),
+        x: link('guest', 'disconnect'),
+        X: sent('guest→debugger', 2),
+        c: d(resume),
+        C: sent('debugger→guest', 3),
+        b: link('endpoint', 'breakin'),
+      },
+      // x: gone, the synthetic stop (Ds2). c: the Continue to a vanished target is accepted (no
+      // send; it still takes a sequence number). b: the target "runs", so the break-in is answered
+      // with another synthetic stop.
+      { a: 'Ds1', k: '.', x: 'xDs2', X: '.', c: '.', C: '.', b: 'Ds4' },
     );
   });
 });

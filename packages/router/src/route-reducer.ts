@@ -235,7 +235,8 @@ class Step {
         this.effects.push({ kind: 'debugger-present', present: true });
         return;
       case 'disconnect':
-        this.state = { ...this.state, debugger: { attached: false, peer: undefined, since: undefined, hasStop: false } };
+        // A held break-in was that debugger's; the next one asks for itself.
+        this.state = { ...this.state, debugger: { attached: false, peer: undefined, since: undefined, hasStop: false }, breakinForGuest: false };
         this.effects.push({ kind: 'debugger-present', present: false });
         return;
       case 'breakin':
@@ -251,6 +252,16 @@ class Step {
     this.count('breakins');
     const { target } = this.state;
     if (!target.present) {
+      if (target.state === 'unknown') {
+        // No guest yet and nothing known of it: the debugger came first (a KDRPC guest polls only
+        // once its kernel is up). Hold the break-in for the guest's connect instead of answering
+        // "gone" for a target that has not been there yet.
+        if (!this.state.breakinForGuest) {
+          this.state = { ...this.state, breakinForGuest: true };
+          this.record({ kind: 'suppressed', reason: 'breakin-held-for-guest', dir: DebuggerToGuest });
+        }
+        return;
+      }
       if (target.state !== 'stopped') this.sendTargetGone(at); // the debugger continued past "gone"
       return;
     }
@@ -327,9 +338,18 @@ class Step {
 
   private guestBack(): void {
     if (this.state.target.present) return;
+    const firstArrival = this.state.counters.targetGone === 0;
     this.state = { ...this.state, target: trackTarget(this.state.target, { guest: 'back' }), debugger: { ...this.state.debugger, hasStop: false } };
-    this.record({ kind: 'target-back' });
-    if (this.state.config.resyncGuestOnReturn) this.resyncGuest();
+    // A guest that was never gone is arriving, not coming back: the link's connect says so.
+    if (!firstArrival) this.record({ kind: 'target-back' });
+    if (this.state.breakinForGuest) {
+      // The debugger's break-in, held while the guest was not there: the stop it causes is the
+      // answer the debugger is waiting for.
+      this.state = { ...this.state, breakinForGuest: false };
+      this.count('breakinsHeldForGuest');
+      this.effects.push({ kind: 'guest-breakin' });
+    }
+    if (this.state.config.resyncGuestOnReturn && !firstArrival) this.resyncGuest();
   }
 
   private sendTargetGone(at: number): void {

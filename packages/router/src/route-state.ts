@@ -66,6 +66,8 @@ export interface RouteCounters {
   readonly debuggerConnects: number;
   /** Second debuggers turned away while one was attached. */
   readonly refusals: number;
+  /** Break-ins held for a guest that was not there yet, then delivered when it connected. */
+  readonly breakinsHeldForGuest: number;
 }
 
 export interface RouteConfig {
@@ -97,6 +99,12 @@ export interface RouteState {
    * stopped, then resume and run on).
    */
   readonly breakinAfterResume: boolean;
+  /**
+   * A break-in that came while no guest was there and nothing was known of it (a KDRPC guest that
+   * has not polled yet, a VM whose serial socket is not up): delivered when the guest connects,
+   * so a debugger that attaches first still gets the stop it asked for, not "target gone".
+   */
+  readonly breakinForGuest: boolean;
   /** guest.resync() calls not yet settled (one at a time for a debugger's RESET burst). */
   readonly guestResyncs: number;
   readonly nextSeq: number;
@@ -108,10 +116,20 @@ export interface RouteState {
 const emptyCounters: DirectionCounters = { received: 0, packets: 0, bytes: 0, dropped: 0, failed: 0, held: 0, heldHighWater: 0, queueHighWater: 0 };
 const emptyDirection: DirectionState = { waiting: [], inFlight: undefined, counters: emptyCounters };
 
-export function initialRouteState(config: RouteConfig, options: { debuggerAttached?: boolean } = {}): RouteState {
+export interface InitialRouteOptions {
+  /** A debugger is on the endpoint already (its `connected`). Default false. */
+  readonly debuggerAttached?: boolean;
+  /**
+   * The guest is there already (its link's `connected`). Default true. A guest that is not (a
+   * KDRPC guest before its first poll) counts as present from its link's `connect` event on.
+   */
+  readonly guestPresent?: boolean;
+}
+
+export function initialRouteState(config: RouteConfig, options: InitialRouteOptions = {}): RouteState {
   return {
     config,
-    target: initialTracking,
+    target: { ...initialTracking, present: options.guestPresent ?? true },
     lastRealStateChange: undefined,
     debugger: { attached: options.debuggerAttached ?? false, peer: undefined, since: undefined, hasStop: false },
     toDebugger: emptyDirection,
@@ -119,6 +137,7 @@ export function initialRouteState(config: RouteConfig, options: { debuggerAttach
     awaitingReply: undefined,
     inFlightReplied: false,
     breakinAfterResume: false,
+    breakinForGuest: false,
     guestResyncs: 0,
     nextSeq: 1,
     counters: {
@@ -131,6 +150,7 @@ export function initialRouteState(config: RouteConfig, options: { debuggerAttach
       targetGone: 0,
       debuggerConnects: 0,
       refusals: 0,
+      breakinsHeldForGuest: 0,
     },
     notices: initialNotices,
     closed: false,

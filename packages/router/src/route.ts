@@ -148,7 +148,9 @@ export function route(guest: PacketLink, endpoint: PacketLink, options: RouteOpt
   const subscriptions: Subscription[] = [];
   let state: RouteState = initialRouteState(
     { queueBound, holdBound, resyncGuestOnReturn: options.resyncGuestOnReturn ?? true, noticeWindowMs: options.noticeWindowMs ?? 1000 },
-    { debuggerAttached: endpoint.connected },
+    // A guest not there yet (a KDRPC guest before its first poll) is absent until its `connect`:
+    // a debugger's break-in waits for it rather than being answered "target gone".
+    { debuggerAttached: endpoint.connected, guestPresent: guest.connected },
   );
   let closing: Promise<void> | undefined;
   let resolveDone!: () => void;

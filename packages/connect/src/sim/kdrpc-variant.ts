@@ -1,4 +1,4 @@
-import { EMPTY } from 'rxjs';
+import { EMPTY, Observable } from 'rxjs';
 import { VmkdError, createTargetSession, KDRPC_COMMAND_NAME, type OpenedLink, type SimSetup, type SimVariantProvider } from '@vmkd/kd-protocol';
 import { createEmulatedVmx, createKdrpcGuestStack, createKdrpcHost, runUnderHarnessUntilReady } from '@vmkd/vmware-backdoor';
 import { ConnectErrorCode } from '../errors.js';
@@ -67,16 +67,32 @@ async function openNative(setup: SimSetup, startTimeoutMs = 30_000): Promise<Ope
       ready: /^ready (\S+) ([0-9a-f]+) ([0-9a-f]+)$/m,
       startTimeoutMs,
     });
+    let closing = false;
+    // The guest process ending on its own is worth a line: the host only notices the silence
+    // after its idle timeout.
+    const notices$ = new Observable<string>((subscriber) => {
+      void run.exited.then(
+        (exit) => {
+          if (!closing) subscriber.next(`guest process ${run.pid} ended (${exit.signal ?? `exit code ${String(exit.code)}`}); the target is gone`);
+          subscriber.complete();
+        },
+        (error: unknown) => {
+          if (!closing) subscriber.next(`guest process ${run.pid}: the ptrace harness failed (${error instanceof Error ? error.message : String(error)})`);
+          subscriber.complete();
+        },
+      );
+    });
     return {
       link: host,
       description: `${setup.description} on the accelerated path, guest in process ${run.pid} calling the backdoor with native ${match[1]} stubs under the ptrace harness`,
-      notices$: EMPTY,
+      notices$,
       wireBytes: () => {
         const s = host.stats();
         return s.bytesIn + s.bytesOut;
       },
       sim: { dataRegion: { virtualBase: BigInt(`0x${match[2]}`), size: BigInt(`0x${match[3]}`) }, childPid: run.pid },
       async close() {
+        closing = true;
         run.kill();
         await run.exited.catch(() => undefined);
         unregister();

@@ -16,6 +16,11 @@ const backend = createSimBackend(
   { build, memory: Number(memory), cpus: Number(cpus), ...(ram === '-' ? {} : { ramFile: ram }) },
   prints === '-' ? {} : { printIntervalMs: Number(prints) },
 );
+// Nothing else holds this process up: the guest link sleeps between polls on unref'd timers and
+// each backdoor call is a synchronous trapped instruction, so without this handle Node exits (0)
+// the first time every timer is asleep, seconds after `ready`. A kernel runs until it is stopped:
+// the harness kills this process when the route closes.
+setInterval(() => undefined, 0x7fffffff);
 const port = await createNativeBackdoorPort();
 const stack = createKdrpcGuestStack({ port });
 createTargetSession(stack.link, backend);
