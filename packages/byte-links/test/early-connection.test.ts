@@ -27,7 +27,10 @@ function dial(target: { path: string } | { port: number; host: string }): Promis
 
 async function servedBeforeSubscribe(listener: ByteLinkListener, target: { path: string } | { port: number; host: string }): Promise<void> {
   const client = await dial(target);
-  cleanups.push(async () => void client.destroy());
+  cleanups.push(() => {
+    client.destroy();
+    return Promise.resolve();
+  });
   client.write('early');
   // Let the accept happen with nobody subscribed.
   await new Promise((r) => setTimeout(r, 50));

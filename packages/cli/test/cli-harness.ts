@@ -10,11 +10,16 @@ export interface CliRun {
 }
 
 /** Runs the CLI in-process with captured streams (no TTY, no colour). */
-export async function runInProcess(argv: readonly string[], options: { signal?: AbortSignal; onStderr?: (all: string) => void } = {}): Promise<CliRun> {
+export async function runInProcess(argv: readonly string[], options: { signal?: AbortSignal; onStderr?: (all: string) => void; onStdout?: (all: string) => void } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
-    stdout: { write: (text: string) => (stdout += text) },
+    stdout: {
+      write: (text: string) => {
+        stdout += text;
+        options.onStdout?.(stdout);
+      },
+    },
     stderr: {
       write: (text: string) => {
         stderr += text;

@@ -1,4 +1,5 @@
-import type { KdcomLinkOptions } from '@vmkd/kd-protocol';
+import { map } from 'rxjs';
+import type { ByteLink, KdcomLinkOptions } from '@vmkd/kd-protocol';
 import {
   createPersistentKdcomLink,
   listenByteLinks,
@@ -45,10 +46,11 @@ const DEFAULT_WAIT_FOR_DEBUGGER_MS = 60_000;
 /** Start listening for debuggers. Resolves once the pipe, socket or port is bound. */
 export async function createDebuggerEndpoint(options: DebuggerEndpointOptions): Promise<DebuggerEndpoint> {
   const listener = await listenByteLinks(options.listen);
+  let connections = 0;
   const link = createPersistentKdcomLink({
     name: options.name ?? listener.address,
     role: 'debugger-facing',
-    byteLinks$: listener.connections$,
+    byteLinks$: listener.connections$.pipe(map((byteLink) => numbered(byteLink, listener.address, ++connections))),
     whenBusy: options.whenBusy ?? 'refuse',
     waitForPeerMs: options.waitForDebuggerMs ?? DEFAULT_WAIT_FOR_DEBUGGER_MS,
     ...(options.kdcom === undefined ? {} : { kdcom: options.kdcom }),
@@ -59,4 +61,20 @@ export async function createDebuggerEndpoint(options: DebuggerEndpointOptions): 
     debuggerCommand: debuggerCommandFor(listener.address),
     debuggerCommands: debuggerCommandsFor(listener.address),
   });
+}
+
+/**
+ * Every connection to a Unix socket or a named pipe has the listener's own name: number them
+ * (`unix:/x/kd.sock #2`), so "#3 refused: #2 is attached" says who is who. A TCP peer is named by
+ * its own address and port already.
+ */
+function numbered(byteLink: ByteLink, address: string, n: number): ByteLink {
+  if (byteLink.name !== address) return byteLink;
+  return {
+    name: `${address} #${n}`,
+    data$: byteLink.data$,
+    write: (chunk) => byteLink.write(chunk),
+    close: () => byteLink.close(),
+    stats: () => byteLink.stats(),
+  };
 }

@@ -1,4 +1,4 @@
-import { Observable, map } from 'rxjs';
+import { Observable, filter, map } from 'rxjs';
 import { createKdcomLink, type EndpointSchemeProvider, type OpenedLink } from '@vmkd/kd-protocol';
 import { connectOptionsFor, describeLinkNotice, listenOptionsFor, openByteLink, socketAddressOf, type SocketAddress } from '@vmkd/byte-links';
 import { createDebuggerEndpoint } from './debugger-endpoint.js';
@@ -26,7 +26,15 @@ function kdcomEndpoint(kind: SocketAddress['kind'], summary: string, example: st
         description: `KDCOM endpoint at ${endpoint.address}`,
         address: endpoint.address,
         debuggerCommands: endpoint.debuggerCommands,
-        notices$: endpoint.notices$.pipe(map((notice) => describeLinkNotice(notice, 'debugger'))),
+        // A refusal is the router's to report: it knows who holds the endpoint and since when.
+        notices$: endpoint.notices$.pipe(
+          filter((notice) => notice.kind !== 'refused'),
+          map((notice) => describeLinkNotice(notice, 'debugger')),
+        ),
+        refused$: endpoint.notices$.pipe(
+          filter((notice) => notice.kind === 'refused'),
+          map((notice) => ({ peer: notice.peer })),
+        ),
         close: () => endpoint.close(),
       };
     },

@@ -69,6 +69,19 @@ export interface SimFacts {
   readonly childPid?: number;
 }
 
+/** A debugger an endpoint turned away. */
+export interface RefusedPeer {
+  readonly peer: string;
+}
+
+/** One UDP datagram of a transport's own wire. `in`: received by vmkd; `out`: sent by it. */
+export interface WireDatagram {
+  readonly direction: 'in' | 'out';
+  readonly from: { readonly address: string; readonly port: number };
+  readonly to: { readonly address: string; readonly port: number };
+  readonly bytes: Uint8Array;
+}
+
 /**
  * Anything `connect` opens: a guest transport, an endpoint, or vmkd's own debugger connection.
  *
@@ -87,6 +100,16 @@ export interface OpenedLink {
   readonly debuggerCommands?: readonly DebuggerCommandLine[];
   /** Things worth telling a user that are not link events (retries, refused peers), as lines. */
   readonly notices$: Observable<string>;
+  /**
+   * Endpoints that take one debugger at a time: each newcomer turned away while one is attached
+   * (`peer` names it). The router records who held the endpoint and since when (issue 16 item 7).
+   */
+  readonly refused$?: Observable<RefusedPeer>;
+  /**
+   * Datagram transports (KDNET): every UDP datagram sent or received, as it is on the wire, for
+   * traces (`vmkd route --trace-bytes`). Hot: only what arrives while subscribed.
+   */
+  readonly datagrams$?: Observable<WireDatagram>;
   /** Bytes on the transport's own wire so far (frames, RPC bodies), when it differs from link.stats(). */
   wireBytes?(): number;
   /** Set by `sim://` guests. */

@@ -1,9 +1,9 @@
-import { EMPTY } from 'rxjs';
-import type { EndpointSchemeProvider, GuestSchemeProvider, OpenedLink, SchemeUri, SimVariantProvider } from '@vmkd/kd-protocol';
+import { EMPTY, Observable, Subject } from 'rxjs';
+import type { EndpointSchemeProvider, GuestSchemeProvider, OpenedLink, SchemeUri, SimVariantProvider, WireDatagram } from '@vmkd/kd-protocol';
 import { randomBytes } from 'node:crypto';
 import type { UdpAddress } from './control.js';
 import { parseKdnetKey, randomKdnetKeyText } from './key.js';
-import { createKdnetEndpointLink, createKdnetGuestLink, hostPort, type KdnetLink } from './kdnet-link.js';
+import { createKdnetEndpointLink, createKdnetGuestLink, hostPort, type DatagramTap, type KdnetLink } from './kdnet-link.js';
 import { openTargetOverKdnet } from './target-over-kdnet.js';
 
 /** Windows's usual KDNET port (any of 49152–65535 works). */
@@ -54,6 +54,35 @@ function bindOf(uri: SchemeUri): UdpAddress | undefined {
   return { address: m[1] ?? m[2], port };
 }
 
+/** Datagrams kept from a link's start until the first subscriber: the poke/response come first. */
+const HELD_DATAGRAMS = 64;
+
+/**
+ * Every datagram of a link, for `OpenedLink.datagrams$` (`vmkd route --trace-bytes`). The tap is
+ * given to the link at creation. The first datagrams (the poke and response whose nonces make
+ * the data key, kd-protocol.md §3) pass before anybody can subscribe, so the first
+ * HELD_DATAGRAMS are kept for the first subscriber; after that only a subscriber sees them.
+ */
+function wireTap(): { readonly tap: DatagramTap; readonly datagrams$: Observable<WireDatagram> } {
+  const datagrams = new Subject<WireDatagram>();
+  let held: WireDatagram[] | undefined = [];
+  return {
+    tap: (bytes, from, to, direction) => {
+      // The link may reuse its buffer: copy only when the datagram is kept.
+      if (held !== undefined) {
+        if (held.length < HELD_DATAGRAMS) held.push({ direction, from, to, bytes: new Uint8Array(bytes) });
+      } else if (datagrams.observed) datagrams.next({ direction, from, to, bytes: new Uint8Array(bytes) });
+    },
+    datagrams$: new Observable<WireDatagram>((subscriber) => {
+      const subscription = datagrams.subscribe(subscriber);
+      const first = held ?? [];
+      held = undefined;
+      for (const datagram of first) subscriber.next(datagram);
+      return subscription;
+    }),
+  };
+}
+
 function opened(link: KdnetLink, description: string, address: string, extra: Partial<OpenedLink> = {}): OpenedLink {
   return {
     link,
@@ -80,9 +109,10 @@ export const kdnetGuestScheme: GuestSchemeProvider<KdnetGuestSpec> = {
     return { uri: uri.text, listen: udpOf(uri, true), key: keyOf(uri, true).key };
   },
   async open(spec, context) {
-    const link = await createKdnetGuestLink({ key: spec.key, listen: spec.listen, allowRemote: context.allowRemote });
+    const { tap, datagrams$ } = wireTap();
+    const link = await createKdnetGuestLink({ key: spec.key, listen: spec.listen, allowRemote: context.allowRemote, tap });
     const where = `kdnet://${hostPort(link.local)}`;
-    return opened(link, `KDNET guest: waiting for the target's pokes on udp://${hostPort(link.local)}`, where);
+    return opened(link, `KDNET guest: waiting for the target's pokes on udp://${hostPort(link.local)}`, where, { datagrams$ });
   },
 };
 
@@ -102,10 +132,12 @@ export const kdnetEndpointScheme: EndpointSchemeProvider<KdnetEndpointSpec> = {
     return { uri: uri.text, debugger: udpOf(uri, false), key, generatedKey: generated, ...(bind === undefined ? {} : { bind }) };
   },
   async open(spec, context) {
-    const link = await createKdnetEndpointLink({ key: spec.key, debugger: spec.debugger, bind: spec.bind, allowRemote: context.allowRemote });
+    const { tap, datagrams$ } = wireTap();
+    const link = await createKdnetEndpointLink({ key: spec.key, debugger: spec.debugger, bind: spec.bind, allowRemote: context.allowRemote, tap });
     const port = spec.debugger.port;
     const target = hostPort(link.local);
     return opened(link, `KDNET endpoint: poking the debugger at udp://${hostPort(spec.debugger)} from udp://${target}`, `kdnet://${hostPort(spec.debugger)}?key=${spec.key}`, {
+      datagrams$,
       debuggerCommands: [
         { debugger: 'windbg', command: `windbg -k net:port=${port},key=${spec.key}`, note: `WinDbg listens on UDP ${port}; vmkd pokes it from ${target}` },
         { debugger: 'kd', command: `kd -k net:port=${port},key=${spec.key}` },
@@ -136,12 +168,15 @@ export const kdnetSimVariant: SimVariantProvider<{ readonly key?: string }> = {
   async open(spec, setup) {
     const target = setup.createTarget();
     try {
-      const pair = await openTargetOverKdnet(target.backend, spec.key === undefined ? {} : { key: spec.key });
+      const { tap, datagrams$ } = wireTap();
+      const pair = await openTargetOverKdnet(target.backend, { tap, ...(spec.key === undefined ? {} : { key: spec.key }) });
       return {
         link: pair.link,
-        description: `${setup.description} behind KDNET over loopback UDP (udp://${hostPort(pair.link.local)})`,
+        // The key is named: without it a trace of these datagrams cannot be decrypted.
+        description: `${setup.description} behind KDNET over loopback UDP (udp://${hostPort(pair.link.local)}, key ${pair.key})`,
         address: `kdnet://${hostPort(pair.link.local)}`,
         notices$: EMPTY,
+        datagrams$,
         wireBytes: () => pair.link.stats().bytesIn + pair.link.stats().bytesOut,
         sim: { dataRegion: target.dataRegion, backend: target.backend },
         async close() {

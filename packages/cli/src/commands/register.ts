@@ -100,6 +100,7 @@ Examples:
     .description('pretty-print a route trace file (JSONL written by "vmkd route --trace")')
     .argument('<file>', 'the trace file')
     .option('--kdcom', 'write the recorded packets as a KDCOM byte stream instead (pipe it into "kd-decode")')
+    .option('--kdnet-key <key>', 'decrypt the KDNET datagrams a route recorded with --trace-bytes (w.x.y.z) and print them as "kd-decode --kdnet-key" does')
     .addHelpText(
       'after',
       `
@@ -109,9 +110,13 @@ Malformed lines are skipped, named on stderr and counted; the rest of the file i
 --kdcom re-emits the session as the bytes a serial line would have carried: every packet record
 that holds its raw bytes as a data frame, each break-in as "b", each RESET as a control frame.
 
+--kdnet-key decrypts the UDP datagrams of a KDNET guest or endpoint (recorded with --trace-bytes):
+one JSON line per datagram with direction, sequence, channel and the decoded KD packet.
+
 Examples:
   vmkd trace kd.jsonl | less
-  vmkd trace --kdcom kd.jsonl | kd-decode`,
+  vmkd trace --kdcom kd.jsonl | kd-decode
+  vmkd trace --kdnet-key 1.2.3.4 kdnet.jsonl`,
     )
     .action(async (file: string, options: TraceCommandOptions, command: Command) =>
       runner.run(command, async (ctx) => (await import('./trace.js')).runTrace(ctx, file, options)),

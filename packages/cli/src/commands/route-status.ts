@@ -43,9 +43,9 @@ export function describeRouteEvent(event: RouteEvent, style: Style, context: Rou
       return style.dim(`${event.count} ${what} ${who} in ${(event.ms / 1000).toFixed(1)} s (shown once)`);
     }
     case 'debugger-refused': {
-      if (event.holder === undefined) return style.yellow(`debugger ${event.peer} refused: another debugger holds the endpoint`);
+      if (event.holder === undefined) return style.yellow(`debugger ${event.peer} refused: another debugger is attached; one debugger at a time`);
       const since = event.heldMs === undefined ? '' : ` since ${new Date(event.t - event.heldMs).toISOString().slice(11, 19)} UTC (${(event.heldMs / 1000).toFixed(1)} s)`;
-      return style.yellow(`debugger ${event.peer} refused: ${event.holder} holds the endpoint${since}; one debugger at a time`);
+      return style.yellow(`debugger ${event.peer} refused: debugger ${event.holder} is attached${since}; one debugger at a time`);
     }
     case 'route-closed':
     case 'packet':

@@ -6,6 +6,7 @@ import type { CommandContext } from '../output/command-context.js';
 import { openEndpoint, openGuest, parseEndpointUri, parseGuestUri } from '@vmkd/connect';
 import { fastPathOf, formatFastPathStats } from '@vmkd/vmm-memory';
 import { describeRouteEvent, formatRouteStats } from './route-status.js';
+import { datagramRecord } from './trace-datagram.js';
 
 export interface RouteCommandOptions {
   readonly trace?: string;
@@ -52,7 +53,11 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
     progress.done();
   }
   const started = performance.now();
-  const running = route(guest.link, endpoint.link, traceSink === undefined ? {} : { trace: createTraceWriter(traceSink), traceBytes: options.traceBytes === true });
+  const traceWriter = traceSink === undefined ? undefined : createTraceWriter(traceSink);
+  const running = route(guest.link, endpoint.link, {
+    ...(traceWriter === undefined ? {} : { trace: traceWriter, traceBytes: options.traceBytes === true }),
+    ...(endpoint.refused$ === undefined ? {} : { refused$: endpoint.refused$ }),
+  });
 
   const address = endpoint.address ?? endpointUri;
   const commands = endpoint.debuggerCommands ?? [];
@@ -73,6 +78,17 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
     }),
   ];
   subscriptions.push(merge(guest.notices$, endpoint.notices$).subscribe((line) => ctx.status(ctx.err.dim(`[route] ${line}`))));
+  // A datagram transport's own wire (KDNET), as `kd-decode --kdnet-key` and `vmkd trace
+  // --kdnet-key` read it: only with --trace-bytes, as the packets' bytes are.
+  if (traceWriter !== undefined && options.traceBytes === true) {
+    for (const [side, opened] of [
+      ['guest', guest],
+      ['endpoint', endpoint],
+    ] as const) {
+      const datagrams$ = opened.datagrams$;
+      if (datagrams$ !== undefined) subscriptions.push(datagrams$.subscribe((datagram) => traceWriter.write(datagramRecord(side, datagram))));
+    }
+  }
 
   await Promise.race([whenAborted(ctx.io.shutdown), running.done]);
   await running.close();

@@ -96,6 +96,11 @@ export function formatTraceRecord(record: TraceRecord, t0: number, style: Style)
         const hex = asText(record['hex']);
         return `${asText(record['dir'])}  chunk  ${asText(record['length'])} B  ${style.dim(hex.length > 48 ? `${hex.slice(0, 48)}…` : hex)}`;
       }
+      // A KDNET transport's own wire (`--trace-bytes`): `vmkd trace --kdnet-key` decrypts these.
+      case 'datagram': {
+        const arrow = record['direction'] === 'in' ? '⇐' : '⇒';
+        return `${asText(record['side'])} ${arrow} udp ${asText(record['from'])} → ${asText(record['to'])}  ${style.dim(`${asText(record['length'])} B`)}`;
+      }
       case 'relay-ended':
         return style.bold(`relay ended${record['side'] === undefined ? '' : ` (${asText(record['side'])} side)`}${record['error'] === undefined ? '' : `: ${errorText(record['error'])}`}`);
       case 'trace-dropped':

@@ -21,6 +21,7 @@ const REQUIRED: Readonly<Record<string, Readonly<Record<string, FieldType>>>> = 
   'guest-error': { operation: 'string', error: 'object' },
   frame: { dir: 'string', frame: 'object' },
   chunk: { dir: 'string', length: 'number', hex: 'string' },
+  datagram: { side: 'string', direction: 'string', from: 'string', to: 'string', length: 'number' },
   'trace-dropped': { count: 'number' },
 };
 

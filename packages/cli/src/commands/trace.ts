@@ -6,6 +6,7 @@ import { CliErrorCode, usageError } from '../errors.js';
 import type { CommandContext } from '../output/command-context.js';
 import { formatTraceRecord } from './trace-format.js';
 import { INITIAL_KDCOM_REPLAY, replayKdcom } from './trace-kdcom.js';
+import { createKdnetTraceDecoder, type KdnetTraceDecoder } from './trace-datagram.js';
 import { checkTraceRecord, isMalformed, type TraceRecord } from './trace-record.js';
 
 /** A trace line longer than this is not one the router wrote; skip it rather than buffer it. */
@@ -16,6 +17,8 @@ const MAX_SKIP_NOTES = 20;
 export interface TraceCommandOptions {
   /** Write the session's packets as a KDCOM byte stream (for `kd-decode`) instead of text. */
   readonly kdcom?: boolean;
+  /** Decrypt the recorded KDNET datagrams (`--trace-bytes` of a KDNET route) with this key instead. */
+  readonly kdnetKey?: string;
 }
 
 export interface TraceSummary {
@@ -35,6 +38,8 @@ export interface TraceSummary {
  */
 export async function runTrace(ctx: CommandContext, file: string, options: TraceCommandOptions = {}): Promise<number> {
   const kdcom = options.kdcom === true;
+  if (kdcom && options.kdnetKey !== undefined) throw usageError('--kdcom and --kdnet-key are two different outputs: give one');
+  const kdnet = options.kdnetKey === undefined ? undefined : createKdnetTraceDecoder(options.kdnetKey);
   if (kdcom && ctx.json) throw usageError('--kdcom writes a byte stream: it does not combine with --json');
   if (kdcom && ctx.io.stdout.isTTY === true) throw usageError('--kdcom writes binary KDCOM bytes: pipe them into "kd-decode" or redirect them to a file');
   try {
@@ -76,7 +81,11 @@ export async function runTrace(ctx: CommandContext, file: string, options: Trace
       const record: TraceRecord = checked;
       const t = typeof record.t === 'number' ? record.t : undefined;
       let text: string | undefined;
-      if (kdcom) {
+      if (kdnet !== undefined) {
+        // Only the datagrams are printed, decrypted, once the whole file is read (a session's
+        // data key comes from its poke/response exchange, kd-protocol.md §3).
+        if (record.kind === 'datagram') kdnet.add(record);
+      } else if (kdcom) {
         const step = replayKdcom(replay, record);
         replay = step.state;
         if (step.bytes !== undefined) ctx.io.stdout.write(step.bytes);
@@ -112,6 +121,7 @@ export async function runTrace(ctx: CommandContext, file: string, options: Trace
     packetTypes,
   };
   const skipped = malformed > 0 ? `, ${malformed} malformed line${malformed === 1 ? '' : 's'} skipped` : '';
+  if (kdnet !== undefined) return printKdnet(ctx, file, kdnet, records, skipped);
   if (ctx.json) ctx.result(summary, () => '');
   else if (kdcom) {
     ctx.status(`${replay.frames} KDCOM frames, ${replay.breakins} break-ins, ${replay.resets} resets from ${records} records${skipped}`);
@@ -122,4 +132,28 @@ export async function runTrace(ctx: CommandContext, file: string, options: Trace
     throw new VmkdError(CliErrorCode.BadFile, `no packet in ${file} carries its raw bytes, so there is no KDCOM stream to re-emit`, { details: { file } });
   }
   return records === 0 && malformed > 0 ? 1 : 0;
+}
+
+/** `--kdnet-key`: one JSON line per recorded datagram, as `kd-decode --kdnet-key` prints a capture. */
+function printKdnet(ctx: CommandContext, file: string, kdnet: KdnetTraceDecoder, records: number, skipped: string): number {
+  if (kdnet.datagrams === 0) {
+    throw new VmkdError(CliErrorCode.BadFile, `no KDNET datagram in ${file}: record a KDNET route with --trace-bytes`, { details: { file } });
+  }
+  const decoder = kdnet.decode();
+  let authenticated = 0;
+  for (let next = decoder.next(); ; next = decoder.next()) {
+    if (next.done === true) {
+      const summary = next.value;
+      if (ctx.json) ctx.result({ file, records, ...summary }, () => '');
+      else {
+        ctx.status(
+          `${kdnet.datagrams} datagrams from ${records} records: ${String(summary['authenticated'])} authenticated, ${String(summary['unauthenticated'])} not${kdnet.unusable > 0 ? `, ${kdnet.unusable} unusable records` : ''}${skipped}`,
+        );
+      }
+      break;
+    }
+    if (next.value['event'] !== 'unauthenticated') authenticated += 1;
+    if (!ctx.json) ctx.io.stdout.write(`${JSON.stringify(next.value)}\n`);
+  }
+  return authenticated === 0 ? 1 : 0;
 }
