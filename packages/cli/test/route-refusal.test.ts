@@ -47,14 +47,12 @@ describe.each(ENDPOINTS)('vmkd route … %s endpoint: a second debugger', (_name
     const stop = new AbortController();
     stops.push(stop);
     const trace = join(dir, 'route.jsonl');
-    let stderr = '';
     let stdout = '';
     let onRefused: () => void = () => undefined;
     const refused = new Promise<void>((resolve) => (onRefused = resolve));
     const run = runInProcess(['route', '--trace', trace, 'sim://?via=serial&baud=0', uriOf(dir)], {
       signal: stop.signal,
       onStderr: (all) => {
-        stderr = all;
         if (/refused/.test(all)) onRefused();
       },
       onStdout: (all) => (stdout = all),
@@ -62,7 +60,7 @@ describe.each(ENDPOINTS)('vmkd route … %s endpoint: a second debugger', (_name
     runs.push(run);
     // The endpoint's address (with the port the system picked) is the first line on stdout.
     while (!/\n/.test(stdout)) await new Promise((r) => setTimeout(r, 20));
-    const endpoint = stdout.split('\n')[0]!;
+    const endpoint = stdout.split('\n')[0] ?? '';
 
     const first = await connectWhenUp(endpoint);
     await first.session.attach();
