@@ -64,7 +64,7 @@ describe('vmkd and KDNET', () => {
     const port = await freeUdpPort();
     const uri = `kdnet://127.0.0.1:${port}?key=r0ute.c1i.1.2`;
     const child = children.spawnCli(['route', 'sim://?via=serial&baud=0', uri]);
-    const [out] = await waitForOutput(child, 'stdout', /[\s\S]*winkd:\/\/\S+\n/, 15_000);
+    const [out] = await waitForOutput(child, 'stdout', /[\s\S]*winkd:\/\/\S+[^\n]*\n/, 15_000);
     expect(out).toContain(`windbg -k net:port=${port},key=r0ute.c1i.1.2`);
     expect(out).toMatch(new RegExp(`r2 -a x86 -b 64 -D winkd winkd://127\\.0\\.0\\.1:${port}:r0ute\\.c1i\\.1\\.2`));
     await readThrough(uri);
