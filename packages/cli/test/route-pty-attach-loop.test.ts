@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectDebugger } from '@vmkd/connect';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { createChildTracker } from './cli-harness.js';
-import { guestFor, hasSocat, startRoute } from './support/route-shapes.js';
+import { guestFor, shapeSkipReason, startRoute } from './support/route-shapes.js';
 
 /*
  * Issue 10 item 1's "100 attaches in a row on one route", over the shape that failed most: a
@@ -16,6 +16,8 @@ import { guestFor, hasSocat, startRoute } from './support/route-shapes.js';
  */
 
 const COUNT = Number(process.env['VMKD_ATTACH_LOOP'] ?? 10);
+/** A socat pty pair and a Unix-socket endpoint are needed; why not, when they are not here. */
+const skipReason = shapeSkipReason('sim-process-pty', 'unix');
 const hasR2 = spawnSync('r2', ['-L'], { encoding: 'utf8' }).stdout?.includes('winkd') === true;
 
 const children = createChildTracker();
@@ -51,7 +53,7 @@ function r2(path: string, commands: string, timeoutMs: number): Promise<string> 
   });
 }
 
-describe.skipIf(!hasSocat)(`vmkd route serial:// over a socat pty, ${COUNT} attaches in a row`, () => {
+describe.skipIf(skipReason !== undefined)(`vmkd route serial:// over a socat pty, ${COUNT} attaches in a row`, () => {
   it('vmkd\'s debugger: every attach gets its stop and reads verified memory', { timeout: 60_000 + COUNT * 15_000 }, async () => {
     const guest = await guestFor('sim-process-pty', children, dir);
     const address = await startRoute(children, dir, guest, 'unix');
@@ -88,4 +90,4 @@ describe.skipIf(!hasSocat)(`vmkd route serial:// over a socat pty, ${COUNT} atta
   });
 });
 
-it.skipIf(hasSocat)('pty attach loop: socat is not installed (it makes the pty pair)', () => undefined);
+it.skipIf(skipReason === undefined)(`pty attach loop: ${skipReason ?? ''}`, () => undefined);
