@@ -93,6 +93,14 @@ export interface PacketLink {
   breakIn(): Promise<void>;
   /** Resynchronise with the target (KDCOM: RESET exchange). A stopped target re-sends its state change. */
   resync(): Promise<void>;
+  /**
+   * Optional, debugger-facing links only: the target behind this link is running (true) or
+   * stopped (false); TargetSession calls it on every change. A KDCOM link then handles input as a
+   * Windows kernel does (KD spec 1.9): running and not sending, it consumes and ignores everything
+   * but the break-in byte, RESETs included; stopped, it answers RESET and RESEND and the session
+   * sends its state change again. Links that carry no such behaviour leave it out.
+   */
+  setTargetRunning?(running: boolean): void;
   stats(): LinkStats;
   close(): Promise<void>;
 }

@@ -87,7 +87,10 @@ export class KdcomSim {
     const chunk = this[from].outbox.shift();
     if (chunk === undefined) return false;
     const out = this.fault === undefined ? chunk : this.fault(chunk, from);
-    if (out !== null) this.decoders[from === 'dbg' ? 'tgt' : 'dbg'].push(out);
+    const to: Side = from === 'dbg' ? 'tgt' : 'dbg';
+    if (out !== null) this.decoders[to].push(out);
+    // Each write arrives as its own chunk, as createKdcomLink feeds them.
+    this[to].machine.endOfInput();
     return true;
   }
 

@@ -56,7 +56,12 @@ export type KdcomFrameEvent =
   | KdcomDataFrame
   | KdcomControlFrame
   | KdcomBadFrame
-  /** A lone `b` while hunting for a leader: a debugger's break-in request. */
+  /**
+   * A lone `b` (or a run of them) outside a frame: a debugger's break-in request. "Lone" means
+   * nothing but other `b`s between it and the last frame (or the start of the chunk) and the next
+   * leader (or the end of the chunk): a 0x62 among garbage is garbage (KD spec 1.7 HUNT), so a flood
+   * of random bytes does not become a flood of break-ins.
+   */
   | { readonly kind: 'breakin'; readonly offset: number }
   /** Bytes skipped while hunting (emitted before whatever ended the run of garbage); `offset` is the first. */
   | { readonly kind: 'garbage'; readonly offset: number; readonly count: number }
@@ -83,6 +88,13 @@ export class KdcomFrameDecoder {
   private leaderCount = 0;
   private garbage = 0;
   private lostSync = false;
+  /** Stream offset of the first `b` of a run not yet reported, or -1; and the run's length. */
+  private breakinAt = -1;
+  private breakinRun = 0;
+  /** Garbage other than `b` seen since the last frame or chunk start: a `b` beside it is not lone. */
+  private tainted = false;
+  /** True while bytes of a broken frame are being scanned again for a leader (see rescan()). */
+  private rescanning = false;
   private readonly header = new Uint8Array(HEADER_REST);
   private headerFill = 0;
   private frameLeader: LeaderKind = 'data';
@@ -132,6 +144,11 @@ export class KdcomFrameDecoder {
       }
     }
     this.chunkBase += n;
+    if (this.rescanning) return;
+    // A break-in is written on its own (radare2, WinDbg's Ctrl+Break), so it ends a chunk or comes
+    // right before a leader: report a clean run of `b`s now rather than wait for more bytes.
+    this.endBreakinRun();
+    this.tainted = false;
   }
 
   /**
@@ -143,6 +160,7 @@ export class KdcomFrameDecoder {
       const received = this.state === HEADER ? this.headerFill : this.state === BODY ? HEADER_REST + this.bodyFill : HEADER_REST + this.count;
       this.bad('truncated', { received });
     }
+    this.endBreakinRun();
     this.garbage += this.leaderCount;
     this.leaderCount = 0;
     this.flushGarbage(this.chunkBase);
@@ -150,33 +168,69 @@ export class KdcomFrameDecoder {
 
   private hunt(chunk: Uint8Array, i: number, n: number): number {
     while (i < n) {
-      const c = chunk[i++];
+      const c = chunk[i];
+      if (this.leaderCount === 4) {
+        // No valid header starts with a leader byte (types are < 12), so of a run of five or more
+        // leader bytes the last four are the leader: a stray 0x30 (a bad trailer, a lost byte)
+        // just before a real frame must not shift that frame by one and lose it.
+        if (c === this.leaderByte) {
+          this.garbage += 1;
+          i++;
+          continue;
+        }
+        this.leaderCount = 0;
+        this.startFrame(this.chunkBase + i - 4);
+        return i;
+      }
+      i++;
       if (c === DATA_LEADER_BYTE || c === CONTROL_LEADER_BYTE) {
         if (this.leaderCount > 0 && c !== this.leaderByte) {
           this.garbage += this.leaderCount;
           this.leaderCount = 0;
         }
         this.leaderByte = c;
-        if (++this.leaderCount === 4) {
-          this.leaderCount = 0;
-          this.startFrame(this.chunkBase + i - 4);
-          return i;
-        }
+        this.leaderCount += 1;
       } else if (c === BREAKIN_BYTE) {
+        if (this.leaderCount > 0) this.taint();
         this.garbage += this.leaderCount;
         this.leaderCount = 0;
-        const at = this.chunkBase + i - 1;
-        this.flushGarbage(at);
-        this.onEvent({ kind: 'breakin', offset: at });
+        if (this.breakinAt >= 0) {
+          this.breakinRun += 1;
+        } else if (!this.tainted) {
+          const at = this.chunkBase + i - 1;
+          this.flushGarbage(at);
+          this.breakinAt = at;
+          this.breakinRun = 1;
+        } else {
+          this.garbage += 1;
+        }
       } else {
         this.garbage += this.leaderCount + 1;
         this.leaderCount = 0;
+        this.taint();
       }
     }
     return i;
   }
 
+  /** Non-`b` garbage: a pending run of `b`s beside it was garbage too. */
+  private taint(): void {
+    this.tainted = true;
+    if (this.breakinAt >= 0) this.garbage += this.breakinRun;
+    this.breakinAt = -1;
+  }
+
+  private endBreakinRun(): void {
+    if (this.breakinAt < 0) return;
+    const at = this.breakinAt;
+    this.breakinAt = -1;
+    if (!this.tainted) this.onEvent({ kind: 'breakin', offset: at });
+  }
+
   private startFrame(at: number): void {
+    // A clean run of `b`s right before a leader is a break-in (radare2 sends `b` then RESET).
+    this.endBreakinRun();
+    this.tainted = false;
     this.frameStart = at;
     if (this.garbage > 0) this.flushGarbage(at);
     if (this.lostSync) {
@@ -220,6 +274,10 @@ export class KdcomFrameDecoder {
     this.checksum = (b[at + 8] | (b[at + 9] << 8) | (b[at + 10] << 16) | (b[at + 11] << 24)) >>> 0;
     this.state = HUNT;
     if (this.frameLeader === 'control') {
+      if (this.rescanning && (this.count !== 0 || this.checksum !== 0 || this.type < KdPacketType.Acknowledge || this.type > KdPacketType.Reset)) {
+        this.bad('type');
+        return;
+      }
       this.onEvent({ kind: 'control', offset: this.frameStart, type: this.type, id: this.id, byteCount: this.count, checksum: this.checksum });
     } else if (this.type >= KdPacketType.Max) {
       this.bad('type');
@@ -253,7 +311,7 @@ export class KdcomFrameDecoder {
     this.state = HUNT;
     this.body = null;
     if (trailer !== TRAILER_BYTE) {
-      this.bad('trailer', { trailer });
+      this.bad('trailer', { trailer }, payload);
       return;
     }
     const actual = kdChecksum(payload);
@@ -264,7 +322,9 @@ export class KdcomFrameDecoder {
     this.onEvent({ kind: 'data', offset: this.frameStart, type: this.type, id: this.id, byteCount: this.count, checksum: this.checksum, payload });
   }
 
-  private bad(reason: BadFrameReason, extra: { actualChecksum?: number; trailer?: number; received?: number } = {}): void {
+  private bad(reason: BadFrameReason, extra: { actualChecksum?: number; trailer?: number; received?: number } = {}, payload?: Uint8Array): void {
+    // The bytes after the leader, for rescan() (taken before the state below is cleared).
+    const replay = reason === 'trailer' && !this.rescanning ? this.frameBytes(payload, extra.trailer) : undefined;
     this.state = HUNT;
     this.body = null;
     this.headerFill = 0;
@@ -282,6 +342,44 @@ export class KdcomFrameDecoder {
       checksum: this.checksum,
       ...extra,
     });
+    if (replay !== undefined) this.rescan(replay, this.frameStart + 4);
+  }
+
+  /**
+   * The bytes of a frame with a bad trailer after its leader, as received: the header fields
+   * re-encoded (they are exactly the bytes that came), the payload, the byte found as trailer.
+   */
+  private frameBytes(payload: Uint8Array | undefined, trailer: number | undefined): Uint8Array {
+    const body = payload ?? this.body ?? new Uint8Array(0);
+    const out = new Uint8Array(HEADER_REST + body.length + 1);
+    const view = new DataView(out.buffer);
+    view.setUint16(0, this.type, true);
+    view.setUint16(2, this.count, true);
+    view.setUint32(4, this.id, true);
+    view.setUint32(8, this.checksum, true);
+    out.set(body, HEADER_REST);
+    out[out.length - 1] = trailer ?? 0;
+    return out;
+  }
+
+  /**
+   * Immediate resync inside a broken frame (KD spec 1.7: "start again looking for a packet leader"):
+   * a bad trailer usually means a byte was lost, so the frame swallowed the start of the next one
+   * (often the sender's retransmission). Hunt through the broken frame's own bytes for a leader
+   * instead of waiting for yet another copy. (A bad checksum leaves the framing intact: nothing to
+   * rescan.) One level deep; control frames found this way must look like real ones
+   * (ACK, RESEND or RESET with no count and no checksum), since payload bytes can spell `iiii`.
+   */
+  private rescan(bytes: Uint8Array, at: number): void {
+    const base = this.chunkBase;
+    this.rescanning = true;
+    this.chunkBase = at;
+    try {
+      this.push(bytes);
+    } finally {
+      this.rescanning = false;
+      this.chunkBase = base;
+    }
   }
 }
 

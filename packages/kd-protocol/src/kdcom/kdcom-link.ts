@@ -14,7 +14,11 @@ export interface KdcomLinkOptions extends Omit<KdcomMachineOptions, 'role'> {
   role: LinkRole;
   /** Defaults to `kdcom+<byte link name>`. */
   name?: string;
-  /** T_byte: a frame that stalls this long mid-way is dropped and RESEND is sent. Default 1000 ms. */
+  /**
+   * T_byte: a frame that stalls this long mid-way is dropped and RESEND is sent. Default 1000 ms
+   * with `retransmit: 'fixed'`; with `adaptive`, twice the link's current retransmission timeout
+   * (at most 1000 ms), since the sender repeats a frame that stalled within one RTO anyway.
+   */
   byteTimeoutMs?: number;
 }
 
@@ -35,7 +39,8 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
   const name = options.name ?? `kdcom+${byteLink.name}`;
   const role = options.role;
   const clock: KdcomClock = options.clock ?? systemClock;
-  const byteTimeoutMs = options.byteTimeoutMs ?? 1000;
+  const fixedByteTimeoutMs = options.byteTimeoutMs ?? (options.retransmit === 'fixed' ? 1000 : undefined);
+  const byteTimeout = (): number => fixedByteTimeoutMs ?? Math.min(1000, 2 * machine.rto);
   // Held until the first subscriber: the connect and a first state change must not be lost (PacketLink rule).
   const events = createHeldEvents<LinkEvent>();
   let connected = true;
@@ -76,7 +81,7 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
   const onByteTimer = (): void => {
     byteTimer = undefined;
     if (closed || !connected || !decoder.inFrame) return;
-    const left = lastChunkAt + byteTimeoutMs - clock.now();
+    const left = lastChunkAt + byteTimeout() - clock.now();
     if (left > 0) byteTimer = clock.setTimeout(onByteTimer, left);
     else decoder.flush();
   };
@@ -87,9 +92,10 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
       machine.stats.bytesIn += chunk.length;
       // Node hands out Buffers; deliver plain Uint8Array views (same memory, no copy).
       decoder.push(chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      machine.endOfInput();
       if (decoder.inFrame) {
         lastChunkAt = clock.now();
-        byteTimer ??= clock.setTimeout(onByteTimer, byteTimeoutMs);
+        byteTimer ??= clock.setTimeout(onByteTimer, byteTimeout());
       }
     },
     complete: () => lose(),
@@ -157,6 +163,9 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
         resyncWaiters.push({ resolve, reject });
         machine.resync();
       });
+    },
+    setTargetRunning(running: boolean): void {
+      machine.setKernelRunning(running);
     },
     stats: (): LinkStats => ({ ...machine.stats }),
     async close(): Promise<void> {

@@ -12,12 +12,29 @@ export interface KdcomMachineOptions {
   /** Which side the far end is: `debugger-facing` = we play the target, `target-facing` = we play the debugger. */
   role: LinkRole;
   clock?: KdcomClock;
-  /** T_ack: how long to wait for an ACK (or a RESET reply) before retransmitting. Default 1000 ms. */
+  /**
+   * T_ack: how long to wait for an ACK (or a RESET reply) before retransmitting. Default 1000 ms.
+   * With `retransmit: 'adaptive'` it is the ceiling of the adaptive timeout and the unit of the
+   * give-up budget.
+   */
   ackTimeoutMs?: number;
-  /** Retransmissions of an ordinary packet (or of our RESET) before giving up with ERR_LINK_TIMEOUT. Default 20. */
+  /**
+   * Ordinary packets (and our RESET) are given up with ERR_LINK_TIMEOUT after this many
+   * retransmissions (`fixed`), or after as long as that takes at T_ack (`adaptive`). Default 20.
+   */
   maxRetries?: number;
-  /** Retransmissions of a quick-timeout packet (target role only) before "debugger not present". Default 5. */
+  /** The same for quick-timeout packets (target role only), then "debugger not present". Default 5. */
   quickRetries?: number;
+  /**
+   * How long to wait before a retransmission. `adaptive` (the default, for sockets, pipes and
+   * in-memory links): proportional to the round trip measured on this link's own ACKs (RFC 6298's
+   * smoothed RTT + 4 × variance, Karn's rule, doubled on each timeout), between `minRtoMs` and
+   * `ackTimeoutMs`, so a lost byte costs a few milliseconds instead of T_ack. `fixed`: always
+   * `ackTimeoutMs`, the legacy behaviour real UARTs are paced for (the serial device path sets it).
+   */
+  retransmit?: 'adaptive' | 'fixed';
+  /** The adaptive timeout's floor. Default 10 ms (event-loop jitter on a busy machine stays below it mostly; a spurious retransmission only costs a duplicate the peer ACKs and drops). */
+  minRtoMs?: number;
   /**
    * The "peer already moved on" rule (KD spec 1.8, ReactOS): a new data packet from the peer while
    * we wait for an ACK counts as that ACK; we answer RESEND so the peer repeats its packet.
@@ -41,7 +58,7 @@ export interface KdcomMachineOutput<T> {
   peerBreakIn(): void;
   /** The peer sent RESET; we answered it and will retransmit whatever was pending. */
   peerReset(): void;
-  /** Our RESET was answered. */
+  /** Our RESET was answered (or the target showed it is in step by sending a state change, see onData). */
   resynced(): void;
   /** Our RESET went unanswered within the retry budget, or the machine closed. */
   resyncFailed(error: VmkdError): void;
@@ -56,6 +73,10 @@ interface Outgoing<T> {
   id: number;
   /** The frame has been handed to write() at least once (so it must not be patched in place). */
   written: boolean;
+  /** When it was first written (the give-up budget and the RTT sample start here). */
+  firstSentAt: number;
+  /** Written more than once: its ACK gives no RTT sample (Karn's rule). */
+  retransmitted: boolean;
 }
 
 /**
@@ -93,8 +114,26 @@ export class KdcomLinkMachine<T> {
   private readonly maxRetries: number;
   private readonly quickRetries: number;
   private readonly impliedAck: boolean;
+  private readonly adaptive: boolean;
+  private readonly minRtoMs: number;
+  /** RFC 6298 state; `srtt` < 0 until the first sample. */
+  private srtt = -1;
+  private rttvar = 0;
+  /** When the current resync() started (its give-up budget). */
+  private resetStartedAt = 0;
+  /** Target role: the kernel this link serves is running (Windows-faithful input handling, spec 1.9). */
+  private kernelRunning = false;
+  /** A RESET from the peer was answered in the current input chunk: later ones in it are stale (flush on reset). */
+  private resetAnsweredInChunk = false;
+  /**
+   * Debugger role: the last state change delivered, while a RESET exchange may still make the
+   * target announce the same stop again (id restarted, so the id check cannot see it).
+   */
+  private lastStateChange: { type: number; length: number; checksum: number } | null = null;
+  private dedupeStateChange = false;
   private deadline = Infinity;
   private timer: unknown = undefined;
+  private timerDueAt = Infinity;
 
   constructor(
     options: KdcomMachineOptions,
@@ -106,6 +145,8 @@ export class KdcomLinkMachine<T> {
     this.maxRetries = options.maxRetries ?? 20;
     this.quickRetries = options.quickRetries ?? 5;
     this.impliedAck = options.impliedAck ?? options.role === 'debugger-facing';
+    this.adaptive = (options.retransmit ?? 'adaptive') === 'adaptive';
+    this.minRtoMs = Math.min(options.minRtoMs ?? 10, this.ackTimeoutMs);
     // A target starts fresh: its first packet carries SYNC (spec 1.5).
     this.nextSendId = this.isTarget ? FRESH_TARGET_SEND_ID : INITIAL_PACKET_ID;
   }
@@ -118,6 +159,27 @@ export class KdcomLinkMachine<T> {
   /** Packets queued or in flight. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** The retransmission timeout a fresh packet gets now (ms). */
+  get rto(): number {
+    if (!this.adaptive || this.srtt < 0) return this.ackTimeoutMs;
+    return Math.min(this.ackTimeoutMs, Math.max(this.minRtoMs, this.srtt + 4 * this.rttvar));
+  }
+
+  /**
+   * Target role: the kernel this link serves is running or stopped. A running Windows kernel only
+   * polls for the break-in byte, so everything else that arrives while it is not sending is
+   * consumed and ignored, RESETs included (spec 1.9); stopped, it answers RESET and RESEND by
+   * sending its state change again. A link nobody tells behaves as stopped.
+   */
+  setKernelRunning(running: boolean): void {
+    if (this.isTarget) this.kernelRunning = running;
+  }
+
+  /** The host finished feeding one chunk of input: RESETs queued behind an answered one were flushed with it. */
+  endOfInput(): void {
+    this.resetAnsweredInChunk = false;
   }
 
   private get isTarget(): boolean {
@@ -142,6 +204,8 @@ export class KdcomLinkMachine<T> {
         encodeDataFrame(packet.type, this.nextSendId, packet.payload),
       id: this.nextSendId,
       written: false,
+      firstSentAt: 0,
+      retransmitted: false,
     });
     this.stats.packetsOut += 1;
     this.pump();
@@ -164,6 +228,7 @@ export class KdcomLinkMachine<T> {
       this.resetsUnanswered = this.clock.now() <= this.lateRepliesUntil ? this.lateReplies : 0;
       this.lateReplies = 0;
     }
+    if (!this.resetPending) this.resetStartedAt = this.clock.now();
     this.resetPending = true;
     this.retries = 0;
     this.stats.resyncs += 1;
@@ -190,6 +255,7 @@ export class KdcomLinkMachine<T> {
   /** Feed one decoder event. */
   receive(event: KdcomFrameEvent): void {
     if (this.closed) return;
+    if (this.ignoresInput(event)) return;
     switch (event.kind) {
       case 'data':
         this.onData(event.type, event.id, event.payload, event.checksum);
@@ -217,9 +283,22 @@ export class KdcomLinkMachine<T> {
     }
   }
 
+  /**
+   * A running Windows kernel that is not sending polls only for the break-in byte (spec 1.9): the
+   * rest is consumed and ignored. Repeats of a packet already taken are still ACKed (our ACK of a
+   * Continue may have been lost, and the kernel's link layer would have ACKed it in its send loop).
+   */
+  private ignoresInput(event: KdcomFrameEvent): boolean {
+    if (!this.kernelRunning || this.waitingAck) return false;
+    if (event.kind === 'data') return stripSync(event.id) === this.expectedRecvId;
+    return event.kind === 'control' || event.kind === 'bad-frame';
+  }
+
   private onData(type: number, id: number, payload: Uint8Array, checksum: number): void {
-    // While our RESET is unanswered the ids are about to change: ignore data, the peer repeats it.
-    if (this.resetPending) return;
+    // Target role: while our RESET is unanswered the ids are about to change; ignore data, the
+    // debugger repeats it. A debugger never blocks data on its RESET: a running Windows target
+    // ignores RESET (spec 1.9), so its state change and prints come with its current ids.
+    if (this.resetPending && this.isTarget) return;
     const sync = (id & SYNC_PACKET_ID) !== 0;
     if (stripSync(id) !== this.expectedRecvId) {
       if (sync && !this.isTarget && !this.isRepeatOfLastSync(type, payload.length, checksum)) {
@@ -237,14 +316,45 @@ export class KdcomLinkMachine<T> {
     if (this.waitingAck && this.impliedAck) {
       // The peer moved on, so it has our packet. Ask it to repeat its own; count ours as delivered.
       this.sendResend();
-      this.acknowledgeHead();
+      this.acknowledgeHead(false);
       return;
     }
     this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
     this.expectedRecvId = (this.expectedRecvId ^ 1) >>> 0;
     this.lastSync = sync ? { type, length: payload.length, checksum } : null;
+    if (!this.isTarget && type === KdPacketType.StateChange64) {
+      const again = this.dedupeStateChange && this.isSameStateChange(type, payload.length, checksum);
+      this.dedupeStateChange = false;
+      this.lastStateChange = { type, length: payload.length, checksum };
+      // The target announced, after a RESET exchange, the stop we already have: one state change per stop.
+      if (again) return;
+      if (this.resetPending) this.inStepDuringReset();
+    } else if (!this.isTarget) {
+      this.dedupeStateChange = false;
+    }
     this.stats.packetsIn += 1;
     this.out.deliver({ type, payload });
+  }
+
+  private isSameStateChange(type: number, length: number, checksum: number): boolean {
+    const last = this.lastStateChange;
+    return last !== null && last.type === type && last.length === length && last.checksum === checksum;
+  }
+
+  /**
+   * Debugger role: a state change arrived while our RESET is unanswered. The target is stopped and
+   * talking with its current ids; RESETs it got while running were consumed, never to be answered
+   * (spec 1.9). Start the exchange over with one fresh RESET, which a stopped target answers at
+   * once; replies to the earlier ones that do straggle in are taken silently (lateReplies).
+   */
+  private inStepDuringReset(): void {
+    this.lateReplies = this.resetsUnanswered;
+    this.lateRepliesUntil = this.clock.now() + 10 * this.ackTimeoutMs;
+    this.resetsUnanswered = 1;
+    this.retries = 0;
+    this.resetStartedAt = this.clock.now();
+    this.writeControl(KdPacketType.Reset, 0);
+    this.arm(this.rto);
   }
 
   /** Retransmissions are byte-identical, so type, length and checksum tell a repeat from a new packet. */
@@ -261,7 +371,11 @@ export class KdcomLinkMachine<T> {
       case KdPacketType.Resend:
         if (this.resetPending) return;
         if (this.waitingAck) this.transmitHead(true);
-        else if (this.lastFrame !== null) {
+        else if (this.isTarget) {
+          // A stopped target waiting for a request re-sends its state change (spec 1.6), which is
+          // what the session does on `reset`; the last frame may be a reply the debugger already has.
+          this.out.peerReset();
+        } else if (this.lastFrame !== null) {
           // Nothing in flight: repeat the last packet unchanged; the peer sees a duplicate and ACKs it.
           this.stats.resends += 1;
           this.write(this.lastFrame);
@@ -285,11 +399,20 @@ export class KdcomLinkMachine<T> {
       return;
     }
     if (this.lateReplies > 0 && this.clock.now() <= this.lateRepliesUntil) {
-      // Answering a straggler would start two links bouncing RESETs at each other.
+      // Answering a straggler would start two links bouncing RESETs at each other. The peer did
+      // restart its ids when it answered, so ours restart too, and what we had in flight goes
+      // again with the new id (the peer expects exactly that).
       this.lateReplies -= 1;
+      this.resetIds();
+      this.pump();
       return;
     }
     this.lateReplies = 0;
+    // Flush on reset (virtualkd-kdrpc spec 7.3): RESETs that queued up behind this one (WinDbg
+    // repeats them about once a second on a pipe) are stale; answering each would retransmit the
+    // pending packet once per RESET and can start a resync bounce.
+    if (this.resetAnsweredInChunk) return;
+    this.resetAnsweredInChunk = true;
     this.writeControl(KdPacketType.Reset, 0);
     this.resetIds();
     this.stats.resyncs += 1;
@@ -304,10 +427,13 @@ export class KdcomLinkMachine<T> {
     this.retries = 0;
     this.waitingAck = false;
     this.deadline = Infinity;
+    // A stopped target re-announces after every RESET exchange; the first packet after it may be the stop we have.
+    this.dedupeStateChange = this.lastStateChange !== null;
   }
 
-  private acknowledgeHead(): void {
+  private acknowledgeHead(sample = true): void {
     const head = this.queue.shift();
+    if (sample && head !== undefined && !head.retransmitted && head.written) this.sampleRtt(this.clock.now() - head.firstSentAt);
     this.waitingAck = false;
     if (!this.resetPending) {
       // (During our RESET the timer and retry count belong to the RESET.)
@@ -334,16 +460,49 @@ export class KdcomLinkMachine<T> {
       writeU32(head.frame, 8, this.nextSendId);
       head.id = this.nextSendId;
     }
-    if (retransmit) this.stats.resends += 1;
+    if (retransmit) {
+      this.stats.resends += 1;
+      head.retransmitted = true;
+    }
+    if (!head.written) head.firstSentAt = this.clock.now();
     head.written = true;
     this.waitingAck = true;
     this.write(head.frame);
-    this.arm();
+    this.arm(this.backedOff());
+  }
+
+  /** RFC 6298 §2: SRTT and RTTVAR from one round trip. */
+  private sampleRtt(ms: number): void {
+    if (!this.adaptive) return;
+    const r = Math.max(0, ms);
+    if (this.srtt < 0) {
+      this.srtt = r;
+      this.rttvar = r / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
+      this.srtt = 0.875 * this.srtt + 0.125 * r;
+    }
+  }
+
+  /** The timeout for the next wait: the RTO doubled once per timeout already taken (RFC 6298 §5.5), at most T_ack. */
+  private backedOff(): number {
+    return Math.min(this.ackTimeoutMs, this.rto * 2 ** Math.min(this.retries, 16));
+  }
+
+  /**
+   * The retry budget: `fixed` counts retransmissions; `adaptive` also allows the time that many
+   * would take at T_ack (both must be spent), so a user waits as long as before for "not
+   * acknowledged" while a lost byte is repaired within a few round trips.
+   */
+  private exhausted(limit: number, since: number): boolean {
+    if (!this.adaptive) return this.retries > limit;
+    return this.retries > limit && this.clock.now() - since >= (limit + 1) * this.ackTimeoutMs;
   }
 
   private onTimeout(): void {
     if (this.resetPending) {
-      if (++this.retries > this.maxRetries) {
+      this.retries += 1;
+      if (this.exhausted(this.maxRetries, this.resetStartedAt)) {
         this.resetPending = false;
         this.lateReplies = this.resetsUnanswered;
         this.lateRepliesUntil = this.clock.now() + 10 * this.ackTimeoutMs;
@@ -354,14 +513,15 @@ export class KdcomLinkMachine<T> {
       } else {
         this.resetsUnanswered += 1;
         this.writeControl(KdPacketType.Reset, 0);
-        this.arm();
+        this.arm(this.backedOff());
       }
       return;
     }
     if (!this.waitingAck) return;
     const head = this.queue[0];
     const limit = head.quick ? this.quickRetries : this.maxRetries;
-    if (++this.retries <= limit) {
+    this.retries += 1;
+    if (!this.exhausted(limit, head.firstSentAt)) {
       this.transmitHead(true);
       return;
     }
@@ -402,9 +562,18 @@ export class KdcomLinkMachine<T> {
   }
 
   // One timer, pushed forward lazily: re-arming on every packet costs a comparison, not a timer.
-  private arm(): void {
-    this.deadline = this.clock.now() + this.ackTimeoutMs;
-    if (this.timer === undefined) this.timer = this.clock.setTimeout(this.onTimer, this.ackTimeoutMs);
+  // An adaptive timeout can bring the deadline forward; only then is the timer replaced.
+  private arm(ms = this.backedOff()): void {
+    const now = this.clock.now();
+    this.deadline = now + ms;
+    if (this.timer !== undefined && this.timerDueAt > this.deadline) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.timer === undefined) {
+      this.timerDueAt = this.deadline;
+      this.timer = this.clock.setTimeout(this.onTimer, ms);
+    }
   }
 
   private readonly onTimer = (): void => {
@@ -412,6 +581,7 @@ export class KdcomLinkMachine<T> {
     if (this.closed || this.deadline === Infinity) return;
     const left = this.deadline - this.clock.now();
     if (left > 0) {
+      this.timerDueAt = this.deadline;
       this.timer = this.clock.setTimeout(this.onTimer, left);
       return;
     }

@@ -119,6 +119,8 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
 
   const enterStopped = (reason: StopReason): void => {
     state = 'stopped';
+    // A KDCOM link answers RESET and RESEND again (spec 1.9).
+    link.setTargetRunning?.(false);
     stop = reason;
     stateChange = buildStateChange(backend, reason, planted.values());
     announce(false);
@@ -135,6 +137,8 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
 
   const leaveStopped = (): void => {
     state = 'running';
+    // Windows-faithful: a running kernel only polls for the break-in byte (spec 1.9).
+    link.setTargetRunning?.(true);
     stop = undefined;
     stateChange = undefined;
   };
@@ -516,6 +520,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
   );
   subscriptions.push(link.events$.subscribe({ next: onLinkEvent }));
 
+  link.setTargetRunning?.(state === 'running');
   if (state === 'stopped') {
     stop = options.initialStop ?? backend.stopReason?.() ?? breakInStop(backend);
     stateChange = buildStateChange(backend, stop, planted.values());
