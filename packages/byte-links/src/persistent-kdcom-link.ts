@@ -98,6 +98,8 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
   const queue: QueuedSend[] = [];
   const peerWaiters = new Set<() => void>();
   let current: Attached | undefined;
+  /** What the target session last said (setTargetRunning), handed to every connection's KDCOM link. */
+  let targetRunning: boolean | undefined;
   let connections = 0;
   let closed = false;
   let pumping = false;
@@ -126,6 +128,7 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
       detach(current);
     }
     const link = createKdcomLink(byteLink, { ...options.kdcom, role, name: `${name}<-${byteLink.name}` });
+    if (targetRunning !== undefined) link.setTargetRunning?.(targetRunning);
     const attached: Attached = {
       byteLink,
       link,
@@ -244,6 +247,10 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
     },
     get connections() {
       return connections;
+    },
+    setTargetRunning(running: boolean): void {
+      targetRunning = running;
+      current?.link.setTargetRunning?.(running);
     },
     send(packet: KdPacket): Promise<void> {
       if (closed) return Promise.reject(closedError());

@@ -83,12 +83,17 @@ async function createSerialPacketLink(role: LinkRole, options: SerialPacketLinkO
     ...(first === undefined ? { delayMs: reconnect.initialDelayMs ?? 250 } : { first }),
     once: options.reconnect === false,
   });
+  // A real UART (a serial device, or a socket paced to a baud rate) keeps KDCOM's legacy fixed
+  // timeouts: a frame takes long to transmit there, and an adaptive timeout measured on short
+  // frames would retransmit long ones while they are still on the line.
+  const uart = options.connect.kind === 'serial' || options.connect.pace !== undefined;
+  const kdcom = uart ? { retransmit: 'fixed' as const, ...options.kdcom } : options.kdcom;
   const link = createPersistentKdcomLink({
     name: options.name ?? address,
     role,
     byteLinks$: source$,
     notices$: notices,
-    ...(options.kdcom === undefined ? {} : { kdcom: options.kdcom }),
+    ...(kdcom === undefined ? {} : { kdcom }),
     ...(options.waitForPeerMs === undefined ? {} : { waitForPeerMs: options.waitForPeerMs }),
   });
   return Object.assign(link, { address });
