@@ -39,7 +39,8 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
   const name = options.name ?? `kdcom+${byteLink.name}`;
   const role = options.role;
   const clock: KdcomClock = options.clock ?? systemClock;
-  const fixedByteTimeoutMs = options.byteTimeoutMs ?? (options.retransmit === 'fixed' ? 1000 : undefined);
+  const adaptive = (options.retransmit ?? (role === 'target-facing' ? 'adaptive' : 'fixed')) === 'adaptive';
+  const fixedByteTimeoutMs = options.byteTimeoutMs ?? (adaptive ? undefined : 1000);
   const byteTimeout = (): number => fixedByteTimeoutMs ?? Math.min(1000, 2 * machine.rto);
   // Held until the first subscriber: the connect and a first state change must not be lost (PacketLink rule).
   const events = createHeldEvents<LinkEvent>();

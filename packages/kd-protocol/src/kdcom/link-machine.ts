@@ -26,11 +26,15 @@ export interface KdcomMachineOptions {
   /** The same for quick-timeout packets (target role only), then "debugger not present". Default 5. */
   quickRetries?: number;
   /**
-   * How long to wait before a retransmission. `adaptive` (the default, for sockets, pipes and
-   * in-memory links): proportional to the round trip measured on this link's own ACKs (RFC 6298's
-   * smoothed RTT + 4 × variance, Karn's rule, doubled on each timeout), between `minRtoMs` and
-   * `ackTimeoutMs`, so a lost byte costs a few milliseconds instead of T_ack. `fixed`: always
-   * `ackTimeoutMs`, the legacy behaviour real UARTs are paced for (the serial device path sets it).
+   * How long to wait before a retransmission. `adaptive`: proportional to the round trip measured
+   * on this link's own ACKs (RFC 6298's smoothed RTT + 4 × variance, Karn's rule, doubled on each
+   * timeout), between `minRtoMs` and `ackTimeoutMs`, so a lost byte costs a few milliseconds
+   * instead of T_ack. `fixed`: always `ackTimeoutMs`, the legacy behaviour real UARTs are paced
+   * for (the serial device path sets it). Default: `adaptive` in the debugger role (the peer is a
+   * KD stub, which ACKs in its receive routine before anything else), `fixed` in the target role
+   * (the peer is a debugger program that ACKs when its own loop gets there: radare2 polls in
+   * 100 ms slices, and a duplicate reply is one more thing for it to get wrong). vmkd's own
+   * target side may ask for `adaptive` (the benchmark does).
    */
   retransmit?: 'adaptive' | 'fixed';
   /** The adaptive timeout's floor. Default 10 ms (event-loop jitter on a busy machine stays below it mostly; a spurious retransmission only costs a duplicate the peer ACKs and drops). */
@@ -125,12 +129,10 @@ export class KdcomLinkMachine<T> {
   private kernelRunning = false;
   /** A RESET from the peer was answered in the current input chunk: later ones in it are stale (flush on reset). */
   private resetAnsweredInChunk = false;
-  /**
-   * Debugger role: the last state change delivered, while a RESET exchange may still make the
-   * target announce the same stop again (id restarted, so the id check cannot see it).
-   */
-  private lastStateChange: { type: number; length: number; checksum: number } | null = null;
-  private dedupeStateChange = false;
+  /** Debugger role: a state change came while our RESET was unanswered (see onData). */
+  private stopSeenDuringReset = false;
+  /** When we last wrote a RESET. */
+  private lastResetAt = 0;
   private deadline = Infinity;
   private timer: unknown = undefined;
   private timerDueAt = Infinity;
@@ -145,7 +147,7 @@ export class KdcomLinkMachine<T> {
     this.maxRetries = options.maxRetries ?? 20;
     this.quickRetries = options.quickRetries ?? 5;
     this.impliedAck = options.impliedAck ?? options.role === 'debugger-facing';
-    this.adaptive = (options.retransmit ?? 'adaptive') === 'adaptive';
+    this.adaptive = (options.retransmit ?? (options.role === 'target-facing' ? 'adaptive' : 'fixed')) === 'adaptive';
     this.minRtoMs = Math.min(options.minRtoMs ?? 10, this.ackTimeoutMs);
     // A target starts fresh: its first packet carries SYNC (spec 1.5).
     this.nextSendId = this.isTarget ? FRESH_TARGET_SEND_ID : INITIAL_PACKET_ID;
@@ -266,6 +268,9 @@ export class KdcomLinkMachine<T> {
       case 'breakin':
         if (this.isTarget) {
           this.stats.breakins += 1;
+          // The kernel stops at this byte; whatever follows it (radare2's RESET) is read by the
+          // stopped kernel, as a UART's FIFO hands it over after the poll took the `b`.
+          this.kernelRunning = false;
           this.out.peerBreakIn();
         }
         return;
@@ -322,23 +327,34 @@ export class KdcomLinkMachine<T> {
     this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
     this.expectedRecvId = (this.expectedRecvId ^ 1) >>> 0;
     this.lastSync = sync ? { type, length: payload.length, checksum } : null;
+    // A stopped target announces its stop again after every RESET exchange; sessions expect that
+    // (it is how they learn the target's state after a reset), so repeats are delivered, and the
+    // router decides what a debugger sees.
     if (!this.isTarget && type === KdPacketType.StateChange64) {
-      const again = this.dedupeStateChange && this.isSameStateChange(type, payload.length, checksum);
-      this.dedupeStateChange = false;
-      this.lastStateChange = { type, length: payload.length, checksum };
-      // The target announced, after a RESET exchange, the stop we already have: one state change per stop.
-      if (again) return;
-      if (this.resetPending) this.inStepDuringReset();
-    } else if (!this.isTarget) {
-      this.dedupeStateChange = false;
+      if (this.resetPending) {
+        // The target stopped. If it had time to answer our RESET and did not, it was running and
+        // consumed it: start over now. Otherwise the reply may still come (a stopped target
+        // crossing our RESET with its announcement); wait that long, then decide.
+        const grace = this.crossingGrace();
+        const waited = this.clock.now() - this.lastResetAt;
+        if (waited >= grace) this.inStepDuringReset();
+        else {
+          this.stopSeenDuringReset = true;
+          this.arm(grace - waited);
+        }
+      }
     }
     this.stats.packetsIn += 1;
     this.out.deliver({ type, payload });
   }
 
-  private isSameStateChange(type: number, length: number, checksum: number): boolean {
-    const last = this.lastStateChange;
-    return last !== null && last.type === type && last.length === length && last.checksum === checksum;
+  /**
+   * How long a RESET reply may trail a state change that crossed our RESET: one RTO once the link
+   * has measured its round trip; before that (often the case at attach) 5 × the RTO floor, not
+   * the 1 s an unmeasured RTO defaults to.
+   */
+  private crossingGrace(): number {
+    return this.adaptive && this.srtt < 0 ? Math.min(this.ackTimeoutMs, 5 * this.minRtoMs) : this.rto;
   }
 
   /**
@@ -348,6 +364,7 @@ export class KdcomLinkMachine<T> {
    * once; replies to the earlier ones that do straggle in are taken silently (lateReplies).
    */
   private inStepDuringReset(): void {
+    this.stopSeenDuringReset = false;
     this.lateReplies = this.resetsUnanswered;
     this.lateRepliesUntil = this.clock.now() + 10 * this.ackTimeoutMs;
     this.resetsUnanswered = 1;
@@ -421,14 +438,13 @@ export class KdcomLinkMachine<T> {
   }
 
   private resetIds(): void {
+    this.stopSeenDuringReset = false;
     this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
     this.lastFrame = null;
     this.lastSync = null;
     this.retries = 0;
     this.waitingAck = false;
     this.deadline = Infinity;
-    // A stopped target re-announces after every RESET exchange; the first packet after it may be the stop we have.
-    this.dedupeStateChange = this.lastStateChange !== null;
   }
 
   private acknowledgeHead(sample = true): void {
@@ -500,6 +516,10 @@ export class KdcomLinkMachine<T> {
   }
 
   private onTimeout(): void {
+    if (this.resetPending && this.stopSeenDuringReset) {
+      this.inStepDuringReset();
+      return;
+    }
     if (this.resetPending) {
       this.retries += 1;
       if (this.exhausted(this.maxRetries, this.resetStartedAt)) {
@@ -553,6 +573,7 @@ export class KdcomLinkMachine<T> {
   }
 
   private writeControl(type: number, id: number): void {
+    if (type === KdPacketType.Reset) this.lastResetAt = this.clock.now();
     this.write(encodeControlFrame(type, id));
   }
 
