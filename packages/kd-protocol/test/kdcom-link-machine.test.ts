@@ -151,10 +151,7 @@ describe('KDCOM link machine, single faults', () => {
     sim.settle();
     expect(sim.dbg.delivered.map(seqOf)).toEqual([1]);
     expect(sim.dbg.resynced).toBe(1);
-    // The debugger takes the state change that was in flight instead of dropping it until its
-    // RESETs are answered (issue 10: a running Windows target never answers them), and starts the
-    // exchange over with one more RESET: three answered, still no ping-pong.
-    expect(sim.tgt.peerResets).toBe(3);
+    expect(sim.tgt.peerResets).toBe(2);
     expect(sim.wireEmpty).toBe(true);
   });
 });

@@ -129,6 +129,15 @@ export class KdcomLinkMachine<T> {
   private kernelRunning = false;
   /** A RESET from the peer was answered in the current input chunk: later ones in it are stale (flush on reset). */
   private resetAnsweredInChunk = false;
+  /**
+   * Debugger role: the last packet delivered while our RESET was unanswered. The target may have
+   * answered that RESET before our ACK reached it, and then retransmits the same packet with the
+   * restarted id: the first packet after the exchange, if identical, is ACKed and not delivered.
+   */
+  private takenDuringReset: { type: number; length: number; checksum: number } | null = null;
+  private repeatAfterReset: { type: number; length: number; checksum: number } | null = null;
+  /** The last packet delivered (a straggling RESET reply may bring its retransmission, see onReset). */
+  private lastTaken: { type: number; length: number; checksum: number } | null = null;
   /** Debugger role: a state change came while our RESET was unanswered (see onData). */
   private stopSeenDuringReset = false;
   /** When we last wrote a RESET. */
@@ -327,6 +336,11 @@ export class KdcomLinkMachine<T> {
     this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
     this.expectedRecvId = (this.expectedRecvId ^ 1) >>> 0;
     this.lastSync = sync ? { type, length: payload.length, checksum } : null;
+    const repeat = this.repeatAfterReset;
+    this.repeatAfterReset = null;
+    if (repeat !== null && repeat.type === type && repeat.length === payload.length && repeat.checksum === checksum) return;
+    this.lastTaken = { type, length: payload.length, checksum };
+    if (this.resetPending) this.takenDuringReset = this.lastTaken;
     // A stopped target announces its stop again after every RESET exchange; sessions expect that
     // (it is how they learn the target's state after a reset), so repeats are delivered, and the
     // router decides what a debugger sees.
@@ -411,6 +425,8 @@ export class KdcomLinkMachine<T> {
       if (--this.resetsUnanswered > 0) return;
       this.resetPending = false;
       this.resetIds();
+      this.repeatAfterReset = this.takenDuringReset;
+      this.takenDuringReset = null;
       this.out.resynced();
       this.pump();
       return;
@@ -421,6 +437,7 @@ export class KdcomLinkMachine<T> {
       // again with the new id (the peer expects exactly that).
       this.lateReplies -= 1;
       this.resetIds();
+      this.repeatAfterReset = this.lastTaken;
       this.pump();
       return;
     }
