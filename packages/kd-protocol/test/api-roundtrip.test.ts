@@ -1,35 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import {
-  CpuContext,
-  KdApi,
-  KdApiErrorCode,
-  KdControlRequestApi,
-  KdDebugIoApi,
-  KdFileIoApi,
-  KdPacketType,
-  KdStateChange,
-  KdTraceIoApi,
-  MANIPULATE_LAYOUTS,
-  controlRequest,
-  debugIo,
-  decodeAmd64Context,
-  decodeAmd64SpecialRegisters,
-  decodeGetVersion64,
-  decodeManipulate,
-  decodeWaitStateChange,
-  describeKdPacket,
-  encodeAmd64SpecialRegisters,
-  encodeContext,
-  encodeGetVersion64,
-  encodeManipulate,
-  encodePrintString,
-  encodeWaitStateChange,
-  fileIo,
-  manipulateLayoutOf,
-  traceIo,
-  type FieldSpec,
-} from '../src/api/index.js';
+import { CpuContext, KdApi, KdApiErrorCode, KdControlRequestApi, KdDebugIoApi, KdFileIoApi, KdPacketType, KdStateChange, KdTraceIoApi, MANIPULATE_LAYOUTS, controlRequest, debugIo, decodeAmd64Context, decodeAmd64SpecialRegisters, decodeGetVersion64, decodeManipulate, decodeWaitStateChange, describeKdPacket, encodeAmd64SpecialRegisters, encodeContext, encodeGetVersion64, encodeManipulate, encodePrintString, encodeWaitStateChange, fileIo, manipulateLayoutOf, traceIo } from '../src/index.js';
+import { type FieldSpec } from '../src/internal.js';
 import { isVmkdError } from '../src/errors.js';
 
 const apiNumbers = Object.values(KdApi) as number[];

@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  KdApi,
-  KdPacketType,
-  decodeGetVersion64,
-  decodeManipulate,
-  decodeWaitStateChange,
-  describeKdPacket,
-  encodeManipulate,
-  encodeWaitStateChange,
-  type ManipulateOf,
-} from '../src/api/index.js';
+import { KdApi, KdPacketType, decodeGetVersion64, decodeManipulate, decodeWaitStateChange, describeKdPacket, encodeManipulate, encodeWaitStateChange, type ManipulateOf } from '../src/index.js';
 
 /** Bytes from the spec's hex dumps (whitespace separated). */
 function hex(text: string): Uint8Array {

@@ -1,13 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import {
-  KdcomFrameDecoder,
-  PACKET_MAX_ACCEPT,
-  decodeKdcomFrames,
-  encodeControlFrame,
-  encodeDataFrame,
-  type KdcomFrameEvent,
-} from '../src/index.js';
+import { KdcomFrameDecoder, PACKET_MAX_ACCEPT, decodeKdcomFrames, encodeControlFrame, encodeDataFrame, type KdcomFrameEvent } from '../src/index.js';
 
 /** Bytes that can never start a leader or a break-in: safe garbage between frames. */
 const garbageByte = fc.integer({ min: 0, max: 255 }).filter((b) => b !== 0x30 && b !== 0x69 && b !== 0x62);

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FRAME_ROOM,
-  KdPacketType,
-  KdcomFrameDecoder,
-  KdcomLinkMachine,
-  createVirtualClock,
-  encodeDataFrame,
-  encodeDataFrameAround,
-  type KdPacket,
-  type KdcomFrameEvent,
-} from '../src/index.js';
+import { FRAME_ROOM, KdPacketType, KdcomFrameDecoder, KdcomLinkMachine, createVirtualClock, encodeDataFrame, type KdPacket, type KdcomFrameEvent } from '../src/index.js';
+import { encodeDataFrameAround } from '../src/internal.js';
 import { KdcomSim, numbered, seqOf } from './kdcom-sim.js';
 
 /** A packet built in a buffer with room around it, as TargetSession builds its replies. */

@@ -3,15 +3,8 @@
  * (`target-facing`) and a target (`debugger-facing`). Each write is one chunk on the wire; the test
  * decides which chunk moves next, which are dropped or corrupted, and when time advances.
  */
-import {
-  KdcomFrameDecoder,
-  KdcomLinkMachine,
-  createVirtualClock,
-  type KdcomMachineOptions,
-  type KdPacket,
-  type LinkRole,
-  type VirtualClock,
-} from '../src/index.js';
+import { KdcomFrameDecoder, KdcomLinkMachine, createVirtualClock, type KdPacket, type LinkRole, type VirtualClock } from '../src/index.js';
+import { type KdcomMachineOptions } from '../src/internal.js';
 
 export type Side = 'dbg' | 'tgt';
 

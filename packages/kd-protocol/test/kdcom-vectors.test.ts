@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FRESH_TARGET_SEND_ID,
-  KdcomLinkMachine,
-  KdPacketType,
-  createVirtualClock,
-  decodeKdcomFrames,
-  encodeControlFrame,
-  encodeDataFrame,
-  kdChecksum,
-  type KdcomFrameEvent,
-  type KdcomMachineOutput,
-  type KdPacket,
-} from '../src/index.js';
+import { FRESH_TARGET_SEND_ID, KdcomLinkMachine, KdPacketType, createVirtualClock, decodeKdcomFrames, encodeControlFrame, encodeDataFrame, kdChecksum, type KdcomFrameEvent, type KdPacket } from '../src/index.js';
+import { type KdcomMachineOutput } from '../src/internal.js';
 import { A1, A2, A2RestoreBreakPointPayload, A3, A3StateChangeHeader, A4, a4LoadSymbolsPayload } from './kdcom-vectors.js';
 
 const HEADER = 16;

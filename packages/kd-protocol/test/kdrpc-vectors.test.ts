@@ -1,23 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import {
-  KdRecvCode,
-  KdrpcErrorCode,
-  KdrpcVersion,
-  checkKdrpcTestPattern,
-  decodeKdrpcReply,
-  decodeKdrpcRequest,
-  encodeKdrpcReply,
-  encodeKdrpcRequest,
-  isVmkdError,
-  kdrpcGlobals,
-  kdrpcTestPattern,
-  kdrpcTestRequest,
-  stripKdrpcPrefix,
-  withKdrpcPrefix,
-  withKdrpcStatusPrefix,
-  type KdrpcRequest,
-} from '../src/index.js';
+import { KdRecvCode, KdrpcErrorCode, KdrpcVersion, checkKdrpcTestPattern, decodeKdrpcReply, decodeKdrpcRequest, encodeKdrpcReply, encodeKdrpcRequest, isVmkdError, kdrpcGlobals, kdrpcTestPattern, kdrpcTestRequest, stripKdrpcPrefix, withKdrpcPrefix, withKdrpcStatusPrefix, type KdrpcRequest } from '../src/index.js';
 
 /** Parses the spec's hex dumps ("00: 73 04 …" offsets allowed). */
 function hex(text: string): Uint8Array {

@@ -1,19 +1,10 @@
 import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  KdApi,
-  KdPacketType,
-  NtStatus,
-  decodeManipulate,
-  encodeManipulate,
-  encodePrintString,
-  encodeWaitStateChange,
-  type WaitStateChangeOf,
-} from '../src/api/index.js';
-import { createKdcomLink } from '../src/kdcom/index.js';
-import { createMemoryBytePair, createMemoryPacketPair, type MemoryPacketLink } from '../src/memory/index.js';
+import { KdApi, KdPacketType, NtStatus, decodeManipulate, encodeManipulate, encodePrintString, encodeWaitStateChange, type WaitStateChangeOf } from '../src/index.js';
+import { createKdcomLink } from '../src/index.js';
+import { createMemoryBytePair, createMemoryPacketPair, type MemoryPacketLink } from '../src/index.js';
 import type { KdPacket } from '../src/packet-link.js';
-import { createDebuggerSession, createTargetSession, type DebuggerEvent, type DebuggerSession, type TargetSession } from '../src/session/index.js';
+import { createDebuggerSession, createTargetSession, type DebuggerEvent, type DebuggerSession, type TargetSession } from '../src/index.js';
 import { CODE, KERNEL_BASE, createTestBackend, patternByte, type TestBackend } from './session-test-backend.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,23 +1,10 @@
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  KdApi,
-  KdPacketType,
-  NtStatus,
-  decodeBreakpointEntries,
-  decodeDebugIo,
-  decodeManipulate,
-  encodeBreakpointEntries,
-  decodeWaitStateChange,
-  encodeManipulate,
-  type ManipulateInit,
-  type ManipulateOf,
-  type WaitStateChangeOf,
-} from '../src/api/index.js';
-import { createKdcomLink } from '../src/kdcom/index.js';
-import { createMemoryBytePair, createMemoryPacketPair, type MemoryPacketLink } from '../src/memory/index.js';
+import { KdApi, KdPacketType, NtStatus, decodeBreakpointEntries, decodeDebugIo, decodeManipulate, encodeBreakpointEntries, decodeWaitStateChange, encodeManipulate, type ManipulateInit, type ManipulateOf, type WaitStateChangeOf } from '../src/index.js';
+import { createKdcomLink } from '../src/index.js';
+import { createMemoryBytePair, createMemoryPacketPair, type MemoryPacketLink } from '../src/index.js';
 import { FRAME_ROOM, type KdPacket } from '../src/packet-link.js';
-import { createTargetSession, type TargetSession } from '../src/session/index.js';
+import { createTargetSession, type TargetSession } from '../src/index.js';
 import { CODE, createTestBackend, patternByte, type TestBackend } from './session-test-backend.js';
 
 let session: TargetSession | undefined;

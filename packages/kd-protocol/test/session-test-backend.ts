@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import { CpuContext, ContextFlag, KdLimits, NtStatus } from '../src/api/index.js';
+import { CpuContext, ContextFlag, KdLimits, NtStatus } from '../src/index.js';
 import type { ResumeOptions, StopReason, TargetBackend, TargetEvent, TargetVersion } from '../src/target-backend.js';
 
 export const KERNEL_BASE = 0xfffff80000000000n;

@@ -1,3 +1,5 @@
+import { systemClock as kdSystemClock } from '@vmkd/kd-protocol';
+
 /**
  * Time for the virtual CPU. The simulator only schedules one-shot callbacks; tests inject a manual
  * clock and advance it explicitly, everything else uses the system clock.
@@ -13,8 +15,12 @@ export interface SimClock {
   schedule(ms: number, callback: () => void): SimTimer;
 }
 
+/**
+ * The event loop as a SimClock: kd-protocol's one `systemClock`, adapted to `schedule()`. Unlike
+ * the link timers, the virtual CPU's timers keep the process alive (a running target ticks).
+ */
 export const systemClock: SimClock = {
-  now: () => performance.now(),
+  now: () => kdSystemClock.now(),
   schedule(ms, callback) {
     const handle = setTimeout(callback, ms);
     return { cancel: () => clearTimeout(handle) };

@@ -3,7 +3,8 @@ export type { SimTarget, SimTargetOptions, SimTargetStats, BreakpointInfo } from
 export { buildProfile, buildNames, isBuildName } from './builds.js';
 export type { BuildName, BuildProfile, EprocessOffsets, KthreadOffsets, ProcessorBlockOffsets } from './builds.js';
 export { expectedByteAt, fillExpected } from './data-formula.js';
-export { createManualClock, systemClock } from './clock.js';
+// The event-loop clock is kd-protocol's `systemClock` (one owner); SimClock adapts it in clock.ts.
+export { createManualClock } from './clock.js';
 export type { SimClock, SimTimer, ManualClock } from './clock.js';
 export { DEFAULT_KERN_BASE, GlobalOffset } from './layout.js';
 export type { SimLayout, DataRegion } from './layout.js';

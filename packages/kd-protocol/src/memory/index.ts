@@ -1,2 +1,0 @@
-export * from './memory-byte-pair.js';
-export * from './memory-packet-pair.js';
