@@ -132,6 +132,9 @@ async function run(faulty: boolean): Promise<RunResult> {
   }
   const seconds = (performance.now() - start) / 1000;
   inject = false;
+  // Let the last ACKs and any state change the target re-announced (a RESEND reaching it idle,
+  // spec 1.6) land before counting (outside the timed part).
+  await new Promise((resolve) => setTimeout(resolve, 1000));
 
   const dbg = debuggerLink.stats();
   const tgt = targetLink.stats();

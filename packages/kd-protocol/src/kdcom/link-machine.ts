@@ -110,6 +110,7 @@ export class KdcomLinkMachine<T> {
   private lateRepliesUntil = 0;
   /** The last acknowledged frame, for a RESEND that arrives when nothing is in flight. */
   private lastFrame: Uint8Array | null = null;
+  private lastFrameType = -1;
   private closed = false;
   /** The last delivered packet if it carried SYNC (debugger role: tells a repeat from a restarted target). */
   private lastSync: { type: number; length: number; checksum: number } | null = null;
@@ -402,9 +403,11 @@ export class KdcomLinkMachine<T> {
       case KdPacketType.Resend:
         if (this.resetPending) return;
         if (this.waitingAck) this.transmitHead(true);
-        else if (this.isTarget) {
-          // A stopped target waiting for a request re-sends its state change (spec 1.6), which is
-          // what the session does on `reset`; the last frame may be a reply the debugger already has.
+        else if (this.isTarget && (this.lastFrame === null || this.lastFrameType === KdPacketType.StateChange64)) {
+          // A stopped target waiting for a request re-sends its state change (spec 1.6): the session
+          // announces it again on `reset`. Once the conversation has started (the last frame was a
+          // reply), a RESEND is line noise from a recovery, and repeating that reply (a duplicate the
+          // debugger ACKs and drops) keeps a session from taking a stray state change mid-request.
           this.out.peerReset();
         } else if (this.lastFrame !== null) {
           // Nothing in flight: repeat the last packet unchanged; the peer sees a duplicate and ACKs it.
@@ -476,6 +479,7 @@ export class KdcomLinkMachine<T> {
     this.nextSendId = nextPacketId(this.nextSendId);
     if (head === undefined) return;
     this.lastFrame = head.frame;
+    this.lastFrameType = head.type;
     this.out.sent(head.token);
     this.pump();
   }
