@@ -1,5 +1,5 @@
 /**
- * `@vmkd/kd-protocol`: what a user of the KD protocol calls, named one by one (no `export *`).
+ * `@vmkd/kd-protocol`: what a user of the KD protocol calls, named one by one.
  * Test kits (in-memory pairs, the virtual clock, the PacketLink conformance suite) are also under
  * `@vmkd/kd-protocol/testing`; helpers that only sibling packages and kd-protocol's own tests need
  * are under `@vmkd/kd-protocol/internal`.
