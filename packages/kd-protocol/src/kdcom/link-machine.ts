@@ -425,7 +425,13 @@ export class KdcomLinkMachine<T> {
 
   private onReset(): void {
     if (this.resetPending) {
-      if (--this.resetsUnanswered > 0) return;
+      if (--this.resetsUnanswered > 0) {
+        // The peer restarted its ids when it answered: what it sends next starts at INITIAL, and
+        // may be a retransmission of a packet we already took.
+        this.expectedRecvId = INITIAL_PACKET_ID;
+        this.repeatAfterReset = this.lastTaken;
+        return;
+      }
       this.resetPending = false;
       this.resetIds();
       this.repeatAfterReset = this.takenDuringReset;
