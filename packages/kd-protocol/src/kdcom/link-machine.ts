@@ -97,17 +97,11 @@ export class KdcomLinkMachine<T> {
   private readonly queue: Outgoing<T>[] = [];
   private waitingAck = false;
   private retries = 0;
-  private resetPending = false;
   /**
-   * RESETs we sent for the current resync() (retries included) that have not come back. Every
-   * RESET we send gets exactly one RESET back on an ordered stream: the peer's reply, or the
-   * peer's own RESET crossing ours. Only when all are back do both sides agree where the ids
-   * restart, so the resync completes at zero, never at the first reply.
+   * Our RESET exchange is open (resync(): RESET written, retries included, none back yet). The
+   * first RESET back closes it; see onReset() for why that is enough and what later ones mean.
    */
-  private resetsUnanswered = 0;
-  /** After a resync gave up: replies that may still straggle in, consumed silently (never answered) until `lateRepliesUntil`. */
-  private lateReplies = 0;
-  private lateRepliesUntil = 0;
+  private resetPending = false;
   /** The last acknowledged frame, for a RESEND that arrives when nothing is in flight. */
   private lastFrame: Uint8Array | null = null;
   private lastFrameType = -1;
@@ -230,21 +224,18 @@ export class KdcomLinkMachine<T> {
     this.write(Uint8Array.of(BREAKIN_BYTE));
   }
 
-  /** Start a RESET exchange; `resynced()` follows the peer's RESET. Pending data is retransmitted after it. */
+  /**
+   * Start a RESET exchange; `resynced()` follows the peer's RESET. Our ids stay as they are until
+   * it comes; a packet in flight stays in flight (an ACK already on its way still counts: the
+   * byte stream is ordered, so it arrives before the RESET reply) and goes again, renumbered, if
+   * no ACK comes after the exchange.
+   */
   resync(): void {
     if (this.closed) return;
-    // An in-flight packet stays in flight: an ACK that was already on its way still counts (the
-    // byte stream is ordered, so it arrives before the RESET reply) and saves a duplicate.
-    if (!this.resetPending) {
-      // Stragglers from a resync that gave up still come back before the answer to this one.
-      this.resetsUnanswered = this.clock.now() <= this.lateRepliesUntil ? this.lateReplies : 0;
-      this.lateReplies = 0;
-    }
     if (!this.resetPending) this.resetStartedAt = this.clock.now();
     this.resetPending = true;
     this.retries = 0;
     this.stats.resyncs += 1;
-    this.resetsUnanswered += 1;
     this.writeControl(KdPacketType.Reset, 0);
     this.arm();
   }
@@ -322,10 +313,18 @@ export class KdcomLinkMachine<T> {
         this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
         this.lastFrame = null;
         this.stats.resyncs += 1;
-      } else {
+      } else if (this.isLastTaken(type, payload.length, checksum)) {
         // A duplicate: the peer missed our ACK. ACK again, deliver nothing.
         this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
         return;
+      } else {
+        // Not the id we expect, yet not the packet we took last: a peer only ever repeats its
+        // last packet (stop-and-wait), so this one is new, and the two ends number from
+        // different restarts (a RESET one side took for an exchange the other never made: a
+        // straggling answer, a RESET a running target consumed, a damaged id). Take it and
+        // number from it. Calling it a duplicate would ACK a packet we drop: lost for good.
+        this.expectedRecvId = stripSync(id);
+        this.stats.resyncs += 1;
       }
     }
     if (this.waitingAck && this.impliedAck) {
@@ -339,7 +338,10 @@ export class KdcomLinkMachine<T> {
     this.lastSync = sync ? { type, length: payload.length, checksum } : null;
     const repeat = this.repeatAfterReset;
     this.repeatAfterReset = null;
-    if (repeat !== null && repeat.type === type && repeat.length === payload.length && repeat.checksum === checksum) return;
+    if (repeat !== null && repeat.type === type && repeat.length === payload.length && repeat.checksum === checksum) {
+      this.lastTaken = repeat;
+      return;
+    }
     this.lastTaken = { type, length: payload.length, checksum };
     if (this.resetPending) this.takenDuringReset = this.lastTaken;
     // A stopped target announces its stop again after every RESET exchange; sessions expect that
@@ -375,18 +377,21 @@ export class KdcomLinkMachine<T> {
   /**
    * Debugger role: a state change arrived while our RESET is unanswered. The target is stopped and
    * talking with its current ids; RESETs it got while running were consumed, never to be answered
-   * (spec 1.9). Start the exchange over with one fresh RESET, which a stopped target answers at
-   * once; replies to the earlier ones that do straggle in are taken silently (lateReplies).
+   * (spec 1.9). Send one fresh RESET now, which a stopped target answers at once, instead of
+   * waiting for the backed-off retry.
    */
   private inStepDuringReset(): void {
     this.stopSeenDuringReset = false;
-    this.lateReplies = this.resetsUnanswered;
-    this.lateRepliesUntil = this.clock.now() + 10 * this.ackTimeoutMs;
-    this.resetsUnanswered = 1;
     this.retries = 0;
     this.resetStartedAt = this.clock.now();
     this.writeControl(KdPacketType.Reset, 0);
     this.arm(this.rto);
+  }
+
+  /** The last packet taken, again (retransmissions are byte-identical; see isRepeatOfLastSync). */
+  private isLastTaken(type: number, length: number, checksum: number): boolean {
+    const last = this.lastTaken;
+    return last !== null && last.type === type && last.length === length && last.checksum === checksum;
   }
 
   /** Retransmissions are byte-identical, so type, length and checksum tell a repeat from a new packet. */
@@ -425,32 +430,39 @@ export class KdcomLinkMachine<T> {
 
   private onReset(): void {
     if (this.resetPending) {
-      if (--this.resetsUnanswered > 0) {
-        // The peer restarted its ids when it answered: what it sends next starts at INITIAL, and
-        // may be a retransmission of a packet we already took.
-        this.expectedRecvId = INITIAL_PACKET_ID;
-        this.repeatAfterReset = this.lastTaken;
-        return;
-      }
+      // The first RESET back closes our exchange: the peer restarted its ids when it answered,
+      // and numbers what it sends from there. (It may answer our retries too, or fewer of them
+      // if it flushes RESETs that queued up; those come as RESETs we did not ask for, below.)
+      // A packet in flight is not written again at once: if the peer took it before it
+      // answered, its ACK is already on the way (an earlier answer may also have closed the
+      // exchange); if not, it goes after one RTO, with the new id.
       this.resetPending = false;
+      const inFlight = this.waitingAck;
       this.resetIds();
       this.repeatAfterReset = this.takenDuringReset;
       this.takenDuringReset = null;
       this.out.resynced();
-      this.pump();
+      if (inFlight) {
+        this.waitingAck = true;
+        this.arm(this.rto);
+      } else this.pump();
       return;
     }
-    if (this.lateReplies > 0 && this.clock.now() <= this.lateRepliesUntil) {
-      // Answering a straggler would start two links bouncing RESETs at each other. The peer did
-      // restart its ids when it answered, so ours restart too, and what we had in flight goes
-      // again with the new id (the peer expects exactly that).
-      this.lateReplies -= 1;
-      this.resetIds();
+    if (!this.isTarget) {
+      // Debugger role: a RESET we did not ask for, i.e. the answer to one of our retries after
+      // an earlier answer closed the exchange, or the answer to a RESET that reached the target
+      // from elsewhere. Both links used to answer every such RESET, so two links bounced RESETs
+      // at each other for as long as both answered; and a Windows target that resumed meanwhile
+      // ignores the answer (spec 1.9), so the debugger restarted its ids alone and its next
+      // request was taken for a duplicate and dropped. Now the debugger side only asks and the
+      // target side only answers: our ids stay. If the target did restart its ids, its next
+      // packet shows it and onData follows; if that packet is what we took last, retransmitted
+      // under the new numbering, it is ACKed and dropped (KD spec 1.5, 1.6).
+      this.stats.resyncs += 1;
       this.repeatAfterReset = this.lastTaken;
-      this.pump();
+      this.out.peerReset();
       return;
     }
-    this.lateReplies = 0;
     // Flush on reset (virtualkd-kdrpc spec 7.3): RESETs that queued up behind this one (WinDbg
     // repeats them about once a second on a pipe) are stale; answering each would retransmit the
     // pending packet once per RESET and can start a resync bounce.
@@ -468,6 +480,11 @@ export class KdcomLinkMachine<T> {
     this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
     this.lastFrame = null;
     this.lastSync = null;
+    // A RESET ends duplicate detection by id (spec 1.5). The target side forgets what it took:
+    // after a RESET a debugger may send the same request again on purpose (it lost the reply),
+    // and that must be served. The debugger side keeps it: a target only ever sends the same
+    // thing again as a retransmission or as a new announcement, which comes with the next id.
+    if (this.isTarget) this.lastTaken = null;
     this.retries = 0;
     this.waitingAck = false;
     this.deadline = Infinity;
@@ -550,15 +567,14 @@ export class KdcomLinkMachine<T> {
     if (this.resetPending) {
       this.retries += 1;
       if (this.exhausted(this.maxRetries, this.resetStartedAt)) {
+        // Answers that still come are RESETs we did not ask for (onReset): they change nothing.
         this.resetPending = false;
-        this.lateReplies = this.resetsUnanswered;
-        this.lateRepliesUntil = this.clock.now() + 10 * this.ackTimeoutMs;
-        this.resetsUnanswered = 0;
         this.retries = 0;
         this.out.resyncFailed(new VmkdError(LinkErrorCode.Timeout, 'KDCOM: the peer did not answer RESET', { details: { retries: this.maxRetries } }));
-        this.pump();
+        // A packet in flight waited with the RESET; its own retransmissions resume.
+        if (this.waitingAck) this.arm();
+        else this.pump();
       } else {
-        this.resetsUnanswered += 1;
         this.writeControl(KdPacketType.Reset, 0);
         this.arm(this.backedOff());
       }
