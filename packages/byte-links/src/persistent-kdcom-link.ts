@@ -252,6 +252,10 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
       targetRunning = running;
       current?.link.setTargetRunning?.(running);
     },
+    targetRestarted(): void {
+      // (A connection made later starts fresh anyway.)
+      current?.link.targetRestarted?.();
+    },
     send(packet: KdPacket): Promise<void> {
       if (closed) return Promise.reject(closedError());
       return new Promise<void>((resolve, reject) => {

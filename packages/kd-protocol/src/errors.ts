@@ -49,4 +49,6 @@ export const LinkErrorCode = {
   Unsupported: 'ERR_LINK_UNSUPPORTED',
   /** A packet larger than the protocol allows was handed to send(). */
   TooLarge: 'ERR_LINK_PACKET_TOO_LARGE',
+  /** The target behind a debugger-facing link rebooted; what its old kernel had queued was dropped (`canceled: true`). */
+  TargetRestarted: 'ERR_LINK_TARGET_RESTARTED',
 } as const;

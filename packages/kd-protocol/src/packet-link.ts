@@ -101,6 +101,13 @@ export interface PacketLink {
    * sends its state change again. Links that carry no such behaviour leave it out.
    */
   setTargetRunning?(running: boolean): void;
+  /**
+   * Optional, debugger-facing links only: the target behind this link booted again (TargetSession
+   * calls it when its backend reboots). A KDCOM link starts over with a fresh KD state as Windows
+   * does (KD spec 1.5): its next packet carries SYNC, the debugger's next is expected as
+   * 0x80800000, and packets of the old kernel still queued are dropped (ERR_LINK_TARGET_RESTARTED).
+   */
+  targetRestarted?(): void;
   stats(): LinkStats;
   close(): Promise<void>;
 }

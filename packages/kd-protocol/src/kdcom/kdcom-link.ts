@@ -168,6 +168,9 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
     setTargetRunning(running: boolean): void {
       machine.setKernelRunning(running);
     },
+    targetRestarted(): void {
+      machine.restart();
+    },
     stats: (): LinkStats => ({ ...machine.stats }),
     async close(): Promise<void> {
       if (closed) return;

@@ -498,9 +498,11 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
       if (state === 'closed') return;
       if (event.kind === 'stop') enterStopped(event.reason);
       else if (event.kind === 'reboot') {
-        // The handles died with the old kernel; the debugger learns of the new boot from its stops.
+        // The handles died with the old kernel; the debugger learns of the new boot from its stops,
+        // which the link numbers from a fresh KD state, as a rebooted Windows does (spec 1.5).
         planted.clear();
         leaveStopped();
+        link.targetRestarted?.();
       } else if (printsInFlight >= maxPrintsInFlight) {
         printsDropped += 1;
         activity.next({ kind: 'print-dropped', text: event.text, dropped: printsDropped });
