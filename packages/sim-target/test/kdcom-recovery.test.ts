@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { measureKdcomRecovery } from '../src/bench/index.js';
+
+describe('measureKdcomRecovery (the bench cell for KDCOM line faults)', () => {
+  it('reads through a line that corrupts and drops bytes both ways: every read intact, nothing lost or taken twice', async () => {
+    // Five times the fault rate on 1,000-byte reads, so that 40 reads surely meet faults
+    // while most frames still get through whole.
+    const r = await measureKdcomRecovery({ reads: 40, size: 1000, corruptOneIn: 2000, dropOneIn: 4000, seed: 7 });
+    expect(r.reads).toBe(40);
+    expect(r.faults).toBeGreaterThan(5);
+    expect(r.faults).toBe(r.corrupted + r.dropped);
+    expect(r.intact).toBe(40);
+    expect(r.lost).toBe(0);
+    expect(r.duplicated).toBe(0);
+    expect(r.resends + r.badFrames).toBeGreaterThan(0);
+    expect(r.msPerFault).toBeGreaterThanOrEqual(0);
+    expect(r.retransmit).toBe('adaptive');
+  }, 180_000);
+
+  it('with the legacy fixed timeouts too (what real UARTs keep)', async () => {
+    const r = await measureKdcomRecovery({ reads: 10, size: 1000, corruptOneIn: 2000, dropOneIn: 4000, retransmit: 'fixed', seed: 11 });
+    expect(r.intact).toBe(10);
+    expect(r.lost).toBe(0);
+    expect(r.duplicated).toBe(0);
+    expect(r.retransmit).toBe('fixed');
+  }, 180_000);
+});
