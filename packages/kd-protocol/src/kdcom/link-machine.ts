@@ -133,8 +133,6 @@ export class KdcomLinkMachine<T> {
   private repeatAfterReset: { type: number; length: number; checksum: number } | null = null;
   /** The last packet delivered (a straggling RESET reply may bring its retransmission, see onReset). */
   private lastTaken: { type: number; length: number; checksum: number } | null = null;
-  /** Target role: restarted (restart()) and nothing taken since: another id than INITIAL is a duplicate. */
-  private freshBoot = false;
   /** Debugger role: a state change came while our RESET was unanswered (see onData). */
   private stopSeenDuringReset = false;
   /** When we last wrote a RESET. */
@@ -189,8 +187,9 @@ export class KdcomLinkMachine<T> {
    * Target role: the kernel behind this link booted again (a reboot). Windows starts with a fresh
    * KD state (spec 1.5): its first packet carries SYNC (0x80800800) and it expects the debugger's
    * next packet as 0x80800000. Whatever the old kernel had queued or in flight is gone with it
-   * (failed with ERR_LINK_TARGET_RESTARTED); until the new kernel takes a packet, one with another
-   * id is taken for a duplicate, as a freshly booted Windows does.
+   * (failed with ERR_LINK_TARGET_RESTARTED). The debugger's next packet may carry another id (it
+   * learns of the restart from our SYNC packet): it is taken and followed (see onData), unless it
+   * repeats the packet taken last, such as a Reboot request sent again because our ACK was lost.
    */
   restart(): void {
     if (this.closed || !this.isTarget) return;
@@ -203,10 +202,8 @@ export class KdcomLinkMachine<T> {
     this.lastFrame = null;
     this.lastFrameType = -1;
     this.lastSync = null;
-    this.lastTaken = null;
     this.repeatAfterReset = null;
     this.takenDuringReset = null;
-    this.freshBoot = true;
     this.stats.resyncs += 1;
     const error = new VmkdError(LinkErrorCode.TargetRestarted, 'KDCOM: the target restarted; a packet of the old kernel was dropped', { canceled: true });
     for (const p of dropped) this.out.failed(p.token, error);
@@ -335,16 +332,14 @@ export class KdcomLinkMachine<T> {
     // ignores RESET (spec 1.9), so its state change and prints come with its current ids.
     if (this.resetPending && this.isTarget) return;
     const sync = (id & SYNC_PACKET_ID) !== 0;
-    if (sync && !this.isTarget && !this.isRepeatOfLastSync(type, payload.length, checksum)) {
-      // A SYNC packet that is not a repeat of the last one we took: the target started over
-      // (reboot, or it gave up on us) and expects 0x80800000 next (spec 1.5). Follow it rather
-      // than drop its first packet as a duplicate, even when the ids happen to line up.
-      if (stripSync(id) !== this.expectedRecvId || this.nextSendId !== INITIAL_PACKET_ID) this.stats.resyncs += 1;
-      this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
-      this.lastFrame = null;
-    }
     if (stripSync(id) !== this.expectedRecvId) {
-      if (this.isLastTaken(type, payload.length, checksum) || this.freshBoot) {
+      if (sync && !this.isTarget && !this.isRepeatOfLastSync(type, payload.length, checksum)) {
+        // A SYNC packet that is not a repeat of the last one we took: the target started over
+        // (reboot, or it gave up on us). Follow it rather than drop its first packet as a duplicate.
+        this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
+        this.lastFrame = null;
+        this.stats.resyncs += 1;
+      } else if (this.isLastTaken(type, payload.length, checksum)) {
         // A duplicate: the peer missed our ACK. ACK again, deliver nothing.
         this.writeControl(KdPacketType.Acknowledge, this.ackIdFor(id));
         return;
@@ -373,7 +368,6 @@ export class KdcomLinkMachine<T> {
       this.lastTaken = repeat;
       return;
     }
-    this.freshBoot = false;
     this.lastTaken = { type, length: payload.length, checksum };
     if (this.resetPending) this.takenDuringReset = this.lastTaken;
     // A stopped target announces its stop again after every RESET exchange; sessions expect that
@@ -517,7 +511,6 @@ export class KdcomLinkMachine<T> {
     // and that must be served. The debugger side keeps it: a target only ever sends the same
     // thing again as a retransmission or as a new announcement, which comes with the next id.
     if (this.isTarget) this.lastTaken = null;
-    this.freshBoot = false;
     this.retries = 0;
     this.waitingAck = false;
     this.deadline = Infinity;
