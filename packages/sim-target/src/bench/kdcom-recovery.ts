@@ -28,7 +28,11 @@ export interface KdcomRecoveryOptions {
 export interface KdcomRecoveryResult {
   /** Reads made on the faulty line. */
   readonly reads: number;
-  /** Reads that returned every byte, each equal to the virtual kernel's memory. */
+  /**
+   * Reads that returned every byte, each equal to the virtual kernel's memory. KDCOM's checksum is
+   * a plain byte sum (KD spec 1.4): two corrupted bytes in one frame whose changes cancel pass it,
+   * as they would with Windows, so at high fault rates an occasional read is damaged, not lost.
+   */
   readonly intact: number;
   /** KD packets one side sent that the other never took (requests and replies). */
   readonly lost: number;
