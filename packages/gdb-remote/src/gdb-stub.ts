@@ -4,6 +4,7 @@ import { librariesXml } from './commands/libraries-xml.js';
 import { runMonitor } from './commands/monitor.js';
 import { formatStopReply, processorOfThread, threadOfProcessor, xferSlice } from './commands/stop-reply.js';
 import type { GdbCommand, VContAction } from './commands/gdb-command.js';
+import { HARDWARE_REFUSAL_REPLY, debugRegistersOf, hardwareHit, isReadHit, placeHardware, removeHardware, type HardwareHit, type HardwareSlot, type HardwareType } from './kernel/hardware-slots.js';
 import { walkModules } from './kernel/kernel-walk.js';
 import type { KernelState } from './kernel/kernel-state.js';
 import { REGISTERS } from './registers/register-map.js';
@@ -58,6 +59,8 @@ export class GdbStub {
   private gone = false;
   /** Breakpoints this client planted: removed if it vanishes without removing them. */
   private readonly planted = new Set<bigint>();
+  /** Hardware breakpoints and watchpoints this client armed (the same rule). */
+  private readonly plantedHardware = new Set<HardwareSlot>();
   private librariesDocument: Uint8Array | undefined;
 
   constructor(
@@ -105,7 +108,7 @@ export class GdbStub {
     switch (command.kind) {
       case 'supported':
         return one(
-          `PacketSize=${this.options.packetSize.toString(16)};QStartNoAckMode+;qXfer:features:read+;qXfer:libraries:read+;swbreak+;vContSupported+`,
+          `PacketSize=${this.options.packetSize.toString(16)};QStartNoAckMode+;qXfer:features:read+;qXfer:libraries:read+;swbreak+;hwbreak+;vContSupported+`,
         );
       case 'start-no-ack':
         return { packets: ['OK'], noAck: true };
@@ -173,7 +176,9 @@ export class GdbStub {
       }
       case 'insert-breakpoint':
       case 'remove-breakpoint':
-        return this.breakpoint(command.kind === 'insert-breakpoint', command.type, command.address);
+        return command.type === 0
+          ? this.breakpoint(command.kind === 'insert-breakpoint', command.address)
+          : this.hardwareBreakpoint(command.kind === 'insert-breakpoint', command.type as HardwareType, command.address, command.size);
       case 'continue':
         return this.resume([{ action: 'c', thread: undefined }], command.address);
       case 'step':
@@ -195,6 +200,9 @@ export class GdbStub {
         // A kernel is not killed: the client goes, the kernel stays stopped for the next one.
         await this.removeOwnBreakpoints();
         return { packets: [], close: true };
+      case 'watchpoint-info':
+        // lldb's query (lldb's gdb-remote extensions): the four debug registers.
+        return one('num:4;');
       case 'host-info':
       case 'process-info':
         return one('');
@@ -209,9 +217,17 @@ export class GdbStub {
     return thread === -1 || thread === 0 || (thread >= 1 && thread <= this.processorCount());
   }
 
-  private stopReply(stop: WaitStateChange, interrupted: boolean): string {
+  private stopReply(stop: WaitStateChange, interrupted: boolean, hit: HardwareHit | undefined = this.hardwareHitOf(stop)): string {
     const swbreak = stop.kind === 'exception' && stop.exceptionCode === 0x80000003 && this.kernel.breakpoints.has(stop.programCounter);
-    return formatStopReply(stop, { interrupted, swbreak });
+    if (hit === undefined) return formatStopReply(stop, { interrupted, swbreak });
+    if (hit.kind === 'hwbreak') return formatStopReply(stop, { interrupted, swbreak: false, hwbreak: true });
+    return formatStopReply(stop, { interrupted, swbreak: false, watch: { kind: hit.kind, address: hit.slot.address } });
+  }
+
+  /** A debug register hit arrives as STATUS_SINGLE_STEP with the slot's bit in Dr6 (KD spec 2.5). */
+  private hardwareHitOf(stop: WaitStateChange): HardwareHit | undefined {
+    if (stop.kind !== 'exception' || stop.exceptionCode !== 0x80000004 || this.kernel.hardware.length === 0) return undefined;
+    return hardwareHit(this.kernel.hardware, stop.dr6);
   }
 
   private async xfer(object: string, annex: string, offset: number, length: number): Promise<StubReply> {
@@ -258,11 +274,8 @@ export class GdbStub {
     return 'OK';
   }
 
-  private async breakpoint(insert: boolean, type: number, address: bigint): Promise<StubReply> {
+  private async breakpoint(insert: boolean, address: bigint): Promise<StubReply> {
     this.kernel.readAhead.invalidate();
-    // Z1–Z4 need the target's debug registers through ContinueApi2; not offered yet: the empty
-    // reply is RSP's "not supported", and gdb then says it cannot set a hardware breakpoint.
-    if (type !== 0) return one('');
     if (insert) {
       if (!this.kernel.breakpoints.has(address)) {
         const before = await this.session.readVirtual(address, 1, { processor: this.generalCpu() });
@@ -280,7 +293,67 @@ export class GdbStub {
     return one('OK');
   }
 
+  /**
+   * Z1–Z4 / z1–z4: the debug registers of every CPU are rewritten at once (KernelDr0–3 through
+   * WriteControlSpace, spec 2.6), and the Dr7 enables go out with the next ContinueApi2 (spec 2.3).
+   * What cannot be armed (a fifth, a bad length, misaligned) is refused with an E reply, so gdb
+   * reports that it could not insert the breakpoint.
+   */
+  private async hardwareBreakpoint(insert: boolean, type: HardwareType, address: bigint, length: number): Promise<StubReply> {
+    const current = this.kernel.hardware;
+    let next: readonly HardwareSlot[];
+    if (insert) {
+      const placed = placeHardware(current, type, address, length);
+      if ('refused' in placed) return one(HARDWARE_REFUSAL_REPLY[placed.refused]);
+      next = placed.slots;
+    } else {
+      next = removeHardware(current, type, address, length);
+      if (next === current) return one('OK');
+    }
+    await this.armHardware(next);
+    if (insert) this.plantedHardware.add(next[next.length - 1]);
+    else for (const h of current) if (!next.includes(h)) this.plantedHardware.delete(h);
+    return one('OK');
+  }
+
+  private async armHardware(slots: readonly HardwareSlot[]): Promise<void> {
+    await this.session.setHardwareBreakpoints(debugRegistersOf(slots));
+    this.kernel.hardware = slots;
+    // The cached special registers hold the old KernelDr0–3.
+    this.kernel.invalidate();
+  }
+
+  /** The watched bytes of each read watchpoint, to tell its reads from writes after a hit. */
+  private async readWatchValues(): Promise<Map<HardwareSlot, Uint8Array | undefined>> {
+    const values = new Map<HardwareSlot, Uint8Array | undefined>();
+    for (const h of this.kernel.hardware) {
+      if (h.type !== 3) continue;
+      values.set(h, await this.watchedValue(h));
+    }
+    return values;
+  }
+
+  private async watchedValue(h: HardwareSlot): Promise<Uint8Array | undefined> {
+    const r = await this.session.readVirtual(h.address, h.length, { processor: this.currentProcessor() }).catch(() => undefined);
+    return r !== undefined && r.bytesRead === h.length ? r.data.slice() : undefined;
+  }
+
+  /**
+   * The hit to report for a stop: a read watchpoint's slot also fires on writes (x86 has no
+   * read-only data breakpoint), so a hit that changed the watched value is a write, not a read.
+   */
+  private async reportedHit(stop: WaitStateChange, before: Map<HardwareSlot, Uint8Array | undefined>): Promise<{ hit: HardwareHit | undefined; write: boolean }> {
+    const hit = this.hardwareHitOf(stop);
+    if (hit?.kind !== 'rwatch' || isReadHit(before.get(hit.slot), await this.watchedValue(hit.slot))) return { hit, write: false };
+    return { hit: undefined, write: true };
+  }
+
   private async removeOwnBreakpoints(): Promise<void> {
+    if (this.plantedHardware.size > 0) {
+      const keep = this.kernel.hardware.filter((h) => !this.plantedHardware.has(h));
+      this.plantedHardware.clear();
+      if (this.session.state === 'stopped') await this.armHardware(keep).catch(() => undefined);
+    }
     for (const address of [...this.planted]) {
       const bp = this.kernel.breakpoints.get(address);
       this.planted.delete(address);
@@ -311,12 +384,23 @@ export class GdbStub {
       if (step !== undefined) {
         const cpu = step.thread !== undefined && step.thread > 0 ? processorOfThread(step.thread) : this.currentProcessor();
         if (cpu !== this.currentProcessor()) await this.session.switchProcessor(cpu);
+        const before = await this.readWatchValues();
         const stopped = await this.session.singleStep({ timeoutMs: 30_000 });
-        return one(this.stopReply(stopped, false));
+        // A step that wrote a read-watched location is just a step.
+        return one(this.stopReply(stopped, false, (await this.reportedHit(stopped, before)).hit));
       }
-      await this.session.continue();
-      const stopped = await this.waitForStop();
-      return one(this.stopReply(stopped, this.interruptRequested));
+      for (;;) {
+        const before = await this.readWatchValues();
+        await this.session.continue();
+        const stopped = await this.waitForStop();
+        const { hit, write } = await this.reportedHit(stopped, before);
+        // A write to a read-watched location: not what gdb asked to stop for; run on.
+        if (write && !this.interruptRequested) {
+          this.kernel.invalidate();
+          continue;
+        }
+        return one(this.stopReply(stopped, this.interruptRequested, hit));
+      }
     } finally {
       this.running = false;
       this.generalProcessor = undefined;

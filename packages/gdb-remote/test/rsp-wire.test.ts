@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGdbEndpoint, GdbRemoteErrorCode, type GdbEndpointNotice } from '../src/index.js';
 import { encodeRspPacket } from '../src/rsp/rsp-encoder.js';
+import { GlobalOffset } from '@vmkd/sim-target';
 import { openSimRoute, type SimRoute } from './sim-route.js';
 
 /** A raw RSP client on a real socket: what arrives is kept as text, so acks are visible. */
@@ -67,7 +68,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
   it('acks packets, asks again for a bad checksum, resends on -, answers bad packets with E, then drops acks on QStartNoAckMode', async () => {
     const c = await RawClient.open(r.endpoint.port);
     c.packet('qSupported:swbreak+');
-    await c.expect(/^\+\$PacketSize=3da0;QStartNoAckMode\+;qXfer:features:read\+;qXfer:libraries:read\+;swbreak\+;vContSupported\+#[0-9a-f]{2}/);
+    await c.expect(/^\+\$PacketSize=3da0;QStartNoAckMode\+;qXfer:features:read\+;qXfer:libraries:read\+;swbreak\+;hwbreak\+;vContSupported\+#[0-9a-f]{2}/);
     c.send('+$?#00');
     await c.expect(/^-/);
     c.packet('?');
@@ -94,6 +95,74 @@ describe('the RSP wire, with a raw client on a real socket', () => {
     await c.expect(/^\$E0e#da/);
     c.packet('D');
     await c.expect(/^\$OK#9a/);
+    await c.untilClosed();
+  });
+
+  it('arms Z1–Z4 in the debug registers, refuses a fifth, a bad length and a misaligned address with E codes, and reports a watchpoint hit', async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    c.packet('QStartNoAckMode');
+    await c.expect(/\$OK#9a/);
+    c.packet('?');
+    await c.expect(/\$T0[25]thread[^#]*#[0-9a-f]{2}/);
+    const counter = r.sim.layout.globals + BigInt(GlobalOffset.IdleLoopCount);
+    const inc = r.sim.layout.idleLoopJump - 17n;
+    const hex = (v: bigint): string => v.toString(16);
+    // Refused before anything is armed: bad lengths, misaligned, Z1 of another size.
+    for (const [packet, reply] of [
+      [`Z2,${hex(counter)},3`, 'E16'],
+      [`Z4,${hex(counter)},10`, 'E16'],
+      [`Z1,${hex(inc)},2`, 'E16'],
+      [`Z2,${hex(counter + 4n)},8`, 'E0e'],
+    ] as const) {
+      c.packet(packet);
+      await c.expect(new RegExp(`^\\$${reply}#[0-9a-f]{2}`));
+    }
+    expect(r.endpoint.session.armedDr7).toBe(0x400n);
+    // Four fit; the fifth is refused with ENOSPC.
+    for (const packet of [`Z1,${hex(inc)},1`, `Z3,${hex(counter)},8`, `Z4,${hex(counter)},4`, `Z2,${hex(counter)},8`]) {
+      c.packet(packet);
+      await c.expect(/^\$OK#9a/);
+    }
+    c.packet(`Z2,${hex(counter + 8n)},8`);
+    await c.expect(/^\$E1c#[0-9a-f]{2}/);
+    const special = await r.endpoint.session.getSpecialRegisters();
+    expect([special.kernelDr0, special.kernelDr1, special.kernelDr2, special.kernelDr3]).toEqual([inc, counter, counter, counter]);
+    // Only the write watchpoint stays: the kernel's `inc` of the counter stops it with watch:ADDR.
+    for (const packet of [`z1,${hex(inc)},1`, `z3,${hex(counter)},8`, `z4,${hex(counter)},4`]) {
+      c.packet(packet);
+      await c.expect(/^\$OK#9a/);
+    }
+    c.packet('c');
+    await c.expect(new RegExp(`^\\$T05thread:[0-9a-f]+;watch:${hex(counter)};10:[0-9a-f]{16};#[0-9a-f]{2}`));
+    c.packet(`z2,${hex(counter)},8`);
+    await c.expect(/^\$OK#9a/);
+    expect(r.endpoint.session.armedDr7).toBe(0x400n);
+    c.packet('k');
+    await c.untilClosed();
+  });
+
+  it('a read watchpoint is not reported for writes: the kernel\'s `inc` of the watched counter runs on until an interrupt', async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    c.packet('QStartNoAckMode');
+    await c.expect(/\$OK#9a/);
+    c.packet('?');
+    await c.expect(/\$T0[25]thread[^#]*#[0-9a-f]{2}/);
+    const counter = r.sim.layout.globals + BigInt(GlobalOffset.IdleLoopCount);
+    const read = (): bigint => new DataView(r.sim.readVirtual(counter, 8, 0).buffer).getBigUint64(0, true);
+    const before = read();
+    c.packet(`Z3,${counter.toString(16)},8`);
+    await c.expect(/^\$OK#9a/);
+    c.packet('c');
+    // Every lap writes the counter (its slot fires) but no lap only reads it: no rwatch stop.
+    const deadline = Date.now() + 30_000;
+    while (read() < before + 5n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(read()).toBeGreaterThanOrEqual(before + 5n);
+    expect(c.text).toBe('');
+    c.send(Uint8Array.of(0x03));
+    await c.expect(/^\$T02thread:[0-9a-f]+;10:[0-9a-f]{16};#[0-9a-f]{2}/);
+    c.packet(`z3,${counter.toString(16)},8`);
+    await c.expect(/^\$OK#9a/);
+    c.packet('k');
     await c.untilClosed();
   });
 

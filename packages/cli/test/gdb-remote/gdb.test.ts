@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fillExpected } from '@vmkd/sim-target';
+import { GlobalOffset, fillExpected } from '@vmkd/sim-target';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientUnavailable, printedValues, runGdb, startGdb } from './clients.js';
 import { openSimRoute, type GuestVia, type SimRoute } from './sim-route.js';
@@ -87,6 +87,47 @@ describe.each<GuestVia>(['serial', 'kdrpc'])('real gdb through a route over %s t
     expect(hit).toBe(at);
     expect(stepped).toBe(at + 1n);
     expect(r.sim.breakpoints()).toEqual([]);
+  });
+
+  it.skipIf(gdbMissing !== undefined)('hbreak, watch, rwatch and awatch stop on the kernel\'s own execution and accesses; a fifth hbreak is refused', async () => {
+    // The idle loop: `inc qword [counter]` at `inc` (a write), then a read of KUSER_SHARED_DATA.TickCount.
+    const counter = r.sim.layout.globals + BigInt(GlobalOffset.IdleLoopCount);
+    const tick = r.sim.layout.kuserSharedData + 0x320n;
+    const inc = r.sim.layout.idleLoopJump - 17n;
+    const h = (v: bigint): string => `0x${v.toString(16)}`;
+    const { output } = await runGdb(port, [
+      `hbreak *${h(inc)}`,
+      'continue',
+      'p/x $rip',
+      'delete',
+      `watch *(long*)${h(counter)}`,
+      'continue',
+      'p/x $rip',
+      'delete',
+      `rwatch *(int*)${h(tick)}`,
+      'continue',
+      'p/x $rip',
+      'delete',
+      `awatch *(long*)${h(counter)}`,
+      'continue',
+      'delete',
+      ...[0n, 1n, 2n, 3n, 4n].map((i) => `hbreak *${h(inc + i)}`),
+      'continue',
+      'delete',
+      'kill',
+    ]);
+    expect(output).toMatch(new RegExp(`^Hardware assisted breakpoint 1 at ${h(inc)}$`, 'm'));
+    expect(output).toMatch(new RegExp(`hit Breakpoint 1, ${h(inc)} in`));
+    const watched = new RegExp(`hit Hardware watchpoint 2: \\*\\(long\\*\\)${h(counter)}\n\nOld value = (\\d+)\nNew value = (\\d+)`).exec(output);
+    expect(watched).not.toBeNull();
+    expect(BigInt(watched![2])).toBe(BigInt(watched![1]) + 1n);
+    expect(output).toMatch(new RegExp(`hit Hardware read watchpoint 3: \\*\\(int\\*\\)${h(tick)}\n\nValue = \\d+`));
+    expect(output).toMatch(new RegExp(`hit Hardware access \\(read/write\\) watchpoint 4: \\*\\(long\\*\\)${h(counter)}\n\n(Old value|Value) = `));
+    // Where each stopped: at the instruction (execute), after the `inc` (write), after the read.
+    expect(printedValues(output)).toEqual([inc, inc + 7n, inc + 17n]);
+    // Four debug registers: the fifth is refused with an E reply and gdb aborts the continue.
+    expect(output).toMatch(/Cannot insert hardware breakpoint 9\.\nCould not insert hardware breakpoints:/);
+    expect(r.endpoint.session.armedDr7).toBe(0x400n);
   });
 
   it.skipIf(gdbMissing !== undefined)('info threads lists both CPUs; thread 2 reads CPU 1\'s registers', async () => {

@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GlobalOffset } from '@vmkd/sim-target';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientUnavailable, runLldb } from './clients.js';
 import { openSimRoute, type GuestVia, type SimRoute } from './sim-route.js';
@@ -40,6 +41,35 @@ describe.each<GuestVia>(['serial', 'kdrpc'])('real lldb (gdb-remote) through a r
     expect(output).toMatch(new RegExp(`^0x${kernBase.toString(16)}: 0x4d 0x5a 0x90 0x00`, 'm'));
     expect(output).toMatch(/thread #1: tid = 0x0001/);
     expect(output).toMatch(/thread #2: tid = 0x0002/);
+  });
+
+  it.skipIf(lldbMissing !== undefined)('hardware breakpoint (breakpoint set -H) and write and read watchpoints stop where the kernel executes and accesses', async () => {
+    const counter = r.sim.layout.globals + BigInt(GlobalOffset.IdleLoopCount);
+    const tick = r.sim.layout.kuserSharedData + 0x320n;
+    const inc = r.sim.layout.idleLoopJump - 17n;
+    const h = (v: bigint): string => `0x${v.toString(16)}`;
+    const { output } = await runLldb(port, [
+      `breakpoint set -H -a ${h(inc)}`,
+      'continue',
+      'register read rip',
+      'breakpoint delete --force',
+      `watchpoint set expression -w write -s 8 -- ${h(counter)}`,
+      'continue',
+      'register read rip',
+      'watchpoint delete --force',
+      `watchpoint set expression -w read -s 4 -- ${h(tick)}`,
+      'continue',
+      'register read rip',
+      'watchpoint delete --force',
+      'detach',
+    ]);
+    expect(output).toMatch(/stop reason = breakpoint 1\.1/);
+    expect(output).toMatch(/Watchpoint 1 hit:\nold value: (\d+)\nnew value: (\d+)/);
+    expect(output).toMatch(/stop reason = watchpoint 1/);
+    expect(output).toMatch(/stop reason = watchpoint 2/);
+    const rips = [...output.matchAll(/^\s*rip = (0x[0-9a-f]+)/gm)].map((m) => BigInt(m[1]));
+    expect(rips).toEqual([inc, inc + 7n, inc + 17n]);
+    expect(r.endpoint.session.armedDr7).toBe(0x400n);
   });
 
   it.skipIf(lldbMissing !== undefined)('breakpoint, continue, step-inst; monitor lm through `process plugin packet monitor`', async () => {

@@ -14,6 +14,8 @@ describe('parseGdbCommand', () => {
     expect(parse('P10=0010400000f8ffff')).toEqual({ kind: 'write-register', regnum: 16, data: Uint8Array.of(0, 0x10, 0x40, 0, 0, 0xf8, 0xff, 0xff) });
     expect(parse('Z0,fffff80000400110,1')).toEqual({ kind: 'insert-breakpoint', type: 0, address: 0xfffff80000400110n, size: 1 });
     expect(parse('z2,1000,8')).toEqual({ kind: 'remove-breakpoint', type: 2, address: 0x1000n, size: 8 });
+    expect(parse('Z1,fffff80000400fea,1')).toEqual({ kind: 'insert-breakpoint', type: 1, address: 0xfffff80000400fean, size: 1 });
+    expect(parse('qWatchpointSupportInfo:')).toEqual({ kind: 'watchpoint-info' });
   });
 
   it('parses execution and thread packets (thread n = CPU n − 1; -1 all, 0 any)', () => {
@@ -44,6 +46,8 @@ describe('stop replies and qXfer pieces', () => {
     expect(formatStopReply(stop, { interrupted: false, swbreak: true })).toBe('T05thread:2;swbreak:;10:1001400000f8ffff;');
     expect(formatStopReply(stop, { interrupted: true, swbreak: false })).toBe('T02thread:2;10:1001400000f8ffff;');
     expect(formatStopReply(stop, { interrupted: false, swbreak: false, watch: { kind: 'awatch', address: 0x1000n } })).toBe('T05thread:2;awatch:1000;10:1001400000f8ffff;');
+    expect(formatStopReply(stop, { interrupted: false, swbreak: false, watch: { kind: 'rwatch', address: 0x1000n } })).toBe('T05thread:2;rwatch:1000;10:1001400000f8ffff;');
+    expect(formatStopReply(stop, { interrupted: false, swbreak: false, hwbreak: true })).toBe('T05thread:2;hwbreak:;10:1001400000f8ffff;');
   });
 
   it('slices a document into m (more) and l (last) pieces', () => {

@@ -37,6 +37,8 @@ export type GdbCommand =
   | { readonly kind: 'symbol' }
   | { readonly kind: 'host-info' }
   | { readonly kind: 'process-info' }
+  /** lldb's `qWatchpointSupportInfo`: how many watchpoints the target has. */
+  | { readonly kind: 'watchpoint-info' }
   /** A request we recognise as malformed: answered `E` + code. */
   | { readonly kind: 'bad'; readonly reason: string }
   /** Anything else: answered with the empty packet, RSP's "not supported". */
@@ -166,6 +168,7 @@ function parseQuery(text: string): GdbCommand {
   if (text === 'qSymbol::') return { kind: 'symbol' };
   if (text === 'qHostInfo') return { kind: 'host-info' };
   if (text === 'qProcessInfo') return { kind: 'process-info' };
+  if (text === 'qWatchpointSupportInfo' || text === 'qWatchpointSupportInfo:') return { kind: 'watchpoint-info' };
   if (text.startsWith('qRcmd,')) {
     const bytes = fromHex(text.slice('qRcmd,'.length));
     return bytes === undefined ? bad('qRcmd: command is not hex') : { kind: 'monitor', command: Buffer.from(bytes).toString('latin1') };

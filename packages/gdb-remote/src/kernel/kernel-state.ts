@@ -1,5 +1,6 @@
 import { CpuContext, KdLimits, type DebuggerSession, type GetVersion64 } from '@vmkd/kd-protocol';
 import { MSR_FS_BASE } from '../registers/register-map.js';
+import type { HardwareSlot } from './hardware-slots.js';
 import type { RegisterFile } from '../registers/register-file.js';
 import { ReadAhead } from './read-ahead.js';
 
@@ -15,6 +16,8 @@ export class KernelState {
   private fsBaseUnsupported = false;
   /** Software breakpoints planted through KD: address → handle and the byte the int3 replaced. */
   readonly breakpoints = new Map<bigint, { readonly handle: number; readonly original: number | undefined }>();
+  /** Hardware breakpoints and watchpoints armed in the debug registers (Z1–Z4). */
+  hardware: readonly HardwareSlot[] = [];
 
   readonly readAhead: ReadAhead;
 
