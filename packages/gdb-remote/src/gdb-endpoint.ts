@@ -16,8 +16,11 @@ export interface GdbEndpointOptions {
   /** Accept a non-loopback listen address: anyone who can reach it controls the kernel. */
   readonly allowRemote?: boolean;
   /**
-   * Largest RSP packet body accepted and advertised (default 0x3da0 = 15,776 bytes, so one `m`
-   * asks for 7,888 bytes: exactly two full 3,944-byte KD reads). At least 0x1000.
+   * Largest RSP packet body accepted and advertised (default 0x1ed00 = 126,208 bytes, so one `m`
+   * asks for 63,104 bytes: exactly sixteen full 3,944-byte KD reads). At least 0x1000. gdb and
+   * lldb read memory in `m` packets of half this (hex doubles the bytes); every `m` is a round
+   * trip to the client process, which on a loaded machine costs milliseconds, so fewer and larger
+   * ones are what makes a bulk read fast (docs/endpoints.md, the gdb bench).
    */
   readonly packetSize?: number;
   /** KD request timeout of the endpoint's DebuggerSession (default 10,000 ms). */
@@ -42,7 +45,7 @@ export interface GdbEndpoint {
   close(): Promise<void>;
 }
 
-const DEFAULT_PACKET_SIZE = 0x3da0;
+const DEFAULT_PACKET_SIZE = 0x1ed00;
 const PACKAGE_VERSION = '0.0.0';
 
 /**

@@ -68,7 +68,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
   it('acks packets, asks again for a bad checksum, resends on -, answers bad packets with E, then drops acks on QStartNoAckMode', async () => {
     const c = await RawClient.open(r.endpoint.port);
     c.packet('qSupported:swbreak+');
-    await c.expect(/^\+\$PacketSize=3da0;QStartNoAckMode\+;qXfer:features:read\+;qXfer:libraries:read\+;swbreak\+;hwbreak\+;vContSupported\+#[0-9a-f]{2}/);
+    await c.expect(/^\+\$PacketSize=1ed00;QStartNoAckMode\+;qXfer:features:read\+;qXfer:libraries:read\+;swbreak\+;hwbreak\+;vContSupported\+#[0-9a-f]{2}/);
     c.send('+$?#00');
     await c.expect(/^-/);
     c.packet('?');
@@ -81,7 +81,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
       c.packet(bad);
       await c.expect(/^\+\$E01#a6/);
     }
-    c.packet('x'.repeat(0x4000));
+    c.packet('x'.repeat(0x1f000));
     await c.expect(/^\+\$E01#a6/);
     c.packet('vMustReplyEmpty');
     await c.expect(/^\+\$#00/);

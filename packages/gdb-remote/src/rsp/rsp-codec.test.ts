@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { decodeRsp, expandBody, initialRspDecoderState, type RspEvent } from './rsp-decoder.js';
-import { encodeRspPacket } from './rsp-encoder.js';
+import { encodeHexPacket, encodeRspPacket } from './rsp-encoder.js';
 
 const ascii = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'latin1'));
 const sum = (text: string): string => ([...ascii(text)].reduce((a, b) => a + b, 0) & 0xff).toString(16).padStart(2, '0');
@@ -83,4 +83,14 @@ describe('RSP framing', () => {
       }
     },
   );
+});
+
+describe('the hex memory reply', () => {
+  test.prop([fc.uint8Array({ maxLength: 300 }), fc.nat(3)])('frames exactly what encodeRspPacket frames for the hex text, at any length and buffer offset', (bytes, shift) => {
+    // An odd byteOffset takes the byte-at-a-time checksum; an even one the two-byte table.
+    const backing = new Uint8Array(bytes.length + shift);
+    backing.set(bytes, shift);
+    const data = backing.subarray(shift);
+    expect(Buffer.from(encodeHexPacket(data))).toEqual(Buffer.from(encodeRspPacket(Buffer.from(bytes).toString('hex'))));
+  });
 });

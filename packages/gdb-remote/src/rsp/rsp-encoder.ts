@@ -57,24 +57,27 @@ export function encodeRspPacket(body: Uint8Array | string): Uint8Array {
 const HEX_CODES = Uint8Array.from(Buffer.from(HEX, 'latin1'));
 /** Sum of the two hex digits of each byte value: the checksum contribution of one byte in hex. */
 const HEX_SUM = Uint16Array.from({ length: 256 }, (_, b) => HEX_CODES[b >> 4] + HEX_CODES[b & 15]);
+/** The same for two bytes at once (a little-endian 16-bit word): half the loop iterations. */
+const HEX_SUM_PAIR = Uint16Array.from({ length: 65536 }, (_, w) => HEX_SUM[w & 0xff] + HEX_SUM[w >> 8]);
 
 /**
- * A framed `m` reply straight from the bytes read: hex digits written into the frame and the
- * checksum summed per byte from a table, with no intermediate string (the memory read path's
- * cost is otherwise dominated by string conversions).
+ * A framed `m` reply straight from the bytes read: the hex digits by Node's native encoder (about
+ * twice as fast as a JS loop), and the checksum summed from a table per two bytes without looking
+ * at the hex at all. The memory read path's cost is otherwise dominated by this conversion.
  */
 export function encodeHexPacket(data: Uint8Array): Uint8Array {
   const out = Buffer.allocUnsafe(data.length * 2 + 4);
   out[0] = DOLLAR;
+  out.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex'), 1, 'latin1');
   let sum = 0;
-  let o = 1;
-  for (let i = 0; i < data.length; i++) {
-    const b = data[i];
-    out[o] = HEX_CODES[b >> 4];
-    out[o + 1] = HEX_CODES[b & 15];
-    o += 2;
-    sum += HEX_SUM[b];
+  let i = 0;
+  if (data.byteOffset % 2 === 0) {
+    const words = new Uint16Array(data.buffer, data.byteOffset, data.length >> 1);
+    for (let w = 0; w < words.length; w++) sum += HEX_SUM_PAIR[words[w]];
+    i = words.length * 2;
   }
+  for (; i < data.length; i++) sum += HEX_SUM[data[i]];
+  const o = data.length * 2 + 1;
   out[o] = HASH;
   out[o + 1] = HEX_CODES[(sum >> 4) & 0xf];
   out[o + 2] = HEX_CODES[sum & 0xf];
