@@ -54,7 +54,9 @@ export class GdbStub {
   private generalProcessor: number | undefined;
   /** Hc: the CPU a step applies to. */
   private continueProcessor: number | undefined;
+  /** The kernel was resumed by a `c` and has not reported its stop yet. */
   private running = false;
+  /** 0x03 arrived during the current command: it answers with SIGINT once the kernel runs. */
   private interruptRequested = false;
   private gone = false;
   /** Breakpoints this client planted: removed if it vanishes without removing them. */
@@ -101,6 +103,9 @@ export class GdbStub {
       // A KD request that failed is the target's answer ("E"), not a reason to drop the client.
       if (isVmkdError(error) && error.code === KdSessionErrorCode.Closed) throw error;
       return one(E_TARGET);
+    } finally {
+      // An interrupt belongs to the command it arrived during; the next one starts without it.
+      this.interruptRequested = false;
     }
   }
 
@@ -378,8 +383,6 @@ export class GdbStub {
       await this.session.setContext(context, { processor: this.currentProcessor() });
     }
     this.kernel.invalidate();
-    this.interruptRequested = false;
-    this.running = true;
     try {
       if (step !== undefined) {
         const cpu = step.thread !== undefined && step.thread > 0 ? processorOfThread(step.thread) : this.currentProcessor();
@@ -392,7 +395,11 @@ export class GdbStub {
       for (;;) {
         const before = await this.readWatchValues();
         await this.session.continue();
+        this.running = true;
+        // 0x03 may have come while the `c` was on its way (the client sends it whenever it likes).
+        if (this.interruptRequested) this.breakIn();
         const stopped = await this.waitForStop();
+        this.running = false;
         const { hit, write } = await this.reportedHit(stopped, before);
         // A write to a read-watched location: not what gdb asked to stop for; run on.
         if (write && !this.interruptRequested) {
@@ -426,10 +433,17 @@ export class GdbStub {
     }
   }
 
-  /** 0x03: stop the running kernel (a KD break-in); the pending `c` then answers with SIGINT. */
+  /**
+   * 0x03 during a command: stop the running kernel (a KD break-in), now or as soon as the pending
+   * `c` has resumed it; that `c` then answers with SIGINT. The shell passes on only the interrupts
+   * that arrive while a command is pending (gdb manual, "Interrupts": ignored otherwise).
+   */
   interrupt(): void {
-    if (!this.running) return;
     this.interruptRequested = true;
+    if (this.running) this.breakIn();
+  }
+
+  private breakIn(): void {
     this.session.breakIn({ timeoutMs: 30_000 }).catch(() => undefined);
   }
 

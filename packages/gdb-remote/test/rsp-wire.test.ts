@@ -218,6 +218,30 @@ describe('the RSP wire, with a raw client on a real socket', () => {
     c.packet('k');
     await c.untilClosed();
   });
+  it('an interrupt sent right behind its c still stops the kernel; one sent while nothing is pending is ignored', async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    c.packet('QStartNoAckMode');
+    await c.expect(/\$OK#9a/);
+    c.packet('?');
+    await c.expect(/\$T0[25]thread[^#]*#[0-9a-f]{2}/);
+    // In one write: the interrupt reaches the endpoint before the `c` has resumed the kernel.
+    c.send(Buffer.concat([Buffer.from(encodeRspPacket('c')), Uint8Array.of(0x03)]));
+    await c.expect(/^\$T02thread:[0-9a-f]+;[^#]*#[0-9a-f]{2}/);
+    // A stray interrupt with nothing pending does not stop the next `c`.
+    c.send(Uint8Array.of(0x03));
+    c.packet('qC');
+    await c.expect(/^\$QC[0-9a-f]+#[0-9a-f]{2}/);
+    c.packet('c');
+    const deadline = Date.now() + 30_000;
+    while (r.sim.stopReason() !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(r.sim.stopReason()).toBeUndefined();
+    expect(c.text).toBe('');
+    c.send(Uint8Array.of(0x03));
+    await c.expect(/^\$T02thread:/);
+    c.packet('k');
+    await c.untilClosed();
+  });
 });
 
 describe('createGdbEndpoint options', () => {

@@ -29,5 +29,5 @@ describe('the gdb:// endpoint cell', () => {
     expect(result.breakinMs?.count).toBe(2);
     // 1 MiB of memory crossed the guest wire as KD reads (plus the monitor's GetVersions).
     expect(result.wireBytes).toBeGreaterThan(1024 * 1024);
-  });
+  }, 120_000);
 });

@@ -34,6 +34,8 @@ export class RspConnection {
   private noAck = false;
   private lastSent: Uint8Array | undefined;
   private queue: Promise<void> = Promise.resolve();
+  /** Commands received and not yet answered. */
+  private pending = 0;
   private ended = false;
   readonly counters: RspConnectionCounters = { packets: 0, badChecksums: 0, oversized: 0, malformed: 0, garbageBytes: 0, interrupts: 0, retransmits: 0 };
 
@@ -60,7 +62,7 @@ export class RspConnection {
           break;
         case 'interrupt':
           this.counters.interrupts++;
-          this.stub.interrupt();
+          if (this.pending > 0) this.stub.interrupt();
           break;
         case 'bad-checksum':
           this.counters.badChecksums++;
@@ -109,23 +111,32 @@ export class RspConnection {
   }
 
   private enqueue(command: () => Promise<StubReply>): void {
+    this.pending++;
     this.queue = this.queue.then(async () => {
-      if (this.ended) return;
-      let reply: StubReply;
       try {
-        reply = await command();
-      } catch {
-        // The session is closed: the endpoint is shutting down.
-        reply = { packets: ['E05'], close: true };
-      }
-      if (this.ended) return;
-      for (const packet of reply.packets) this.send(packet);
-      if (reply.noAck === true) this.noAck = true;
-      if (reply.close === true) {
-        this.ended = true;
-        this.stream.end();
-        this.onEnd('detached');
+        await this.answer(command);
+      } finally {
+        this.pending--;
       }
     });
+  }
+
+  private async answer(command: () => Promise<StubReply>): Promise<void> {
+    if (this.ended) return;
+    let reply: StubReply;
+    try {
+      reply = await command();
+    } catch {
+      // The session is closed: the endpoint is shutting down.
+      reply = { packets: ['E05'], close: true };
+    }
+    if (this.ended) return;
+    for (const packet of reply.packets) this.send(packet);
+    if (reply.noAck === true) this.noAck = true;
+    if (reply.close === true) {
+      this.ended = true;
+      this.stream.end();
+      this.onEnd('detached');
+    }
   }
 }
