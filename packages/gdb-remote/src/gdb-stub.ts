@@ -119,7 +119,7 @@ export class GdbStub {
         return { packets: ['OK'], noAck: true };
       case 'halt-reason':
         await this.ensureStopped();
-        return one(this.stopReply(this.stop!, false));
+        return one(this.stopReply(this.stop!, false, this.hardwareHitOf(this.stop!)));
       case 'attached':
         return one('1');
       case 'current-thread':
@@ -222,7 +222,7 @@ export class GdbStub {
     return thread === -1 || thread === 0 || (thread >= 1 && thread <= this.processorCount());
   }
 
-  private stopReply(stop: WaitStateChange, interrupted: boolean, hit: HardwareHit | undefined = this.hardwareHitOf(stop)): string {
+  private stopReply(stop: WaitStateChange, interrupted: boolean, hit: HardwareHit | undefined): string {
     const swbreak = stop.kind === 'exception' && stop.exceptionCode === 0x80000003 && this.kernel.breakpoints.has(stop.programCounter);
     if (hit === undefined) return formatStopReply(stop, { interrupted, swbreak });
     if (hit.kind === 'hwbreak') return formatStopReply(stop, { interrupted, swbreak: false, hwbreak: true });
@@ -406,7 +406,8 @@ export class GdbStub {
           this.kernel.invalidate();
           continue;
         }
-        return one(this.stopReply(stopped, this.interruptRequested, hit));
+        // The client's interrupt is the reason it hears, whatever else fired at the same moment.
+        return one(this.stopReply(stopped, this.interruptRequested, this.interruptRequested ? undefined : hit));
       }
     } finally {
       this.running = false;
