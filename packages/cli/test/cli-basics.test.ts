@@ -74,7 +74,7 @@ describe('vmkd basics', () => {
     const run = await runInProcess(['bench', '--only', 'bogus']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^error ERR_BENCH_BAD_OPTION: --only bogus: no cell matches\. Cells: serial-paced\/direct, .*serial-unix\/direct, .*kdrpc-vmx\/routed-tcp/m);
-    expect(run.stderr).toMatch(/Or a guest kind \(serial-paced, serial-unix, .*kdnet\), an endpoint kind \(direct, .*routed-kdnet\) or a run workload \(dump, recovery, radare2/);
+    expect(run.stderr).toMatch(/Or a guest kind \(serial-paced, serial-unix, .*kdnet\), an endpoint kind \(direct, .*routed-kdnet, routed-gdb\) or a run workload \(dump, recovery, radare2/);
     const json = await runInProcess(['bench', '--quick', '--only', 'bogus,nope', '--json']);
     expect(json.code).toBe(2);
     const error = (JSON.parse(json.stdout) as { error: { code: string; details: { only: string[]; cells: string[] } } }).error;
