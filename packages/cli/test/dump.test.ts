@@ -15,10 +15,11 @@ describe('vmkd dump', () => {
   it("dumps the virtual kernel from its RAM file after validating it", async () => {
     const ram = join(dir, 'sim.ram');
     const out = join(dir, 'sim.dmp');
-    const run = await runInProcess(['dump', `sim://?via=serial&baud=0&memory=32M&ram=${ram}`, out, '--json']);
+    const run = await runInProcess(['dump', `sim://?via=serial&baud=0&memory=32M&ram=${ram}`, out, '--json', '--fsync']);
     expect(run.stderr).toContain('[memory] memory fast path validated');
     expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout) as { from: string; type: string; pagesTotal: number; fileBytes: number; fastPath: { validationsPassed: number } };
+    const result = JSON.parse(run.stdout) as { from: string; type: string; pagesTotal: number; fileBytes: number; peakRssMiB: number; fastPath: { validationsPassed: number } };
+    expect(result.peakRssMiB).toBeGreaterThan(0);
     expect(result).toMatchObject({ from: 'source', type: 'full', pagesTotal: 8192, fileBytes: 0x2000 + 32 * 1024 * 1024 });
     expect(result.fastPath.validationsPassed).toBe(1);
     const dump = await openCrashDump(out);

@@ -67,4 +67,6 @@ export type { BusSlot, CallOptions, ContinueOptions, DebuggerEvent, DebuggerSess
 export { KdSessionErrorCode } from './session/errors.js';
 export { buildStateChange } from './session/state-change-builder.js';
 export { createTargetSession } from './session/target-session.js';
+/** The most bytes one SearchMemory request scans on the target; the memory fast path answers with the same bound. */
+export { MAX_SEARCH } from './session/memory-ops.js';
 export type { TargetActivity, TargetSession, TargetSessionOptions } from './session/target-session.js';

@@ -35,6 +35,8 @@ export interface SimProcess {
   readonly imageFileName: string;
   readonly eprocess: bigint;
   readonly directoryTableBase: bigint;
+  /** Its PEB, mapped in its own user half only (0 for System). */
+  readonly peb: bigint;
 }
 
 /** One CPU's kernel structures; `context` and `special` are live views of its KPRCB.ProcessorState. */
@@ -385,15 +387,25 @@ export function buildKernel(options: KernelOptions): SimKernel {
     cpus.push({ index: i, pcr, prcb, thread, stackBase, stackLimit, context, special });
   }
 
-  // Processes on PsActiveProcessHead. Each one's DirectoryTableBase is a PML4 sharing the kernel half.
+  // Processes on PsActiveProcessHead. Each one's DirectoryTableBase is a PML4 sharing the kernel
+  // half; a user process also has a user half of its own: its PEB, and SharedUserData's read-only
+  // user view at 0x7ffe0000 (the same physical page as KUSER_SHARED_DATA, in every process).
   const processes: SimProcess[] = [];
-  for (const spec of processList) {
+  const kuserPhysical = kernelSpace.translate(layout.kuserSharedData);
+  processList.forEach((spec, i) => {
     const eprocess = poolObject(ep.size, 'Proc');
     const dtb = spec.pid === 4 ? BigInt(tables.root) : BigInt(tables.cloneKernelHalf(profile.selfMapIndex));
     const peb = spec.pid === 4 ? 0n : 0x7fffffd0000n + BigInt((spec.pid & 0xff) << 12);
     writeProcessObject(w, profile, eprocess, spec, dtb, peb);
-    processes.push({ ...spec, eprocess, directoryTableBase: dtb });
-  }
+    if (spec.pid !== 4) {
+      const space = new PageTables(memory, allocator, Number(dtb));
+      const pebPage = allocator.allocate();
+      space.mapUser(peb, pebPage, true);
+      writePeb(memory, pebPage, userImageBase(i));
+      if (kuserPhysical !== undefined) space.mapUser(USER_SHARED_DATA, kuserPhysical, false);
+    }
+    processes.push({ ...spec, eprocess, directoryTableBase: dtb, peb });
+  });
   linkList(
     w,
     layout.psActiveProcessHead,
@@ -432,6 +444,23 @@ function linkList(w: KernelWriter, head: bigint, entries: readonly bigint[]): vo
   all.forEach((entry, i) => {
     w.listEntry(entry, all[(i + 1) % all.length], all[(i + all.length - 1) % all.length]);
   });
+}
+
+/** SharedUserData's user-mode address (MM_SHARED_USER_DATA_VA), the same in every process. */
+const USER_SHARED_DATA = 0x7ffe0000n;
+
+/** Where process `i`'s image is based (PEB.ImageBaseAddress): 64 KiB-aligned, one per process as ASLR gives them. */
+function userImageBase(i: number): bigint {
+  return 0x7ff6_1000_0000n + BigInt(i) * 0x10_0000n;
+}
+
+/** The PEB fields a debugger reads first (PEB64: BeingDebugged at 0x2, ImageBaseAddress at 0x10). */
+function writePeb(memory: PhysicalMemory, pa: number, imageBase: bigint): void {
+  const page = memory.page(pa / PAGE_SIZE);
+  if (page === undefined) throw new Error(`kernel builder: PEB page 0x${pa.toString(16)} is outside RAM`);
+  const v = new DataView(page.buffer, page.byteOffset, PAGE_SIZE);
+  v.setUint8(0x2, 0);
+  v.setBigUint64(0x10, imageBase, true);
 }
 
 function writeProcessObject(

@@ -8,6 +8,8 @@ import { PAGE_SIZE, type PhysicalMemory } from './physical-memory.js';
 
 const PRESENT = 1n;
 const WRITABLE = 2n;
+/** U/S: user-mode accessible; set on every level of a user mapping (Intel SDM vol. 3A §4.6). */
+const USER = 4n;
 const LARGE = 0x80n;
 const GLOBAL = 0x100n;
 const ADDRESS_MASK = 0x000f_ffff_ffff_f000n;
@@ -53,8 +55,8 @@ export class PageTables {
     readonly root: number,
   ) {}
 
-  /** Walks down to the table at `level` (3 = PML4 … 0 = PT) for va, creating tables on the way. */
-  private tableFor(va: bigint, level: number): number {
+  /** Walks down to the table at `level` (3 = PML4 … 0 = PT) for va, creating tables on the way (user tables for a user mapping). */
+  private tableFor(va: bigint, level: number, user = false): number {
     let table = this.root;
     for (let l = 3; l > level; l--) {
       const view = entryView(this.memory, table);
@@ -62,7 +64,7 @@ export class PageTables {
       let entry = view.getBigUint64(slot, true);
       if ((entry & PRESENT) === 0n) {
         const child = this.allocator.allocate();
-        entry = BigInt(child) | PRESENT | WRITABLE;
+        entry = BigInt(child) | PRESENT | WRITABLE | (user ? USER : 0n);
         view.setBigUint64(slot, entry, true);
       } else if ((entry & LARGE) !== 0n) {
         throw new Error(`0x${va.toString(16)} is already inside a large page`);
@@ -76,6 +78,15 @@ export class PageTables {
   map(va: bigint, pa: number): void {
     const view = entryView(this.memory, this.tableFor(va, 0));
     view.setBigUint64(index(va, 0) * 8, BigInt(pa) | PRESENT | WRITABLE | GLOBAL, true);
+  }
+
+  /**
+   * Maps one 4 KiB page of a process's user half (not global: it belongs to this address space
+   * only); `writable` false for pages such as SharedUserData's user view.
+   */
+  mapUser(va: bigint, pa: number, writable: boolean): void {
+    const view = entryView(this.memory, this.tableFor(va, 0, true));
+    view.setBigUint64(index(va, 0) * 8, BigInt(pa) | PRESENT | USER | (writable ? WRITABLE : 0n), true);
   }
 
   /** Maps [va, va + size) to [pa, pa + size) with 1 GiB pages (va and pa 1 GiB-aligned). */

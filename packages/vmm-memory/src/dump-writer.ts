@@ -34,6 +34,12 @@ export interface WriteDumpOptions {
   readonly chunkBytes?: number;
   /** Bytes between resume checkpoints (default 64 MiB). */
   readonly checkpointBytes?: number;
+  /**
+   * fsync the finished dump before returning (default false). Checkpoints are never synced: a
+   * resume continues the same stop of a running VM, which a host crash ends anyway, and the page
+   * cache outlives the process (docs/decisions: crash dumps are not fsynced).
+   */
+  readonly fsync?: boolean;
 }
 
 export interface DumpResult {
@@ -102,8 +108,13 @@ export async function writeCrashDump(path: string, info: DumpHeaderInfo, read: P
   let pagesUnreadable = start.pagesUnreadable;
   let done = start.nextPage;
   let sinceCheckpoint = 0;
-  // Two buffers: the next chunk is read while the current one is written (read and write overlap).
-  const buffers = [new Uint8Array(chunkPages * PAGE), new Uint8Array(chunkPages * PAGE)];
+  /**
+   * The pipeline: the next chunk is read while up to two earlier ones are still being written, in
+   * three buffers allocated once (bounded memory whatever the guest's size). Each chunk goes to
+   * the file straight from the buffer it was read into: no per-page copies for a full dump.
+   */
+  const buffers = [0, 1, 2].map(() => new Uint8Array(chunkPages * PAGE));
+  const writes: (Promise<void> | undefined)[] = [undefined, undefined, undefined];
   const zero = Buffer.alloc(PAGE);
   /** The chunks still to do, in file order: run page `basePage + i`, `n` pages, ending at dump page `end`. */
   const chunks: { basePage: bigint; i: number; n: number; end: number }[] = [];
@@ -115,11 +126,16 @@ export async function writeCrashDump(path: string, info: DumpHeaderInfo, read: P
       runStart += count;
     }
   }
-  /** Starts reading a chunk; a failure is seen where the chunk is awaited (marked handled meanwhile, as writes run first). */
-  const startRead = (c: (typeof chunks)[number], buffer: Uint8Array): Promise<{ chunk: Uint8Array; unreadable: number }> => {
-    const p = readChunk(c, buffer);
+  /** A promise whose failure is seen where it is awaited (marked handled meanwhile, as other work runs first). */
+  const quiet = <T>(p: Promise<T>): Promise<T> => {
     p.catch(() => undefined);
     return p;
+  };
+  /** Starts reading chunk k into its buffer once the write that last used that buffer is done. */
+  const startRead = (k: number): Promise<{ chunk: Uint8Array; unreadable: number }> => {
+    const slot = k % buffers.length;
+    const previous = writes[slot];
+    return quiet((previous ?? Promise.resolve()).then(() => readChunk(chunks[k], buffers[slot])));
   };
   const readChunk = async (c: (typeof chunks)[number], buffer: Uint8Array): Promise<{ chunk: Uint8Array; unreadable: number }> => {
     const chunk = buffer.subarray(0, c.n * PAGE);
@@ -137,16 +153,23 @@ export async function writeCrashDump(path: string, info: DumpHeaderInfo, read: P
     }
     return { chunk, unreadable };
   };
+  const settleWrites = async (): Promise<void> => {
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i];
+      writes[i] = undefined;
+      await w;
+    }
+  };
   let next: Promise<{ chunk: Uint8Array; unreadable: number }> | undefined;
   try {
-    next = chunks.length > 0 ? startRead(chunks[0], buffers[0]) : undefined;
+    next = chunks.length > 0 ? startRead(0) : undefined;
     for (let k = 0; k < chunks.length; k++) {
       const c = chunks[k];
       const { chunk, unreadable } = await next!;
-      next = k + 1 < chunks.length ? startRead(chunks[k + 1], buffers[(k + 1) % 2]) : undefined;
       pagesUnreadable += unreadable;
+      let write: Promise<void> | undefined;
       if (bitmap === undefined) {
-        await writeAll(handle, chunk, Number(firstPage) + (c.end - c.n) * PAGE);
+        write = writeAll(handle, chunk, Number(firstPage) + (c.end - c.n) * PAGE);
         pagesWritten += c.n;
       } else {
         // Gather the pages that are not all zeros, in order, and set their bits.
@@ -159,19 +182,23 @@ export async function writeCrashDump(path: string, info: DumpHeaderInfo, read: P
           if (out !== p) chunk.copyWithin(out * PAGE, p * PAGE, (p + 1) * PAGE);
           out++;
         }
-        if (out > 0) await writeAll(handle, chunk.subarray(0, out * PAGE), Number(firstPage) + pagesWritten * PAGE);
+        if (out > 0) write = writeAll(handle, chunk.subarray(0, out * PAGE), Number(firstPage) + pagesWritten * PAGE);
         pagesWritten += out;
       }
+      writes[k % buffers.length] = write === undefined ? undefined : quiet(write);
+      next = k + 1 < chunks.length ? startRead(k + 1) : undefined;
       done = c.end;
       sinceCheckpoint += c.n;
       options.onProgress?.({ pagesDone: done, pagesTotal, pagesWritten });
       if (sinceCheckpoint >= checkpointPages && done < pagesTotal) {
         sinceCheckpoint = 0;
+        // The record never runs ahead of the data it vouches for.
+        await settleWrites();
         if (bitmap !== undefined) await writeAll(handle, bitmap, DumpOffset.Body + 0x38);
-        await handle.sync();
         await writeFile(resumeFilePath(path), JSON.stringify({ version: 1, fingerprint, type, nextPage: done, pagesWritten, pagesUnreadable } satisfies Checkpoint));
       }
     }
+    await settleWrites();
     const fileBytes = Number(firstPage) + pagesWritten * PAGE;
     if (bitmap !== undefined) {
       await writeAll(handle, encodeBitmapHeader(bits, BigInt(pagesWritten)), DumpOffset.Body);
@@ -179,11 +206,13 @@ export async function writeCrashDump(path: string, info: DumpHeaderInfo, read: P
     }
     await handle.truncate(fileBytes);
     await writeAll(handle, encodeDumpHeader(info, type, BigInt(fileBytes)), 0);
-    await handle.sync();
+    if (options.fsync === true) await handle.sync();
     await handle.close();
     await rm(resumeFilePath(path), { force: true });
     return { path, type, pagesTotal, pagesWritten, pagesUnreadable, fileBytes, resumedFrom: start.nextPage };
   } catch (error) {
+    await next?.catch(() => undefined);
+    await settleWrites().catch(() => undefined);
     await handle.close().catch(() => undefined);
     throw vmmError(VmmMemoryErrorCode.DumpWrite, `writing ${path} stopped at page ${done} of ${pagesTotal}: ${(error as Error).message}; continue it with resume`, { path, page: done }, error);
   }

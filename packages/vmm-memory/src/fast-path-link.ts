@@ -21,11 +21,20 @@ import { Subject, type Observable } from 'rxjs';
 import { createGuestReader, type GuestReader } from './guest-reader.js';
 import type { MemorySource } from './memory-source.js';
 import { CR4_LA57, type PagingMode } from './page-walk.js';
-import { initialFastPathState, reduceFastPath, requestRoute, type FastPathEvent, type FastPathState, type FastPathStats } from './fast-path-state.js';
+import { initialFastPathState, reduceFastPath, requestRoute, SOURCE_READ_APIS, type FastPathEvent, type FastPathReportEvent, type FastPathState, type FastPathStats } from './fast-path-state.js';
+import { searchFromSource } from './source-search.js';
 
 export interface FastPathNotice {
   readonly level: 'info' | 'warn';
   readonly text: string;
+}
+
+/** A record for the route's trace: what happened and the counters after it (`vmkd route --trace`). */
+export interface FastPathActivity {
+  readonly event: FastPathReportEvent;
+  /** Why the fast path was disabled (`disabled`). */
+  readonly reason?: string;
+  readonly stats: FastPathStats;
 }
 
 export interface FastPathOptions {
@@ -40,6 +49,8 @@ export interface FastPathOptions {
 export interface FastPathLink extends PacketLink {
   /** Validation results and fast-path changes, for stderr and the trace. */
   readonly notices$: Observable<FastPathNotice>;
+  /** Each validation's outcome and the end of each stop, with the counters then (hot: subscribe before attaching). */
+  readonly activity$: Observable<FastPathActivity>;
   fastPathStats(): FastPathStats;
   fastPathState(): FastPathState;
   readonly source: MemorySource;
@@ -48,6 +59,8 @@ export interface FastPathLink extends PacketLink {
 const HEADER = KdLimits.ManipulateSize;
 /** KSPECIAL_REGISTERS is control-space offset 2 on AMD64 (KD spec 2.3, ReadControlSpace); CR3 at 0x10, CR4 at 0x18. */
 const CONTROL_SPECIAL_REGISTERS = 2n;
+/** STATUS_NO_MORE_ENTRIES: what a target answers a SearchMemory that found nothing (kd-protocol's TargetSession). */
+const STATUS_NO_MORE_ENTRIES = 0x8000001a;
 
 interface Waiter {
   /** The API of the request: a reply of another API (a late one to the debugger's own request) is not ours. */
@@ -58,9 +71,10 @@ interface Waiter {
 
 /**
  * A PacketLink decorator between the router and a guest link (architecture.md §5, issue 14): while
- * the target is stopped and the memory source has been validated at this stop, ReadVirtualMemory
- * and ReadPhysicalMemory are answered from the source (host page walk with the stopped CPU's CR3);
- * every other request, and any read the host walk cannot serve, goes to the guest unchanged.
+ * the target is stopped and the memory source has been validated at this stop, ReadVirtualMemory,
+ * ReadPhysicalMemory and SearchMemory are answered from the source (host page walk with the CR3
+ * of the CPU the request names, as that CPU would read); every other request, and any the host
+ * walk cannot serve, goes to the guest unchanged.
  *
  * Validation: at each stop (an attach, a stop after a resume) the debugger's first read waits
  * while the link reads, through KD and from the source, the kernel's PE header at KernBase, the
@@ -77,6 +91,7 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
   // Held until the first subscriber (PacketLink rule), then hot.
   const events = createHeldEvents<LinkEvent>();
   const notices = new Subject<FastPathNotice>();
+  const activity = new Subject<FastPathActivity>();
   let state: FastPathState = initialFastPathState;
   let closed = false;
   /** The state change of the current stop (what validation compares at: processor, rip). */
@@ -98,7 +113,8 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
       if (effect.kind === 'invalidate') {
         reader.invalidate();
         if (effect.cr3) paging.clear();
-      } else notices.next({ level: effect.level, text: effect.text });
+      } else if (effect.kind === 'notice') notices.next({ level: effect.level, text: effect.text });
+      else activity.next({ event: effect.event, ...(effect.reason === undefined ? {} : { reason: effect.reason }), stats: state.stats });
     }
   };
 
@@ -132,6 +148,38 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     return m.data.subarray(0, Math.min(m.actualBytesRead, m.data.length));
   };
 
+  /** CR3 and CR4.LA57 of one CPU at this stop, from its KSPECIAL_REGISTERS over KD; remembered until the next invalidation. */
+  const readPaging = async (processor: number, level: number): Promise<PagingMode | undefined> => {
+    const special = decodeManipulate(
+      await request(
+        encodeManipulate({ layout: 'readMemory', apiNumber: KdApi.ReadControlSpace, processor, processorLevel: level, targetBaseAddress: CONTROL_SPECIAL_REGISTERS, transferCount: 0x20 }),
+      ),
+    );
+    if (special.layout !== 'readMemory' || special.data.length < 0x20 || special.actualBytesRead < 0x20) return undefined;
+    const view = new DataView(special.data.buffer, special.data.byteOffset, 0x20);
+    const mode: PagingMode = { cr3: view.getBigUint64(0x10, true), la57: (view.getBigUint64(0x18, true) & CR4_LA57) !== 0n };
+    paging.set(processor, mode);
+    return mode;
+  };
+
+  /**
+   * The paging mode a request on `processor` translates with. Each CPU reads memory in its own
+   * current address space (the process it was running when it stopped), so a request naming
+   * another CPU (WinDbg's `~1`) asks that CPU's CR3 over KD first; that is only done while no
+   * reply of the debugger's is due, so the two cannot be confused.
+   */
+  const pagingFor = async (processor: number): Promise<PagingMode | undefined> => {
+    const known = paging.get(processor);
+    if (known !== undefined || repliesDue > 0 || lastStop === undefined) return known;
+    const stop = decodeWaitStateChange(lastStop);
+    if (processor >= stop.numberProcessors) return undefined;
+    try {
+      return await readPaging(processor, stop.processorLevel);
+    } catch {
+      return undefined;
+    }
+  };
+
   const validate = async (stop: Uint8Array): Promise<string | undefined> => {
     const change = decodeWaitStateChange(stop);
     const processor = change.processor;
@@ -139,15 +187,8 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     const version = decodeManipulate(await request(encodeManipulate({ layout: 'getVersion', apiNumber: KdApi.GetVersion, processor, processorLevel: level })));
     if (version.layout !== 'getVersion') return 'GetVersion answered with another API';
     if (version.machineType !== KdMachineType.Amd64) return `the target is not x64 (machine type 0x${version.machineType.toString(16)})`;
-    const special = decodeManipulate(
-      await request(
-        encodeManipulate({ layout: 'readMemory', apiNumber: KdApi.ReadControlSpace, processor, processorLevel: level, targetBaseAddress: CONTROL_SPECIAL_REGISTERS, transferCount: 0x20 }),
-      ),
-    );
-    if (special.layout !== 'readMemory' || special.data.length < 0x20) return `CPU ${processor}'s control registers could not be read over KD`;
-    const view = new DataView(special.data.buffer, special.data.byteOffset, 0x20);
-    const mode: PagingMode = { cr3: view.getBigUint64(0x10, true), la57: (view.getBigUint64(0x18, true) & CR4_LA57) !== 0n };
-    paging.set(processor, mode);
+    const mode = await readPaging(processor, level);
+    if (mode === undefined) return `CPU ${processor}'s control registers could not be read over KD`;
     const probes: [string, bigint, number][] = [
       ['the kernel PE header at KernBase', version.kernBase, headerBytes],
       ['the PsLoadedModuleList head', version.psLoadedModuleList, 16],
@@ -203,7 +244,8 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
           if (repliesDue > 0) repliesDue--;
           if (packet.payload.length >= HEADER && forwardedReads.length > 0 && u32(packet.payload, 0) === forwardedReads[0]) {
             forwardedReads.shift();
-            dispatch({ kind: 'served', from: 'kd', bytes: Math.min(u32(packet.payload, 0x1c), packet.payload.length - HEADER) });
+            if (u32(packet.payload, 0) === KdApi.SearchMemory) dispatch({ kind: 'searched', from: 'kd', bytes: 0 });
+            else dispatch({ kind: 'served', from: 'kd', bytes: Math.min(u32(packet.payload, 0x1c), packet.payload.length - HEADER) });
           }
         }
       } else if (event.kind === 'disconnect') {
@@ -218,29 +260,32 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     error() {
       events.complete();
       notices.complete();
+      activity.complete();
     },
     complete() {
       events.complete();
       notices.complete();
+      activity.complete();
     },
   });
 
   const forward = (packet: KdPacket): Promise<void> => {
     if (packet.type === KdPacketType.StateManipulate && packet.payload.length >= HEADER) {
       const api = u32(packet.payload, 0);
-      if (api === KdApi.ReadVirtualMemory || api === KdApi.ReadPhysicalMemory) forwardedReads.push(api);
+      if (SOURCE_READ_APIS.has(api)) forwardedReads.push(api);
       if (!NO_REPLY_APIS.has(api)) repliesDue++;
       dispatch({ kind: 'forwarded', apiNumber: api });
     }
     return guest.send(packet);
   };
 
-  /** Builds the reply from the source; undefined when the source cannot serve all of it. */
-  const serve = async (payload: Uint8Array): Promise<Uint8Array | undefined> => {
+  /** Builds the reply from the source, and the event that counts it; undefined when the source cannot serve all of it. */
+  const serve = async (payload: Uint8Array): Promise<{ reply: Uint8Array; event: FastPathEvent } | undefined> => {
     const api = u32(payload, 0);
     const processor = u16(payload, 6);
     const view = new DataView(payload.buffer, payload.byteOffset, HEADER);
     const address = view.getBigUint64(0x10, true);
+    if (api === KdApi.SearchMemory) return serveSearch(payload, processor, address);
     const count = view.getUint32(0x18, true);
     const reply = new Uint8Array(HEADER + count);
     reply.set(payload.subarray(0, HEADER));
@@ -248,14 +293,35 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     let ok: boolean;
     if (api === KdApi.ReadPhysicalMemory) ok = await reader.readPhysicalInto(address, data);
     else {
-      const mode = paging.get(processor);
+      const mode = await pagingFor(processor);
       ok = mode !== undefined && (await reader.readVirtualInto(address, data, mode));
     }
     if (!ok) return undefined;
     const out = new DataView(reply.buffer);
     out.setUint32(8, 0, true); // STATUS_SUCCESS
     out.setUint32(0x1c, count, true); // ActualBytesRead
-    return reply;
+    return { reply, event: { kind: 'served', from: 'source', bytes: count } };
+  };
+
+  /**
+   * DBGKD_SEARCH_MEMORY (spec 2.3): SearchAddress, SearchLength, PatternLength, the pattern after
+   * the header. The reply is the request's header with the status and FoundAddress, no data, as
+   * the target sends it.
+   */
+  const serveSearch = async (payload: Uint8Array, processor: number, address: bigint): Promise<{ reply: Uint8Array; event: FastPathEvent } | undefined> => {
+    const view = new DataView(payload.buffer, payload.byteOffset, HEADER);
+    const length = view.getBigUint64(0x18, true);
+    const pattern = payload.subarray(HEADER, HEADER + Math.min(view.getUint32(0x20, true), payload.length - HEADER));
+    const mode = await pagingFor(processor);
+    if (mode === undefined) return undefined;
+    const result = await searchFromSource(reader, mode, address, length, pattern);
+    if (result.kind === 'kd') return undefined;
+    const reply = new Uint8Array(HEADER);
+    reply.set(payload.subarray(0, HEADER));
+    const out = new DataView(reply.buffer);
+    out.setUint32(8, result.kind === 'found' ? 0 : STATUS_NO_MORE_ENTRIES, true);
+    out.setBigUint64(0x10, result.kind === 'found' ? result.address : 0n, true);
+    return { reply, event: { kind: 'searched', from: 'source', bytes: result.scanned } };
   };
 
   /** One debugger send: answered from the source, validated first, or forwarded. */
@@ -278,22 +344,22 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
 
   const handleRead = async (packet: KdPacket): Promise<void> => {
     if (requestRoute(state, u32(packet.payload, 0)) !== 'source') return forward(packet);
-    let reply: Uint8Array | undefined;
+    let served: { reply: Uint8Array; event: FastPathEvent } | undefined;
     try {
-      reply = await serve(packet.payload);
+      served = await serve(packet.payload);
     } catch (error) {
       notices.next({ level: 'warn', text: `memory source read failed (${error instanceof Error ? error.message : String(error)}); this read goes through KD` });
-      reply = undefined;
+      served = undefined;
     }
-    if (reply === undefined) {
+    if (served === undefined) {
       dispatch({ kind: 'fallback' });
       return forward(packet);
     }
-    const answer = reply;
+    const { reply, event } = served;
     // Delivered after send() settles, as a guest's reply would be.
     queueMicrotask(() => {
-      dispatch({ kind: 'served', from: 'source', bytes: answer.length - HEADER });
-      events.next({ kind: 'packet', packet: { type: KdPacketType.StateManipulate, payload: answer } });
+      dispatch(event);
+      events.next({ kind: 'packet', packet: { type: KdPacketType.StateManipulate, payload: reply } });
     });
   };
 
@@ -302,6 +368,7 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
     role: guest.role,
     events$: events.events$,
     notices$: notices.asObservable(),
+    activity$: activity.asObservable(),
     source,
     get connected() {
       return guest.connected;
@@ -329,10 +396,15 @@ export function createFastPathLink(guest: PacketLink, source: MemorySource, opti
 /** Requests that get no reply packet (spec 2.2): the target runs on, or goes down. */
 const NO_REPLY_APIS: ReadonlySet<number> = new Set([KdApi.Continue, KdApi.ContinueApi2, KdApi.Reboot, KdApi.CauseBugCheck]);
 
-/** A well-formed read the source could answer: the 56-byte request alone, 1 … 3944 bytes asked. */
+/**
+ * A well-formed request the source could answer: a read (the 56-byte request alone, 1 … 3944
+ * bytes asked) or a SearchMemory (the header and its pattern).
+ */
 function isServableRead(packet: KdPacket): boolean {
-  if (packet.type !== KdPacketType.StateManipulate || packet.payload.length !== HEADER) return false;
+  if (packet.type !== KdPacketType.StateManipulate || packet.payload.length < HEADER) return false;
   const api = u32(packet.payload, 0);
+  if (api === KdApi.SearchMemory) return packet.payload.length <= KdLimits.MaxPayload;
+  if (packet.payload.length !== HEADER) return false;
   if (api !== KdApi.ReadVirtualMemory && api !== KdApi.ReadPhysicalMemory) return false;
   const count = u32(packet.payload, 0x18);
   return count > 0 && count <= KdLimits.MaxPayload - HEADER;

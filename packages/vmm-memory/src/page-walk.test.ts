@@ -35,7 +35,7 @@ describe('host-side x86-64 translation', () => {
 
   it('leaves not-present entries (transition, prototype, page file) to KD', async () => {
     const read = memory(tables({ [String(0x3000n + idx(va, 2) * 8n)]: 0x4003n, [String(0x4000n + idx(va, 1) * 8n)]: 0x0000_0000_1234_5800n }));
-    expect(await translateVirtual(va, { cr3: 0x1000n, la57: false }, read)).toEqual({ kind: 'fault', reason: 'not-present', level: 1 });
+    expect(await translateVirtual(va, { cr3: 0x1000n, la57: false }, read)).toEqual({ kind: 'fault', reason: 'not-present', level: 1, entry: 0x0000_0000_1234_5800n });
   });
 
   it('walks 5 levels under CR4.LA57', async () => {

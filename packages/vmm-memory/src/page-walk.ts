@@ -20,8 +20,14 @@ export type Translation =
       /** Bytes from pa to the end of its page. */
       readonly span: number;
     }
-  /** Not translatable on the host: a non-canonical address, a not-present entry (level 4/5 … 1), a reserved PS bit, or a table outside RAM. */
-  | { readonly kind: 'fault'; readonly reason: 'non-canonical' | 'not-present' | 'reserved' | 'table-unreadable'; readonly level: number };
+  /**
+   * Not present at `level` (5/4 … 1): `entry` is the entry's value. Zero means nothing was ever
+   * mapped there; anything else may be a page in transition, a prototype or in the page file,
+   * which only the guest's memory manager can resolve.
+   */
+  | { readonly kind: 'fault'; readonly reason: 'not-present'; readonly level: number; readonly entry: bigint }
+  /** Not translatable on the host: a non-canonical address, a reserved PS bit, or a table outside RAM. */
+  | { readonly kind: 'fault'; readonly reason: 'non-canonical' | 'reserved' | 'table-unreadable'; readonly level: number };
 
 /** Reads one little-endian u64 of guest-physical memory; undefined when pa is not readable RAM. */
 export type ReadPhysicalU64 = (pa: bigint) => Promise<bigint | undefined>;
@@ -49,7 +55,7 @@ export async function translateVirtual(va: bigint, mode: PagingMode, read: ReadP
     const index = (va >> shift) & 0x1ffn;
     const entry = await read(table + index * 8n);
     if (entry === undefined) return { kind: 'fault', reason: 'table-unreadable', level };
-    if ((entry & PRESENT) === 0n) return { kind: 'fault', reason: 'not-present', level };
+    if ((entry & PRESENT) === 0n) return { kind: 'fault', reason: 'not-present', level, entry };
     const large = (entry & PAGE_SIZE_BIT) !== 0n && level > 1;
     if (large && level > 3) return { kind: 'fault', reason: 'reserved', level };
     if (level === 1 || large) {

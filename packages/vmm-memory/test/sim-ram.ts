@@ -25,9 +25,9 @@ export interface SimWithFastPath {
 }
 
 /** The virtual kernel with a RAM file, its TargetSession on an in-memory packet pair, the fast path in front, a DebuggerSession attached. */
-export async function simWithFastPath(dir: string, memorySize = 64 * 1024 * 1024, options: { readonly fastPath?: boolean } = {}): Promise<SimWithFastPath> {
+export async function simWithFastPath(dir: string, memorySize = 64 * 1024 * 1024, options: { readonly fastPath?: boolean; readonly cpus?: number } = {}): Promise<SimWithFastPath> {
   const ramPath = join(dir, 'sim.ram');
-  const sim = createSimTarget({ memorySize, ramFile: ramPath, printIntervalMs: 0 });
+  const sim = createSimTarget({ memorySize, ramFile: ramPath, printIntervalMs: 0, ...(options.cpus === undefined ? {} : { cpus: options.cpus }) });
   const [targetFacing, debuggerFacing] = createMemoryPacketPair();
   const targetSession = createTargetSession(debuggerFacing, sim);
   const link = createFastPathLink(targetFacing, await openFileSource(ramPath));

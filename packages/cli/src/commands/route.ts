@@ -59,6 +59,7 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
     ...(traceWriter === undefined ? {} : { trace: traceWriter, traceBytes: options.traceBytes === true }),
     ...(endpoint.refused$ === undefined ? {} : { refused$: endpoint.refused$ }),
   });
+  const fastPath = fastPathOf(guest);
 
   const address = endpoint.address ?? endpointUri;
   // radare2's line carries, as a shell comment, the builds it can debug: it runs as printed.
@@ -95,18 +96,23 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
       if (datagrams$ !== undefined) subscriptions.push(datagrams$.subscribe((datagram) => traceWriter.write(datagramRecord(side, datagram))));
     }
   }
+  // The memory fast path's counters in the trace: at each validation, at the end of each stop.
+  const traceFastPath = (record: object): void => void traceWriter?.write({ kind: 'fast-path', t: performance.timeOrigin + performance.now(), ...record });
+  if (fastPath !== undefined && traceWriter !== undefined) subscriptions.push(fastPath.activity$.subscribe((activity) => traceFastPath(activity)));
 
   await Promise.race([whenAborted(ctx.io.shutdown), running.done]);
+  const fastPathStats = fastPath?.fastPathStats();
+  // The last record before the route closes the trace: the totals the exit summary prints.
+  if (fastPathStats !== undefined) traceFastPath({ event: 'summary', stats: fastPathStats });
   await running.close();
   const stats = running.stats();
-  const fastPath = fastPathOf(guest)?.fastPathStats();
   for (const subscription of subscriptions) subscription.unsubscribe();
   await Promise.all([guest.close(), endpoint.close()]);
   const seconds = (performance.now() - started) / 1000;
-  if (ctx.json) ctx.resultLine({ stats, seconds, ...(fastPath === undefined ? {} : { fastPath }) }, () => '');
+  if (ctx.json) ctx.resultLine({ stats, seconds, ...(fastPathStats === undefined ? {} : { fastPath: fastPathStats }) }, () => '');
   else {
     ctx.status(formatRouteStats(stats, seconds));
-    if (fastPath !== undefined) ctx.status(formatFastPathStats(fastPath));
+    if (fastPathStats !== undefined) ctx.status(formatFastPathStats(fastPathStats));
   }
   return 0;
 }

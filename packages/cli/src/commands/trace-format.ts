@@ -1,3 +1,4 @@
+import { formatFastPathStats, initialFastPathState, type FastPathStats } from '@vmkd/vmm-memory';
 import type { Style } from '../output/style.js';
 import type { TraceRecord } from './trace-record.js';
 
@@ -103,6 +104,14 @@ export function formatTraceRecord(record: TraceRecord, t0: number, style: Style)
       }
       case 'relay-ended':
         return style.bold(`relay ended${record['side'] === undefined ? '' : ` (${asText(record['side'])} side)`}${record['error'] === undefined ? '' : `: ${errorText(record['error'])}`}`);
+      // The memory fast path's counters (`vmkd route` with `?memory=` or `sim://?ram=`).
+      case 'fast-path': {
+        // Counters absent from an older or hand-edited record read as 0.
+        const stats: FastPathStats = { ...initialFastPathState.stats, ...(record['stats'] as Partial<FastPathStats>) };
+        const reason = typeof record['reason'] === 'string' ? `: ${record['reason']}` : '';
+        const text = `${asText(record['event'])}${reason}  ${formatFastPathStats(stats)}`;
+        return record['event'] === 'disabled' ? style.red(text) : style.dim(text);
+      }
       case 'trace-dropped':
         return style.red(`… ${asText(record['count'])} records dropped by the trace writer (disk too slow)`);
       default:

@@ -23,6 +23,7 @@ const REQUIRED: Readonly<Record<string, Readonly<Record<string, FieldType>>>> = 
   chunk: { dir: 'string', length: 'number', hex: 'string' },
   datagram: { side: 'string', direction: 'string', from: 'string', to: 'string', length: 'number' },
   'trace-dropped': { count: 'number' },
+  'fast-path': { event: 'string', stats: 'object' },
 };
 
 /** Fields that may be absent but, when present, must have this type. */
