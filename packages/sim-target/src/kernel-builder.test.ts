@@ -104,6 +104,35 @@ describe.each(buildNames)('kernel structures of %s', (build) => {
     }
   });
 
+  it('gives each user process a user half of its own: its PEB, and SharedUserData at 0x7ffe0000', () => {
+    const walk = (cr3: bigint, va: bigint): bigint | undefined => {
+      let table = cr3 & 0xffffffffff000n;
+      for (let level = 3; level >= 0; level--) {
+        const entry = new DataView(sim.readPhysical(table + ((va >> BigInt(12 + 9 * level)) & 0x1ffn) * 8n, 8).buffer).getBigUint64(0, true);
+        if ((entry & 1n) === 0n) return undefined;
+        if (level > 0 && (entry & 0x80n) !== 0n) return (entry & 0xffffffffff000n & ~((1n << BigInt(12 + 9 * level)) - 1n)) + (va & ((1n << BigInt(12 + 9 * level)) - 1n));
+        // A user mapping is user-accessible (U/S) at every level.
+        if (va < 0x8000_0000_0000n) expect(entry & 4n).toBe(4n);
+        table = entry & 0xffffffffff000n;
+      }
+      return table + (va & 0xfffn);
+    };
+    const users = sim.processes.filter((p) => p.pid !== 4);
+    const kuser = walk(sim.processes[0].directoryTableBase, sim.layout.kuserSharedData);
+    const pebPages = new Set<bigint>();
+    for (const p of users) {
+      const peb = walk(p.directoryTableBase, p.peb);
+      expect(peb).toBeDefined();
+      pebPages.add(peb!);
+      expect(new DataView(sim.readPhysical(peb! + 0x10n, 8).buffer).getBigUint64(0, true) >> 32n).toBe(0x7ff6n);
+      expect(walk(p.directoryTableBase, 0x7ffe0000n)).toBe(kuser);
+      // Nobody else's PEB, and nothing of it in the kernel's own address space.
+      for (const q of users) if (q !== p) expect(walk(p.directoryTableBase, q.peb)).toBeUndefined();
+      expect(walk(sim.processes[0].directoryTableBase, p.peb)).toBeUndefined();
+    }
+    expect(pebPages.size).toBe(users.length);
+  });
+
   it('chains KPCR → KPRCB → current thread → Idle process for every CPU', () => {
     const p = profile.processor;
     const block = r.u64(field('KiProcessorBlock'));
