@@ -37,7 +37,7 @@ export interface WriteDumpOptions {
   /**
    * fsync the finished dump before returning (default false). Checkpoints are never synced: a
    * resume continues the same stop of a running VM, which a host crash ends anyway, and the page
-   * cache outlives the process (docs/decisions: crash dumps are not fsynced).
+   * cache outlives the process (docs/decisions/0020).
    */
   readonly fsync?: boolean;
 }
