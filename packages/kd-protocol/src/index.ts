@@ -14,7 +14,7 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { DEFAULT_HELD_EVENTS, createHeldEvents } from './held-events.js';
 export type { HeldEvents } from './held-events.js';
-export type { DebuggerCommandLine, EndpointSchemeProvider, GuestOptionProvider, GuestSchemeProvider, OpenContext, OpenedLink, SchemeUri, SimFacts, SimSetup, SimVariantProvider } from './scheme-provider.js';
+export type { DebuggerCommandLine, EndpointSchemeProvider, GuestOptionProvider, GuestSchemeProvider, OpenContext, OpenedLink, SchemeUri, SimFacts, SimSetup, SimVariantProvider, WireDatagram } from './scheme-provider.js';
 export { KdApi, KdControlRequestApi, KdDebugIoApi, KdFileIoApi, KdLimits, KdPacketType, KdStateChange, KdTraceIoApi, NtStatus, kdApiName, ntSuccess, packetTypeName } from './api/constants.js';
 export type { KdApiName } from './api/constants.js';
 export { AMD64_CONTEXT_REGISTERS, ContextFlag, CpuContext, X86_CONTEXT_REGISTERS, decodeAmd64Context, decodeAmd64SpecialRegisters, encodeAmd64SpecialRegisters, encodeContext } from './api/context.js';
