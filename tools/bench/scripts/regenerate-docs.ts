@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DOC_MARKERS, README_MARKERS, renderDocSection, renderReadmeSection, replaceBetween } from '../src/docs-sections.js';
 import type { BenchResult } from '../src/result-types.js';
@@ -34,6 +34,9 @@ if (fromIndex >= 0 && args[fromIndex + 1] !== undefined) {
   if (code !== 0 && code !== 1) throw new Error(`vmkd-bench exited ${code}`);
   result = JSON.parse(out) as BenchResult;
   result = { ...result, command: `vmkd bench ${args.join(' ')}`.trim() };
+  // Keep the run before rendering anything: a renderer's failure must not lose 30 minutes of measurements.
+  await mkdir(outDir, { recursive: true });
+  await writeFile(`${outDir}/results.json`, `${JSON.stringify(result, null, 2)}\n`);
 }
 await writeBenchOutputs(result, outDir);
 const doc = `${root}docs/benchmarking.md`;

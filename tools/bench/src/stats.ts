@@ -91,8 +91,14 @@ export function spreadOf(values: readonly number[]): Spread | undefined {
  */
 export function logHistogram(sample: readonly number[], bins: number, range?: { min: number; max: number }): { edges: number[]; counts: number[] } {
   const positive = sample.filter((v) => v > 0 && Number.isFinite(v));
-  const min = range?.min ?? Math.min(...positive);
-  const max = range?.max ?? Math.max(...positive);
+  let min = range?.min ?? Infinity;
+  let max = range?.max ?? -Infinity;
+  if (range === undefined) {
+    for (const v of positive) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
   const counts = new Array<number>(bins).fill(0);
   if (positive.length === 0 || !(min > 0) || !(max >= min)) return { edges: [], counts: [] };
   const lo = Math.log10(min);

@@ -109,7 +109,14 @@ export function renderLatencySvg(result: BenchResult): string {
   const top = 60;
   const height = top + Math.max(1, rows.length) * rowH + 50;
   const all = rows.flatMap((r) => r.samples).filter((v) => v > 0);
-  const ticks = decades(Math.min(0.01, ...all), Math.max(1, ...all));
+  // A loop, not Math.min(...all): a full run has tens of thousands of samples (a spread that size overflows the stack).
+  let lo = 0.01;
+  let hi = 1;
+  for (const v of all) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const ticks = decades(lo, hi);
   const axis = logAxis(left, width - right, top - 6, top + rows.length * rowH, ticks, (v) => formatMs(v).replace('.00', ''), 'GetVersion round trip (log scale)');
   const body = [...axis.parts];
   rows.forEach((r, i) => {
