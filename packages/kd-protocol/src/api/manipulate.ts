@@ -5,12 +5,13 @@ import { defineStruct, fieldAt, requireLength, shiftLayout, viewOf, type FieldsO
 import { GET_VERSION64_LAYOUT } from './version.js';
 
 /** The 16-byte header of `DBGKD_MANIPULATE_STATE64` (spec 2.1); the padding word at 0x0C is kept in `unused`. */
-const HEADER = {
+export const MANIPULATE_HEADER = {
   apiNumber: { offset: 0x00, type: 'u32' },
   processorLevel: { offset: 0x04, type: 'u16' },
   processor: { offset: 0x06, type: 'u16' },
   returnStatus: { offset: 0x08, type: 'u32' },
 } as const;
+const HEADER = MANIPULATE_HEADER;
 
 const readMemory = {
   targetBaseAddress: { offset: 0x10, type: 'u64' },

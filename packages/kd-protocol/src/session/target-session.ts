@@ -1,6 +1,7 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { KdApi, KdLimits, KdPacketType, NtStatus, kdApiName } from '../api/constants.js';
 import { encodePrintString } from '../api/io.js';
+import { MANIPULATE_HEADER, MANIPULATE_LAYOUTS } from '../api/manipulate.js';
 import { encodeGetVersion64 } from '../api/version.js';
 import { FRAME_ROOM, type KdPacket, type LinkEvent, type PacketLink } from '../packet-link.js';
 import type { StopReason, TargetBackend } from '../target-backend.js';
@@ -46,6 +47,11 @@ export interface TargetSession {
 }
 
 const HEADER = KdLimits.ManipulateSize;
+/** Request and reply fields, by the layouts the codec uses (spec 2.1, 2.3): one declaration of every offset. */
+const H = MANIPULATE_HEADER;
+const L = MANIPULATE_LAYOUTS;
+/** Where a manipulate's union starts (GetVersion's reply is the whole union). */
+const UNION = 0x10;
 /** QueryMemory: addresses from here up are the kernel's (the AMD64 system range). */
 const KERNEL_SPACE_START = 0xffff800000000000n;
 /** WriteBreakPointEx carries at most the breakpoint table's worth of entries (32 on Windows). */
@@ -175,7 +181,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
   const replyIn = (out: Uint8Array, request: Uint8Array, status: number, patch?: (view: DataView) => void): void => {
     out.set(request.subarray(0, HEADER));
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    view.setUint32(8, status >>> 0, true);
+    view.setUint32(H.returnStatus.offset, status >>> 0, true);
     patch?.(view);
     send({ type: KdPacketType.StateManipulate, payload: out, frameInPlace: true });
   };
@@ -183,10 +189,10 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
   const dispatch = (payload: Uint8Array): void => {
     if (payload.length < HEADER) return; // not even a header to echo; a real stub drops it too
     const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    const api = view.getUint32(0, true);
-    const cpu = cpuFor(view.getUint16(6, true));
-    const address = view.getBigUint64(0x10, true);
-    const count = view.getUint32(0x18, true);
+    const api = view.getUint32(H.apiNumber.offset, true);
+    const cpu = cpuFor(view.getUint16(H.processor.offset, true));
+    const address = view.getBigUint64(L.readMemory.targetBaseAddress.offset, true);
+    const count = view.getUint32(L.readMemory.transferCount.offset, true);
     const data = payload.subarray(HEADER);
     let status: number | undefined = NtStatus.Unsuccessful;
     const ok = (cond: boolean): number => (cond ? NtStatus.Success : NtStatus.Unsuccessful);
@@ -205,7 +211,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
           // Trust no more than was asked for and fits (a backend's count is only a claim).
           const got = Math.max(0, Math.min(Math.floor(filled ?? 0) || 0, n));
           status = ok(got === n);
-          replyIn(out.subarray(0, HEADER + got), payload, status, (v) => v.setUint32(0x1c, got, true));
+          replyIn(out.subarray(0, HEADER + got), payload, status, (v) => v.setUint32(L.readMemory.actualBytesRead.offset, got, true));
           break;
         }
         const bytes =
@@ -216,7 +222,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
               : backend.readControlSpace(cpu, address, n);
         const got = Math.min(bytes.length, n);
         status = ok(got === n);
-        reply(payload, status, bytes.subarray(0, got), (v) => v.setUint32(0x1c, got, true));
+        reply(payload, status, bytes.subarray(0, got), (v) => v.setUint32(L.readMemory.actualBytesRead.offset, got, true));
         break;
       }
       case KdApi.WriteVirtualMemory:
@@ -230,7 +236,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
               ? backend.writePhysical(address, bytes)
               : backend.writeControlSpace(cpu, address, bytes);
         status = ok(written === count);
-        reply(payload, status, undefined, (v) => v.setUint32(0x1c, written, true));
+        reply(payload, status, undefined, (v) => v.setUint32(L.writeMemory.actualBytesWritten.offset, written, true));
         break;
       }
       case KdApi.GetContext: {
@@ -248,48 +254,48 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
       case KdApi.WriteBreakPoint: {
         const handle = plant(address, cpu);
         status = ok(handle !== undefined);
-        reply(payload, status, undefined, (v) => v.setUint32(0x18, handle ?? 0, true));
+        reply(payload, status, undefined, (v) => v.setUint32(L.writeBreakPoint.breakPointHandle.offset, handle ?? 0, true));
         break;
       }
       case KdApi.RestoreBreakPoint: {
-        status = ok(unplant(view.getUint32(0x10, true)));
+        status = ok(unplant(view.getUint32(L.restoreBreakPoint.breakPointHandle.offset, true)));
         reply(payload, status);
         break;
       }
       case KdApi.GetVersion: {
         const version = encodeGetVersion64(backend.version());
         status = NtStatus.Success;
-        reply(payload, status, undefined, (v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).set(version, 0x10));
+        reply(payload, status, undefined, (v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).set(version, UNION));
         break;
       }
       case KdApi.ReadIoSpace: {
         const value = backend.readIoSpace?.(address, count);
         status = ok(value !== undefined);
-        reply(payload, status, undefined, (v) => v.setUint32(0x1c, (value ?? 0) >>> 0, true));
+        reply(payload, status, undefined, (v) => v.setUint32(L.readWriteIo.dataValue.offset, (value ?? 0) >>> 0, true));
         break;
       }
       case KdApi.WriteIoSpace: {
-        status = ok(backend.writeIoSpace?.(address, count, view.getUint32(0x1c, true)) ?? false);
+        status = ok(backend.writeIoSpace?.(address, count, view.getUint32(L.readWriteIo.dataValue.offset, true)) ?? false);
         reply(payload, status);
         break;
       }
       case KdApi.ReadIoSpaceExtended:
       case KdApi.WriteIoSpaceExtended: {
         // DBGKD_READ_WRITE_IO_EXTENDED64: DataSize, InterfaceType, BusNumber, AddressSpace, IoAddress, DataValue (spec 2.3).
-        const size = view.getUint32(0x10, true);
-        const busNumber = view.getUint32(0x18, true);
-        const space = view.getUint32(0x1c, true);
-        const io = view.getBigUint64(0x20, true);
+        const size = view.getUint32(L.readWriteIoExtended.dataSize.offset, true);
+        const busNumber = view.getUint32(L.readWriteIoExtended.busNumber.offset, true);
+        const space = view.getUint32(L.readWriteIoExtended.addressSpace.offset, true);
+        const io = view.getBigUint64(L.readWriteIoExtended.ioAddress.offset, true);
         const write = api === KdApi.WriteIoSpaceExtended;
         let value: number | undefined;
         if (busNumber !== 0 || (size !== 1 && size !== 2 && size !== 4)) value = undefined;
         else if (space === 1) {
-          value = write ? (backend.writeIoSpace?.(io, size, view.getUint32(0x28, true)) === true ? 0 : undefined) : backend.readIoSpace?.(io, size);
+          value = write ? (backend.writeIoSpace?.(io, size, view.getUint32(L.readWriteIoExtended.dataValue.offset, true)) === true ? 0 : undefined) : backend.readIoSpace?.(io, size);
         } else if (space === 0) {
           // Memory space: the physical address itself.
           if (write) {
             const bytes = new Uint8Array(4);
-            new DataView(bytes.buffer).setUint32(0, view.getUint32(0x28, true), true);
+            new DataView(bytes.buffer).setUint32(0, view.getUint32(L.readWriteIoExtended.dataValue.offset, true), true);
             value = backend.writePhysical(io, bytes.subarray(0, size)) === size ? 0 : undefined;
           } else {
             const bytes = backend.readPhysical(io, size);
@@ -298,47 +304,49 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
         }
         status = ok(value !== undefined);
         reply(payload, status, undefined, (v) => {
-          if (!write) v.setUint32(0x28, (value ?? 0) >>> 0, true);
+          if (!write) v.setUint32(L.readWriteIoExtended.dataValue.offset, (value ?? 0) >>> 0, true);
         });
         break;
       }
       case KdApi.GetBusData:
       case KdApi.SetBusData: {
         // DBGKD_GET_SET_BUS_DATA: BusDataType, BusNumber, SlotNumber, Offset, Length (spec 2.3).
-        const busDataType = view.getUint32(0x10, true);
-        const busNumber = view.getUint32(0x14, true);
-        const slot = view.getUint32(0x18, true);
-        const offset = view.getUint32(0x1c, true);
-        const length = Math.min(view.getUint32(0x20, true), maxData);
+        const B = L.getSetBusData;
+        const busDataType = view.getUint32(B.busDataType.offset, true);
+        const busNumber = view.getUint32(B.busNumber.offset, true);
+        const slot = view.getUint32(B.slotNumber.offset, true);
+        const offset = view.getUint32(B.offset.offset, true);
+        const length = Math.min(view.getUint32(B.length.offset, true), maxData);
         if (api === KdApi.GetBusData) {
           const bytes = backend.readBusData?.(busDataType, busNumber, slot, offset, length);
           status = ok(bytes !== undefined && bytes.length > 0);
           const got = bytes === undefined ? new Uint8Array(0) : bytes.subarray(0, length);
-          reply(payload, status, got, (v) => v.setUint32(0x20, got.length, true));
+          reply(payload, status, got, (v) => v.setUint32(B.length.offset, got.length, true));
         } else {
           const taken = backend.writeBusData?.(busDataType, busNumber, slot, offset, data.subarray(0, length));
           status = ok(taken !== undefined && taken > 0);
-          reply(payload, status, undefined, (v) => v.setUint32(0x20, taken ?? 0, true));
+          reply(payload, status, undefined, (v) => v.setUint32(B.length.offset, taken ?? 0, true));
         }
         break;
       }
       case KdApi.SearchMemory: {
         // DBGKD_SEARCH_MEMORY: SearchAddress (out: FoundAddress), SearchLength, PatternLength; the pattern follows.
-        const length = view.getBigUint64(0x18, true);
-        const pattern = data.subarray(0, Math.min(view.getUint32(0x20, true), data.length));
+        const length = view.getBigUint64(L.searchMemory.searchLength.offset, true);
+        const pattern = data.subarray(0, Math.min(view.getUint32(L.searchMemory.patternLength.offset, true), data.length));
         const found = pattern.length === 0 ? undefined : searchVirtual(backend, cpu, address, length, pattern);
         status = found === undefined ? NtStatus.NoMoreEntries : NtStatus.Success;
-        reply(payload, status, undefined, (v) => v.setBigUint64(0x10, found ?? 0n, true));
+        reply(payload, status, undefined, (v) => v.setBigUint64(L.searchMemory.searchAddress.offset, found ?? 0n, true));
         break;
       }
       case KdApi.FillMemory: {
         // DBGKD_FILL_MEMORY: Address, Length, Flags (1 virtual, 2 physical), PatternLength; the pattern follows.
-        const length = view.getUint32(0x18, true);
-        const flags = view.getUint16(0x1c, true);
-        const pattern = data.subarray(0, Math.min(view.getUint16(0x1e, true), data.length));
+        const F = L.fillMemory;
+        const length = view.getUint32(F.length.offset, true);
+        const flags = view.getUint16(F.flags.offset, true);
+        const pattern = data.subarray(0, Math.min(view.getUint16(F.patternLength.offset, true), data.length));
         const filled = pattern.length === 0 || (flags !== 1 && flags !== 2) ? 0 : fillMemory(backend, cpu, flags === 2, address, Math.min(length, MAX_FILL), pattern);
         status = ok(filled === length && pattern.length > 0);
-        reply(payload, status, undefined, (v) => v.setUint32(0x18, filled, true));
+        reply(payload, status, undefined, (v) => v.setUint32(F.length.offset, filled, true));
         break;
       }
       case KdApi.QueryMemory: {
@@ -346,8 +354,8 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
         const access = backend.queryMemory?.(address, cpu) ?? (backend.readVirtual(address, 1, cpu).length === 1 ? { writable: true, executable: true } : undefined);
         status = ok(access !== undefined);
         reply(payload, status, undefined, (v) => {
-          v.setUint32(0x20, address >= KERNEL_SPACE_START ? 2 : 0, true);
-          v.setUint32(0x24, access === undefined ? 0 : 1 | (access.writable ? 2 : 0) | (access.executable ? 4 : 0), true);
+          v.setUint32(L.queryMemory.addressSpace.offset, address >= KERNEL_SPACE_START ? 2 : 0, true);
+          v.setUint32(L.queryMemory.flags.offset, access === undefined ? 0 : 1 | (access.writable ? 2 : 0) | (access.executable ? 4 : 0), true);
         });
         break;
       }
@@ -355,24 +363,25 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
       case KdApi.SetContextEx: {
         // DBGKD_CONTEXT_EX: Offset, ByteCount, BytesCopied: a window on the CONTEXT (spec 2.3).
         const context = backend.getContext(cpu);
-        const offset = view.getUint32(0x10, true);
-        const byteCount = view.getUint32(0x14, true);
+        const X = L.contextEx;
+        const offset = view.getUint32(X.offset.offset, true);
+        const byteCount = view.getUint32(X.byteCount.offset, true);
         if (offset > context.length) {
           status = NtStatus.Unsuccessful;
-          reply(payload, status, undefined, (v) => v.setUint32(0x18, 0, true));
+          reply(payload, status, undefined, (v) => v.setUint32(X.bytesCopied.offset, 0, true));
           break;
         }
         if (api === KdApi.GetContextEx) {
           const bytes = context.subarray(offset, offset + Math.min(byteCount, maxData));
           status = NtStatus.Success;
-          reply(payload, status, bytes, (v) => v.setUint32(0x18, bytes.length, true));
+          reply(payload, status, bytes, (v) => v.setUint32(X.bytesCopied.offset, bytes.length, true));
         } else {
           const bytes = data.subarray(0, Math.min(byteCount, data.length, context.length - offset));
           const next = context.slice();
           next.set(bytes, offset);
           backend.setContext(cpu, next);
           status = NtStatus.Success;
-          reply(payload, status, undefined, (v) => v.setUint32(0x18, bytes.length, true));
+          reply(payload, status, undefined, (v) => v.setUint32(X.bytesCopied.offset, bytes.length, true));
         }
         break;
       }
@@ -380,7 +389,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
       case KdApi.RestoreBreakPointEx: {
         // DBGKD_BREAKPOINTEX: BreakPointCount, ContinueStatus; then that many DBGKD_WRITE_BREAKPOINT64
         // {BreakPointAddress u64, BreakPointHandle u32, pad} whose handles the reply fills in.
-        const entries = Math.min(view.getUint32(0x10, true), Math.floor(data.length / 16), BREAKPOINTS_PER_EX);
+        const entries = Math.min(view.getUint32(L.breakPointEx.breakPointCount.offset, true), Math.floor(data.length / 16), BREAKPOINTS_PER_EX);
         const out = data.slice(0, entries * 16);
         const o = new DataView(out.buffer);
         let all = entries > 0;
@@ -403,30 +412,32 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
         reply(payload, status);
         break;
       case KdApi.ReadMachineSpecificRegister: {
-        const value = backend.readMsr?.(cpu, view.getUint32(0x10, true));
+        const M = L.readWriteMsr;
+        const value = backend.readMsr?.(cpu, view.getUint32(M.msr.offset, true));
         status = ok(value !== undefined);
         reply(payload, status, undefined, (v) => {
-          v.setUint32(0x14, Number((value ?? 0n) & 0xffffffffn), true);
-          v.setUint32(0x18, Number(((value ?? 0n) >> 32n) & 0xffffffffn), true);
+          v.setUint32(M.dataValueLow.offset, Number((value ?? 0n) & 0xffffffffn), true);
+          v.setUint32(M.dataValueHigh.offset, Number(((value ?? 0n) >> 32n) & 0xffffffffn), true);
         });
         break;
       }
       case KdApi.WriteMachineSpecificRegister: {
-        const value = (BigInt(view.getUint32(0x18, true)) << 32n) | BigInt(view.getUint32(0x14, true));
-        status = ok(backend.writeMsr?.(cpu, view.getUint32(0x10, true), value) ?? false);
+        const M = L.readWriteMsr;
+        const value = (BigInt(view.getUint32(M.dataValueHigh.offset, true)) << 32n) | BigInt(view.getUint32(M.dataValueLow.offset, true));
+        status = ok(backend.writeMsr?.(cpu, view.getUint32(M.msr.offset, true), value) ?? false);
         reply(payload, status);
         break;
       }
       case KdApi.Continue:
         status = undefined;
         activity.next({ kind: 'request', api, apiName: 'Continue', status });
-        resume(false, view.getUint32(0x10, true));
+        resume(false, view.getUint32(L.continue.continueStatus.offset, true));
         return;
       case KdApi.ContinueApi2:
         status = undefined;
         activity.next({ kind: 'request', api, apiName: 'ContinueApi2', status });
         // The AMD64 control set: ContinueStatus, TraceFlag, Dr7 (spec 2.3).
-        resume(view.getUint32(0x14, true) !== 0, view.getUint32(0x10, true), view.getBigUint64(0x18, true));
+        resume(view.getUint32(L.continue2.traceFlag.offset, true) !== 0, view.getUint32(L.continue2.continueStatus.offset, true), view.getBigUint64(L.continue2.dr7.offset, true));
         return;
       case KdApi.SwitchProcessor: {
         // No reply: the selected processor reports a state change of its own (spec 1.9).
