@@ -32,16 +32,17 @@ export function formatCount(value: number | undefined, digits = 0): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-export function formatTargetValue(value: number | undefined, unit: 'ratio' | 'percent' | 'us' | 'mib'): string {
+export function formatTargetValue(value: number | undefined, unit: 'ratio' | 'percent' | 'us' | 'ms' | 'mib'): string {
   if (value === undefined || !Number.isFinite(value)) return '–';
   if (unit === 'mib') return `${value.toFixed(0)} MiB`;
   if (unit === 'percent') return `${(value * 100).toFixed(1)} %`;
   if (unit === 'us') return `${value.toFixed(1)} µs`;
+  if (unit === 'ms') return `${value.toFixed(2)} ms`;
   return formatRatio(value);
 }
 
 /** `value (min – max)`: a figure measured once per round with its range. */
-export function formatWithRange(value: number | undefined, range: { readonly min: number; readonly max: number } | undefined, unit: 'ratio' | 'percent' | 'us' | 'mib'): string {
+export function formatWithRange(value: number | undefined, range: { readonly min: number; readonly max: number } | undefined, unit: 'ratio' | 'percent' | 'us' | 'ms' | 'mib'): string {
   const v = formatTargetValue(value, unit);
   if (range === undefined) return v;
   return `${v} (${formatTargetValue(range.min, unit)}–${formatTargetValue(range.max, unit)})`;

@@ -126,7 +126,7 @@ export interface TargetCheck {
   /** The figure per round (interleaved measurements): its lowest and highest. */
   readonly range?: { readonly min: number; readonly max: number; readonly n: number };
   /** How to show value and goal: a multiple (×), a percentage or microseconds. */
-  readonly unit: 'ratio' | 'percent' | 'us' | 'mib';
+  readonly unit: 'ratio' | 'percent' | 'us' | 'ms' | 'mib';
   readonly pass: boolean | undefined;
   /** How the ratio was computed, from which cells. */
   readonly detail: string;

@@ -77,7 +77,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const recoveryReads = options.recoveryReads ?? (quick ? 100 : 1000);
   const workloadWeight =
     (workloads.includes('dump') ? DUMP_SHAPES.length * (2 + dumpMiB / 15) : 0) +
-    (workloads.includes('recovery') ? 2 + recoveryReads / 100 : 0) +
+    (workloads.includes('recovery') ? 2 + recoveryReads / 50 : 0) +
     (workloads.includes('radare2') ? 8 : 0) +
     extras.reduce((t, c) => t + c.weight(quick), 0);
   const total = workloadWeight + limitWeight + cells.reduce((sum, c) => sum + (c.skip === undefined ? c.weight * c.rounds : 0), 0);
@@ -147,9 +147,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   }
   const recovery: RecoveryResult[] = [];
   if (workloads.includes('recovery')) {
-    const r = await runLineFaultRecovery({ reads: recoveryReads, progress: step(2 + recoveryReads / 100, 'recovery under line faults') });
-    bar?.log(`recovery ${r.status === 'ok' ? `${(r.perFaultMs ?? Number.NaN).toFixed(2)} ms per fault, ${r.intactReads}/${r.reads} intact` : `${r.status.toUpperCase()}: ${r.reason ?? ''}`}`);
-    recovery.push(r);
+    for (const r of await runLineFaultRecovery({ reads: recoveryReads, progress: step(2 + recoveryReads / 50, 'recovery under line faults') })) {
+      bar?.log(`recovery ${r.id}: ${r.status === 'ok' ? `${(r.perFaultMs ?? Number.NaN).toFixed(2)} ms per fault, ${r.intactReads}/${r.reads} intact` : `${r.status.toUpperCase()}: ${r.reason ?? ''}`}`);
+      recovery.push(r);
+    }
   }
   const radare2: Radare2Result[] = [];
   if (workloads.includes('radare2')) {
@@ -181,7 +182,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     durationMs: performance.now() - started,
     cells: results,
     limits,
-    targets: computeTargets(results, limits, dumps),
+    targets: computeTargets(results, limits, dumps, recovery),
     headline: computeHeadline(results),
     ...(dumps.length === 0 ? {} : { dumps }),
     ...(recovery.length === 0 ? {} : { recovery }),

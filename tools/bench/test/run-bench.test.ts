@@ -82,10 +82,14 @@ describe('runBench end to end (one cheap cell)', () => {
     }
     expect(result.dumps?.[0]?.processes?.map((p) => p.role)).toEqual(['guest', 'route', 'debugger (bench)']);
     expect(result.targets.find((t) => t.id === 'route-rss/serial-unix-2proc/routed-unix')?.value).toBeGreaterThan(0);
-    const recovery = result.recovery?.[0];
-    expect(recovery?.status, recovery?.reason).toBe('ok');
-    expect(recovery).toMatchObject({ reads: 20, intactReads: 20, lost: 0, duplicated: 0 });
-    expect((recovery?.faults?.corrupted ?? 0) + (recovery?.faults?.dropped ?? 0)).toBeGreaterThan(0);
+    // Both lines: vmkd's timeouts at both ends, and the target with Windows' fixed ones.
+    expect(result.recovery?.map((r) => r.id)).toHaveLength(2);
+    for (const recovery of result.recovery ?? []) {
+      expect(recovery.status, recovery.reason).toBe('ok');
+      expect(recovery).toMatchObject({ reads: 20, intactReads: 20, lost: 0, duplicated: 0 });
+    }
+    const faults = (result.recovery ?? []).reduce((n, r) => n + (r.faults?.corrupted ?? 0) + (r.faults?.dropped ?? 0), 0);
+    expect(faults).toBeGreaterThan(0);
   });
 
   it.skipIf(r2Missing !== undefined)('radare2 dumps 1 MiB through the same route as vmkd’s client, the same bytes (needs r2)', { timeout: 240_000 }, async () => {

@@ -17,8 +17,15 @@ export interface KdcomRecoveryOptions {
   readonly corruptOneIn?: number;
   /** One byte in this many is dropped, each direction. Default 20,000. */
   readonly dropOneIn?: number;
-  /** Retransmission timeout on both KDCOM links (decision record on adaptive retransmission). Default 'adaptive'. */
+  /** Retransmission timeout of the debugger's KDCOM link (decision record on adaptive retransmission). Default 'adaptive'. */
   readonly retransmit?: 'adaptive' | 'fixed';
+  /**
+   * Retransmission timeout of the virtual kernel's link. Default: as `retransmit`. `fixed` is the
+   * target as Windows' KDCOM behaves (its timeouts are not the host's to change).
+   */
+  readonly targetRetransmit?: 'adaptive' | 'fixed';
+  /** Called after each read with the fraction of the whole measurement done (clean pass, then faulty). */
+  readonly progress?: (fraction: number) => void;
   /** PRNG seed for where faults fall. Default 0x5eed. */
   readonly seed?: number;
   /** Per-request timeout of the debugger session. Default 120,000 ms. */
@@ -52,6 +59,7 @@ export interface KdcomRecoveryResult {
   readonly resends: number;
   readonly badFrames: number;
   readonly retransmit: 'adaptive' | 'fixed';
+  readonly targetRetransmit: 'adaptive' | 'fixed';
 }
 
 interface Run {
@@ -76,8 +84,11 @@ export async function measureKdcomRecovery(options: KdcomRecoveryOptions = {}): 
   const reads = options.reads ?? 1000;
   const size = options.size ?? 4000;
   const retransmit = options.retransmit ?? 'adaptive';
-  const clean = await runOnce({ ...options, reads, size, retransmit, corruptOneIn: 0, dropOneIn: 0 });
-  const faulty = await runOnce({ ...options, reads, size, retransmit });
+  const targetRetransmit = options.targetRetransmit ?? retransmit;
+  const progress = options.progress;
+  // The clean pass is short; it gets a third of the progress bar, the faulty pass the rest.
+  const clean = await runOnce({ ...options, reads, size, retransmit, targetRetransmit, corruptOneIn: 0, dropOneIn: 0, onRead: (i) => progress?.((i + 1) / reads / 3) });
+  const faulty = await runOnce({ ...options, reads, size, retransmit, targetRetransmit, onRead: (i) => progress?.(1 / 3 + ((i + 1) / reads) * (2 / 3)) });
   const faults = faulty.corrupted + faulty.dropped;
   return {
     reads,
@@ -93,10 +104,13 @@ export async function measureKdcomRecovery(options: KdcomRecoveryOptions = {}): 
     resends: faulty.resends,
     badFrames: faulty.badFrames,
     retransmit,
+    targetRetransmit,
   };
 }
 
-async function runOnce(options: KdcomRecoveryOptions & { reads: number; size: number; retransmit: 'adaptive' | 'fixed' }): Promise<Run> {
+type Retransmit = 'adaptive' | 'fixed';
+
+async function runOnce(options: KdcomRecoveryOptions & { reads: number; size: number; retransmit: Retransmit; targetRetransmit: Retransmit; onRead: (i: number) => void }): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'vmkd-recovery-'));
   const servers: Server[] = [];
   const sockets: Socket[] = [];
@@ -109,7 +123,7 @@ async function runOnce(options: KdcomRecoveryOptions & { reads: number; size: nu
     sockets.push(debuggerSocket, relayA, relayB, targetSocket);
     const line = faultLine(relayA, relayB, { corruptOneIn: options.corruptOneIn ?? 10_000, dropOneIn: options.dropOneIn ?? 20_000, seed: options.seed ?? 0x5eed });
     const debuggerLink = createKdcomLink(createSocketByteLink(debuggerSocket, 'debugger'), { role: 'target-facing', retransmit: options.retransmit });
-    const targetLink = createKdcomLink(createSocketByteLink(targetSocket, 'target'), { role: 'debugger-facing', retransmit: options.retransmit });
+    const targetLink = createKdcomLink(createSocketByteLink(targetSocket, 'target'), { role: 'debugger-facing', retransmit: options.targetRetransmit });
     links.push(debuggerLink, targetLink);
     const target = createTargetSession(targetLink, sim);
     const session = createDebuggerSession(debuggerLink, { timeoutMs: options.timeoutMs ?? 120_000 });
@@ -132,6 +146,7 @@ async function runOnce(options: KdcomRecoveryOptions & { reads: number; size: nu
         const r = await session.readVirtualInto(address, got);
         fillExpected(address, want);
         if (r.bytesRead === options.size && Buffer.compare(got, want) === 0) intact += 1;
+        options.onRead(i);
       }
       const wallMs = performance.now() - start;
       line.set(false);
