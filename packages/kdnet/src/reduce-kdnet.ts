@@ -19,6 +19,8 @@ type Draft = Omit<Mutable<KdnetState>, 'stats'> & { stats: MutableCounters };
 
 /** Pokes of ours still answerable: a response to an older one is stale and refused. */
 const OPEN_NONCES = 4;
+/** How long after a session began a port-0 poke with no data yet is taken as sent before it (see onPoke). */
+const STALE_POKE_WINDOW_MS = 1000;
 
 /**
  * The KDNET session reducer, both roles (kdnet.md, kd-protocol.md §3): one event in, the next
@@ -398,6 +400,11 @@ class Step {
       return;
     }
     if (d.nonces.some((n) => sameBytes(n, poke.nonce))) return this.drop('replay');
+    // A target pokes on a timer until a response reaches it, so a poke it sent before ours arrived
+    // can follow the one we answered. Such a stale poke comes before the target's first data (its
+    // connection check) and soon after the session began; a rebooted target comes back much later
+    // (Windows pokes every 3 s), so only then does port 0 mean a new session.
+    if (connected && d.recvSeq === 0 && now - d.sessionAt < STALE_POKE_WINDOW_MS) return this.drop('replay');
     const body = encodeResponse(poke.nonce, d.config.random(NONCE_SIZE));
     if (connected) {
       // Port 0 after a session was up: the guest rebooted. Report it going and coming back.
@@ -411,6 +418,7 @@ class Step {
     d.version = datagram.version;
     d.nonces = [poke.nonce];
     d.lastHeardAt = now;
+    d.sessionAt = now;
     d.stats.pokes += 1;
     d.stats.sessions += 1;
     // The response carries the poke's sequence number and the target's version byte.

@@ -91,6 +91,8 @@ export interface KdnetState {
   /** Endpoint: when the next poke is due. Guest: the earliest time for the next "poke now" nudge. */
   readonly nextPokeAt: number;
   readonly lastHeardAt: number;
+  /** Guest: when the current session came up (the poke we answered); -Infinity before any. */
+  readonly sessionAt: number;
   readonly nextSendId: number;
   readonly lastRecvId: number | undefined;
   readonly queue: readonly Outgoing[];
@@ -148,6 +150,7 @@ export function initialKdnetState(config: KdnetConfig, now = 0): KdnetState {
     pokeSeq: 1,
     nextPokeAt: config.role === 'endpoint' ? now : 0,
     lastHeardAt: now,
+    sessionAt: -Infinity,
     nextSendId: config.role === 'guest' ? HOST_FIRST_ID : TARGET_FIRST_ID,
     lastRecvId: undefined,
     queue: [],

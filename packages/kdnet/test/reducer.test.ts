@@ -169,6 +169,34 @@ describe('the KDNET reducer, both roles against each other (virtual time, no soc
     expect(response.ok && response.sequence).toBe(1);
   });
 
+  it('a poke the target sent before our response reached it is not a reboot; after the window, a port-0 poke is', () => {
+    const guest = new Side(config('guest', 1));
+    const target = new Side(config('endpoint', 2));
+    // The target pokes twice before anything comes back (its timer is short, the host is slow).
+    target.feed({ kind: 'tick', now: 0 });
+    target.feed({ kind: 'tick', now: 1000 });
+    const [first, second] = target.take();
+    expect(second).toBeDefined();
+    guest.feed({ kind: 'datagram', bytes: first, from: TARGET, now: 1010 });
+    guest.feed({ kind: 'datagram', bytes: second, from: TARGET, now: 1030 });
+    expect(guest.kinds()).toEqual(['connect']);
+    expect(guest.state.stats.drops.replay).toBe(1);
+    // The target takes the one response and opens the data channel with it: one session each side.
+    pump(guest, target, 1040);
+    expect(target.kinds()).toEqual(['connect']);
+    expect(guest.state.stats.sessions).toBe(1);
+    // A port-0 poke long after, with no data in between, is a new session (the response was lost, or a reboot).
+    const fresh = new Side(config('guest', 3));
+    const late = new Side(config('endpoint', 4));
+    late.feed({ kind: 'tick', now: 0 });
+    const [p1] = late.take();
+    fresh.feed({ kind: 'datagram', bytes: p1, from: TARGET, now: 0 });
+    late.feed({ kind: 'tick', now: 3000 });
+    const [p2] = late.take();
+    fresh.feed({ kind: 'datagram', bytes: p2, from: TARGET, now: 3000 });
+    expect(fresh.kinds()).toEqual(['connect', 'disconnect', 'connect']);
+  });
+
   it('the endpoint keeps poking: a debugger that comes back (fresh, no session) answers a keep-alive and gets a new session', () => {
     const { target } = connected();
     const comeback = new Side(config('guest', 7));
