@@ -47,6 +47,19 @@ export const RUN_WORKLOADS = ['dump', 'recovery', 'radare2'] as const;
  * when `outDir` is given. Failed cells are reported in the result, not thrown.
  */
 export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
+  // The protocol timers (kd-protocol's systemClock) are unref'd so that a finished link never holds
+  // a process open. An in-memory cell (the emulated VMX, direct or routed in-process) has no socket
+  // either, so while its guest waits on such a timer the event loop had nothing to keep it alive and
+  // Node ended the run mid-cell (exit 13, unsettled top-level await). A run holds the process itself.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    return await runBenchHeld(options);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runBenchHeld(options: BenchOptions): Promise<BenchResult> {
   const quick = options.quick ?? false;
   if (options.readMiB !== undefined && !(Number.isInteger(options.readMiB) && options.readMiB >= 1 && options.readMiB <= 1024)) {
     throw new VmkdError(BenchErrorCode.BadOption, `readMiB must be an integer 1 … 1024, not ${options.readMiB}`, { details: { readMiB: options.readMiB } });
