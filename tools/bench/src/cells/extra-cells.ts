@@ -7,7 +7,7 @@ export interface ExtraCellContext {
 }
 
 /**
- * A cell another package's lane adds (the gdb endpoint, the memory fast path …): it lives in its own
+ * A cell another package adds (the gdb endpoint, the memory fast path …): it lives in its own
  * file under `cells/`, measures with real peers, verifies what it reads, and reports named figures.
  * Failed runs are reported in the result, not thrown.
  */
