@@ -25,7 +25,7 @@ export { describeKdPacket } from './api/describe.js';
 export { KdApiErrorCode } from './api/errors.js';
 export { controlRequest, debugIo, debugIoText, decodeControlRequest, decodeDebugIo, decodeFileIo, decodeTraceIo, encodeControlRequest, encodeDebugIo, encodeFileIo, encodePrintString, encodeTraceIo, fileIo, traceIo } from './api/io.js';
 export type { ControlRequest, ControlRequestInit, DebugIo, DebugIoInit, FileIo, FileIoInit, TraceIo, TraceIoInit } from './api/io.js';
-export { BREAKPOINT_ENTRY_SIZE, BusDataType, FillMemoryFlag, MANIPULATE_LAYOUTS, QueryMemoryFlag, QueryMemorySpace, createManipulate, decodeBreakpointEntries, decodeManipulate, encodeBreakpointEntries, encodeManipulate, manipulateLayoutOf } from './api/manipulate.js';
+export { BREAKPOINT_ENTRY_SIZE, BusDataType, FillMemoryFlag, MANIPULATE_LAYOUTS, QueryMemoryFlag, QueryMemorySpace, createManipulate, decodeBreakpointEntries, decodeManipulate, encodeBreakpointEntries, encodeManipulate, isMemoryTransferApi, manipulateLayoutOf } from './api/manipulate.js';
 export type { BreakpointEntry, KdArch, ManipulateDecodeOptions, ManipulateHeader, ManipulateInit, ManipulateLayoutName, ManipulateOf, ManipulateState } from './api/manipulate.js';
 export { decodeWaitStateChange, encodeWaitStateChange, stateChangeKindOf } from './api/state-change.js';
 export type { StateChangeDecodeOptions, StateChangeKind, WaitStateChange, WaitStateChangeInit, WaitStateChangeOf } from './api/state-change.js';

@@ -1,17 +1,8 @@
-import { KdApi, KdLimits, KdPacketType, KdStateChange, NtStatus, type KdPacket } from '@vmkd/kd-protocol';
+import { isMemoryTransferApi, KdLimits, KdPacketType, KdStateChange, NtStatus, type KdPacket } from '@vmkd/kd-protocol';
 
 /** Size of `DBGKD_ANY_WAIT_STATE_CHANGE` without extra data (kd-protocol spec §2.5). */
 const STATE_CHANGE_SIZE = KdLimits.StateChangeSize;
 const MANIPULATE_SIZE = KdLimits.ManipulateSize;
-/** Read/Write Virtual, Control space, Physical: ActualBytesRead/Written at union offset 0x1C. */
-const MEMORY_APIS: ReadonlySet<number> = new Set([
-  KdApi.ReadVirtualMemory,
-  KdApi.WriteVirtualMemory,
-  KdApi.ReadControlSpace,
-  KdApi.WriteControlSpace,
-  KdApi.ReadPhysicalMemory,
-  KdApi.WritePhysicalMemory,
-]);
 
 /**
  * NTSTATUS the router puts in the reply to a request the vanished target never answered:
@@ -58,7 +49,8 @@ export function createFailedReply(request: KdPacket, status: number = TARGET_GON
   const view = new DataView(payload.buffer);
   view.setUint32(0x08, status >>> 0, true);
   // Memory APIs report a transfer count at 0x1C; nothing was transferred, whatever the request held.
-  if (MEMORY_APIS.has(view.getUint32(0x00, true))) view.setUint32(0x1c, 0, true);
+  // Memory APIs: ActualBytesRead/Written at union offset 0x1C.
+  if (isMemoryTransferApi(view.getUint32(0x00, true))) view.setUint32(0x1c, 0, true);
   return { type: KdPacketType.StateManipulate, payload };
 }
 

@@ -181,6 +181,15 @@ const layoutByApi = new Map<number, ManipulateLayoutName>([
   [A.SetContextEx, 'contextEx'],
 ]);
 
+/**
+ * Whether an API moves memory (read/write virtual, control space, physical): its union starts with
+ * the address and carries ActualBytesRead/Written at 0x1C. Derived from the layout table.
+ */
+export function isMemoryTransferApi(apiNumber: number): boolean {
+  const layout = layoutByApi.get(apiNumber);
+  return layout === 'readMemory' || layout === 'writeMemory';
+}
+
 /** The union layout an API number uses; `none` for APIs without one and for unknown numbers. */
 export function manipulateLayoutOf(apiNumber: number, arch: KdArch = 'amd64'): ManipulateLayoutName {
   const layout = layoutByApi.get(apiNumber) ?? 'none';

@@ -11,6 +11,7 @@ import {
   decodeManipulate,
   encodeBreakpointEntries,
   encodeManipulate,
+  isMemoryTransferApi,
   type ManipulateInit,
   type ManipulateState,
 } from '../api/manipulate.js';
@@ -134,14 +135,6 @@ interface Pending {
 /** Internal signal: the target reported a stop while a request waited; the request is re-sent. */
 const INTERRUPTED = new Error('the target reported a new stop');
 const HEADER = KdLimits.ManipulateSize;
-const MEMORY_APIS = new Set<number>([
-  KdApi.ReadVirtualMemory,
-  KdApi.WriteVirtualMemory,
-  KdApi.ReadControlSpace,
-  KdApi.WriteControlSpace,
-  KdApi.ReadPhysicalMemory,
-  KdApi.WritePhysicalMemory,
-]);
 
 /**
  * The debugger role of KD (spec 1.10) over any target-facing PacketLink: attach, requests one at
@@ -824,7 +817,7 @@ export class DebuggerSession {
   private async exchange(request: Uint8Array, matchAddress: boolean, timeoutMs: number): Promise<Uint8Array> {
     const apiNumber = u32(request, 0);
     const api = kdApiName(apiNumber) ?? `0x${apiNumber.toString(16)}`;
-    const byAddress = matchAddress || MEMORY_APIS.has(apiNumber);
+    const byAddress = matchAddress || isMemoryTransferApi(apiNumber);
     for (let attempt = 0; ; attempt++) {
       this.assertStopped(api);
       let timer: unknown;
