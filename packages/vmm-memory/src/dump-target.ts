@@ -108,6 +108,6 @@ export async function dumpTarget(
 ): Promise<DumpResult & { readonly from: 'source' | 'kd' }> {
   const info = await readDumpHeaderInfo(session, options.comment);
   const choice = chooseDumpReader(session, options.fastPath);
-  const result = await writeCrashDump(path, info, choice.reader, { ...options, chunkBytes: options.chunkBytes ?? (choice.from === 'source' ? 4 << 20 : 256 << 10) });
+  const result = await writeCrashDump(path, info, choice.reader, { ...options, chunkBytes: options.chunkBytes ?? (choice.from === 'source' ? 2 << 20 : 256 << 10) });
   return { ...result, from: choice.from };
 }

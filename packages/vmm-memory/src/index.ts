@@ -29,6 +29,7 @@ export { DumpOffset, DumpType, encodeDumpHeader, encodeBitmapHeader, bitmapPages
 export type { DumpHeaderInfo, PhysicalRun, ExceptionRecord64 } from './crash-dump-format.js';
 export { writeCrashDump, resumeFilePath } from './dump-writer.js';
 export type { PageReader, DumpProgress, WriteDumpOptions, DumpResult } from './dump-writer.js';
+export type { DumpIo } from './dump-file.js';
 export { openCrashDump } from './dump-reader.js';
 export type { CrashDump } from './dump-reader.js';
 export { readDumpHeaderInfo, chooseDumpReader, dumpTarget } from './dump-target.js';

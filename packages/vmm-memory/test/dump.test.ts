@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Amd64ContextOffset as ContextOffset } from '@vmkd/kd-protocol/kernel';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chooseDumpReader, dumpTarget, openCrashDump, readDumpHeaderInfo, resumeFilePath, writeCrashDump, type DumpProgress } from '../src/index.js';
@@ -105,6 +105,25 @@ describe('vmkd dump of the virtual kernel', () => {
     await env.debuggerSession.breakIn({ timeoutMs: 20_000 });
     await env.debuggerSession.readVirtual(env.sim.layout.kernBase, 16);
     expect(chooseDumpReader(env.debuggerSession, env.link).from).toBe('source');
+  });
+
+  it('writes the same full dump with direct and with buffered writes, zero pages left as holes', async () => {
+    env = await simWithFastPath(dir.dir, 32 * MIB);
+    const pa = await mark(env);
+    const info = await readDumpHeaderInfo(env.debuggerSession);
+    const { reader } = chooseDumpReader(env.debuggerSession, env.link);
+    const direct = await writeCrashDump(join(dir.dir, 'direct.dmp'), info, reader, { chunkBytes: 256 * 1024 });
+    const buffered = await writeCrashDump(join(dir.dir, 'buffered.dmp'), info, reader, { direct: false });
+    expect(buffered.io).toBe('buffered');
+    // Direct where the file system takes O_DIRECT (Linux ext4 and tmpfs do), else the page cache: either is the same file.
+    expect(['direct', 'buffered']).toContain(direct.io);
+    if (process.platform !== 'linux') expect(direct.io).toBe('buffered');
+    expect(direct.fileBytes).toBe(0x2000 + 32 * MIB);
+    expect(readFileSync(join(dir.dir, 'direct.dmp')).equals(readFileSync(join(dir.dir, 'buffered.dmp')))).toBe(true);
+    // The kernel's zeroed pages were not written: the file holds fewer blocks than its size (both file systems the suite uses are sparse).
+    const st = statSync(join(dir.dir, 'direct.dmp'));
+    if (process.platform !== 'win32') expect(st.blocks * 512).toBeLessThan(st.size);
+    await checkAgainstTarget(env, join(dir.dir, 'direct.dmp'), 'full', pa);
   });
 
   it('resumes an interrupted dump of the same stop and refuses one of another stop', async () => {

@@ -9,6 +9,7 @@ export interface DumpCommandOptions {
   readonly resume?: boolean;
   readonly keepStopped?: boolean;
   readonly fsync?: boolean;
+  readonly buffered?: boolean;
 }
 
 /** Declares `vmkd dump`; the action and its packages load only when it runs. */
@@ -22,7 +23,8 @@ export function registerDumpCommand(program: Command, runner: ActionRunner): voi
     .option('--bitmap', 'a bitmap dump (DumpType 5): only pages that hold anything but zeros')
     .option('--resume', 'continue an interrupted dump of the same stop')
     .option('--keep-stopped', 'leave the target stopped afterwards (default: it runs on)')
-    .option('--fsync', 'flush the finished dump to the disk before exiting (default: left to the page cache, as cp does)')
+    .option('--fsync', 'flush the finished dump to the disk before exiting')
+    .option('--buffered', 'write pages through the page cache, as cp does (default: O_DIRECT where the OS and file system allow it)')
     .addHelpText(
       'after',
       `
@@ -62,6 +64,7 @@ export async function runDump(ctx: CommandContext, guestUri: string, file: strin
         type: options.bitmap === true ? 'bitmap' : 'full',
         resume: options.resume === true,
         fsync: options.fsync === true,
+        direct: options.buffered !== true,
         ...(fastPath === undefined ? {} : { fastPath }),
         comment: `vmkd dump of ${guestUri}`,
         onProgress: (p) => progress.update(`dumping to ${file}: ${((100 * p.pagesDone) / p.pagesTotal).toFixed(1)}% (${p.pagesDone}/${p.pagesTotal} pages)`),
