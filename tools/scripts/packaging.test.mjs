@@ -80,7 +80,7 @@ describe('packaging', () => {
 
     const demo = run(bin('vmkd'), ['demo', '--serial-kib', '2', '--accelerated-mib', '1'], { cwd: project, env });
     expect(demo.status, demo.stderr).toBe(0);
-    expect(demo.stdout).toMatch(/Windows build 19041, AMD64/);
+    expect(demo.stdout).toMatch(/Windows build 18362, AMD64/);
     expect(demo.stdout).toMatch(/breakpoint hit at/);
     expect(demo.stdout).toMatch(/the accelerated path read [\d,]+× faster/);
 

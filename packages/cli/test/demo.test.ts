@@ -20,7 +20,7 @@ describe('vmkd demo', () => {
     expect(run.code).toBe(0);
     const out = run.stdout;
     expect(out).toMatch(/debugger {2}vmkd's DebuggerSession over KDCOM, attached in \d+ ms/);
-    expect(out).toMatch(/Windows build 19041, AMD64, KD protocol 6/);
+    expect(out).toMatch(/Windows build 18362, AMD64, KD protocol 6/);
     expect(out).toMatch(/tag KDBG/);
     expect(out).toMatch(/Modules .*\n {2}fffff800`00000000 {2}0x[0-9a-f]{8} {2}ntoskrnl\.exe/);
     expect(out).toMatch(/\n +4 +0 {2}[0-9a-f]{8}`[0-9a-f]{8} {2}System\n/);
@@ -70,7 +70,7 @@ describe('vmkd demo', () => {
       breakpoint: { handle: number };
       throughput: { reads: { bytes: number; verified: boolean }[]; ratio: number };
     };
-    expect(report.version.build).toBe(19041);
+    expect(report.version.build).toBe(18362);
     expect(report.modules[0]?.name).toBe('ntoskrnl.exe');
     expect(report.processes[0]).toMatchObject({ pid: 4, name: 'System' });
     expect(report.throughput.reads.map((r) => [r.bytes, r.verified])).toEqual([

@@ -22,7 +22,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const reference = createSimTarget({ build: 'win10-2004-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
+const reference = createSimTarget({ build: 'win10-1903-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
 const base = reference.layout.dataRegion.virtualBase + 0x4321n;
 reference.close();
 

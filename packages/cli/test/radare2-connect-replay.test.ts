@@ -43,7 +43,7 @@ describe.each(ROUTE_SHAPES)('radare2 connect sequence through vmkd route, guest 
     const view = new DataView(version.buffer, version.byteOffset, version.byteLength);
     expect(view.getUint32(0, true)).toBe(GET_VERSION);
     expect(view.getUint32(8, true)).toBe(0); // STATUS_SUCCESS
-    expect(view.getUint16(0x10 + 0x02, true)).toBe(7601); // MinorVersion: the build radare2 has a profile for
+    expect(view.getUint16(0x10 + 0x02, true)).toBe(18362); // MinorVersion: the default build, one radare2 has a profile for
     const debuggerDataList = view.getBigUint64(0x10 + 0x20, true);
 
     // The first thing radare2 reads: the pointer at DebuggerDataList (appendix A.2's request shape).

@@ -26,9 +26,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-// The layout of the kernel `vmkd sim` serves with its defaults (win10, 256 MiB, 1 CPU) is
+// The layout of the kernel `vmkd sim` serves with its defaults (win10: build 18362, 256 MiB, 1 CPU) is
 // deterministic, so a local instance tells the test where things are.
-const reference = createSimTarget({ build: 'win10-2004-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
+const reference = createSimTarget({ build: 'win10-1903-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
 const layout = reference.layout;
 reference.close();
 
@@ -56,7 +56,7 @@ async function debugThroughRoute(endpoint: string): Promise<void> {
   expect(stop.kind).toBe('exception');
 
   const version = await session.getVersion();
-  expect(version.minorVersion).toBe(19041);
+  expect(version.minorVersion).toBe(18362);
   expect(version.machineType).toBe(0x8664);
 
   // 64 KiB of formula memory (KDCOM chunks it into 4000-byte requests), verified byte for byte.
@@ -162,7 +162,7 @@ describe('debugger reconnects across processes', () => {
       connections.push(connection);
       const stop = await connection.session.attach({ breakIn: 'never' });
       expect(stop.kind).toBe('exception');
-      expect((await connection.session.getVersion()).minorVersion).toBe(19041);
+      expect((await connection.session.getVersion()).minorVersion).toBe(18362);
       await connection.close();
     }
     const exit = waitForExit(child, 10_000);

@@ -33,7 +33,7 @@ describe.each(['sim://?via=serial&baud=0&cpus=2', 'sim://?via=kdrpc&cpus=2'])('v
     expect(out).toMatch(/^\$1 = 0x[0-9a-f]+$/m);
     expect(out).toMatch(/^0xfffff80000000000:\s+0x4d\s+0x5a$/m);
     expect(out).toMatch(/^\s+2\s+Thread 2 \(CPU 1/m);
-    expect(out).toMatch(/target: Windows free build 19041, machine 0x8664/);
+    expect(out).toMatch(/target: Windows free build 18362, machine 0x8664/);
     await attached;
 
     child.kill('SIGINT');

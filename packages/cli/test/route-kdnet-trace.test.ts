@@ -60,7 +60,7 @@ async function tracedSession(guest: string, endpoint: string, kdnetSide: 'guest'
   runs.push(run);
   const connection = await connectWhenUp(endpoint);
   await connection.session.attach();
-  expect((await connection.session.getVersion()).minorVersion).toBe(19041);
+  expect((await connection.session.getVersion()).minorVersion).toBe(18362);
   await connection.close();
   stop.abort();
   const result = await run;

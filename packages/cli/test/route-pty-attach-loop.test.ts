@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectDebugger } from '@vmkd/connect';
+import { connectDebugger, DEFAULT_SIM_OPTIONS, resolveBuild } from '@vmkd/connect';
 import { createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { createChildTracker } from './cli-harness.js';
 import { guestFor, shapeSkipReason, startRoute } from './support/route-shapes.js';
@@ -11,8 +11,10 @@ import { guestFor, shapeSkipReason, startRoute } from './support/route-shapes.js
 /*
  * Issue 10 item 1's "100 attaches in a row on one route", over the shape that failed most: a
  * `vmkd sim` process on one end of a socat pty pair, `vmkd route serial://…` on the other, a
- * Unix-socket endpoint. Each attach is a fresh debugger connection that must get exactly one stop
- * and a working session. VMKD_ATTACH_LOOP sets the count (10 here; docs/endpoints.md has the 100 run).
+ * Unix-socket endpoint. The kernel is the default one (`vmkd sim` with no `--build`: build 18362,
+ * decision 0030), as a newcomer gets it. Each attach is a fresh debugger connection that must get
+ * exactly one stop and a working session. VMKD_ATTACH_LOOP sets the count (10 here;
+ * docs/endpoints.md has the 100 run).
  */
 
 const COUNT = Number(process.env['VMKD_ATTACH_LOOP'] ?? 10);
@@ -30,8 +32,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The default kernel's build: what every attach must report. */
+const DEFAULT_BUILD = resolveBuild(DEFAULT_SIM_OPTIONS.build)!;
 const layout = (() => {
-  const sim = createSimTarget({ build: 'win7-sp1-x64' });
+  const sim = createSimTarget({ build: DEFAULT_BUILD });
   const { layout: l } = sim;
   sim.close();
   return l;
@@ -66,7 +70,7 @@ describe.skipIf(skipReason !== undefined)(`vmkd route serial:// over a socat pty
       try {
         const stop = await connection.session.attach();
         expect(stop.kind).toBe('exception');
-        expect((await connection.session.getVersion()).minorVersion).toBe(7601);
+        expect((await connection.session.getVersion()).minorVersion).toBe(18362);
         const read = await connection.session.readVirtual(base, 4096);
         expect(Buffer.from(read.data).equals(expected)).toBe(true);
         good++;
@@ -77,14 +81,26 @@ describe.skipIf(skipReason !== undefined)(`vmkd route serial:// over a socat pty
     expect(good).toBe(COUNT);
   });
 
-  it.skipIf(!hasR2)('radare2 (when r2 is on PATH): every attach lists the processes', { timeout: 60_000 + COUNT * 30_000 }, async () => {
+  it.skipIf(!hasR2)('radare2 (when r2 is on PATH): every attach lists the processes and dumps kernel memory', { timeout: 60_000 + COUNT * 30_000 }, async () => {
     const guest = await guestFor('sim-process-pty', children, dir);
     const address = await startRoute(children, dir, guest, 'unix');
     if (!('path' in address)) throw new Error('expected a Unix endpoint');
+    // 4 KiB of the kernel's data memory per attach (two of radare2's 2 KiB reads), as hex.
+    const base = layout.dataRegion.virtualBase + 0x3000n;
+    const expected = Buffer.from(fillExpected(base, new Uint8Array(4096))).toString('hex');
     const failures: string[] = [];
     for (let i = 0; i < COUNT; i++) {
-      const out = await r2(address.path, 'dp', 30_000);
-      if (!/Sync done!/.test(out) || !/ppid:0 .*System/.test(out) || /Invalid debug io|Could not find a suitable profile/.test(out)) failures.push(`attach ${i + 1}: ${out.slice(-400)}`);
+      const out = await r2(address.path, `dp; p8 4096 @ 0x${base.toString(16)}`, 30_000);
+      const problem = !/Sync done!/.test(out)
+        ? 'no sync'
+        : /Invalid debug io|Could not find a suitable profile/.test(out)
+          ? 'radare2 error'
+          : !/ppid:0 .*System/.test(out)
+            ? 'no process list'
+            : !out.replace(/\s+/g, '').includes(expected)
+              ? 'dump differs from the kernel memory'
+              : undefined;
+      if (problem !== undefined) failures.push(`attach ${i + 1}: ${problem}: ${out.slice(-400)}`);
     }
     expect(failures).toEqual([]);
   });

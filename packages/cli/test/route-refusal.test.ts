@@ -64,7 +64,7 @@ describe.each(ENDPOINTS)('vmkd route … %s endpoint: a second debugger', (_name
 
     const first = await connectWhenUp(endpoint);
     await first.session.attach();
-    expect((await first.session.getVersion()).minorVersion).toBe(19041);
+    expect((await first.session.getVersion()).minorVersion).toBe(18362);
 
     // The second one gets in at the socket level and is turned away by the endpoint.
     const second = await connectDebugger(endpoint, { timeoutMs: 5_000 });
@@ -73,7 +73,7 @@ describe.each(ENDPOINTS)('vmkd route … %s endpoint: a second debugger', (_name
     await refused;
 
     // The first debugger keeps working.
-    expect((await first.session.getVersion()).minorVersion).toBe(19041);
+    expect((await first.session.getVersion()).minorVersion).toBe(18362);
     stop.abort();
     const result = await run;
     expect(result.code).toBe(0);

@@ -29,7 +29,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const reference = createSimTarget({ build: 'win10-2004-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
+const reference = createSimTarget({ build: 'win10-1903-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
 const layout = reference.layout;
 reference.close();
 
@@ -77,7 +77,7 @@ describe.skipIf(noUnixSockets !== undefined).each(GUESTS)(titleWithSkip('vmkd ro
     const { finish } = await route(guest);
     const { session } = connections.at(-1)!;
     await session.attach();
-    expect((await session.getVersion()).minorVersion).toBe(19041);
+    expect((await session.getVersion()).minorVersion).toBe(18362);
     // Issue 5's end-to-end read: 16 MiB through endpoint → router → guest transport, every byte checked.
     const base = layout.dataRegion.virtualBase + 0x1000n;
     const size = 16 * 1024 * 1024;

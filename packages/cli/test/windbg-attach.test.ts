@@ -17,8 +17,8 @@ afterEach(async () => {
 });
 
 const GUESTS: [string, string][] = [
-  ['serial (KDCOM)', 'sim://?via=serial&baud=0&build=win10&cpus=2'],
-  ['KDRPC', 'sim://?via=kdrpc&build=win10&cpus=2'],
+  ['serial (KDCOM)', 'sim://?via=serial&baud=0&build=19041&cpus=2'],
+  ['KDRPC', 'sim://?via=kdrpc&build=19041&cpus=2'],
 ];
 const open = (uri: string, sim: SimTarget): Promise<OpenedLink> => openGuest(uri, { simTarget: { backend: sim, dataRegion: sim.layout.dataRegion } });
 

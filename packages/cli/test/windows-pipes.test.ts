@@ -25,8 +25,8 @@ afterEach(async () => {
 let pipes = 0;
 const pipeUri = (what: string): string => `pipe://./pipe/vmkd-test-cli-${process.pid}-${what}-${++pipes}`;
 
-// `vmkd sim`'s default kernel (win10, 256 MiB, 1 CPU) is deterministic: a local instance says where things are.
-const reference = createSimTarget({ build: 'win10-2004-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
+// `vmkd sim`'s default kernel (win10: build 18362, 256 MiB, 1 CPU) is deterministic: a local instance says where things are.
+const reference = createSimTarget({ build: 'win10-1903-x64', memorySize: 256 * 1024 * 1024, cpus: 1 });
 const layout = reference.layout;
 reference.close();
 
@@ -37,7 +37,7 @@ async function startRoute(guest: string, endpoint: string): Promise<{ endpoint: 
 }
 
 /** Attach, version, a verified 64 KiB read, a breakpoint hit, break-in: a whole session through `pipe://`. */
-async function debugThrough(endpoint: string, build = 19041): Promise<void> {
+async function debugThrough(endpoint: string, build = 18362): Promise<void> {
   const connection = await connectDebugger(endpoint);
   connections.push(connection);
   const { session } = connection;
@@ -65,7 +65,7 @@ describe.runIf(onWindows)('the CLI on Windows named pipes', { timeout: 180_000 }
     const again = await connectDebugger(endpoint);
     connections.push(again);
     expect((await again.session.attach({ breakIn: 'never' })).kind).toBe('exception');
-    expect((await again.session.getVersion()).minorVersion).toBe(19041);
+    expect((await again.session.getVersion()).minorVersion).toBe(18362);
   });
 
   it('vmkd sim --listen pipe://… (a second process) → vmkd route serial+pipe://… → pipe:// endpoint → DebuggerSession', async () => {
@@ -97,7 +97,7 @@ describe.runIf(onWindows)('the CLI on Windows named pipes', { timeout: 180_000 }
     connections.push(after);
     // A kernel that has just booted announces itself with a load-symbols stop, as Windows does.
     expect(['loadSymbols', 'exception']).toContain((await after.session.attach()).kind);
-    expect((await after.session.getVersion()).minorVersion).toBe(19041);
+    expect((await after.session.getVersion()).minorVersion).toBe(18362);
     const header = await after.session.readVirtual(layout.kernBase, 2);
     expect(Buffer.from(header.data).toString('latin1')).toBe('MZ');
   });
@@ -119,7 +119,7 @@ describe.runIf(onWindows)('the CLI on Windows named pipes', { timeout: 180_000 }
       () => stack.close(),
       () => sim.close(),
     );
-    await debugThrough(endpoint);
+    await debugThrough(endpoint, 19041);
   });
 
   it('vmkd doctor: the pipe schemes are available, the Unix-socket ones are not', async () => {
@@ -141,7 +141,7 @@ describe.runIf(onWindows)('the CLI on Windows named pipes', { timeout: 180_000 }
     const run = await waitForExit(children.spawnCli(['demo', '--serial-kib', '4', '--accelerated-mib', '1']), 170_000);
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/Windows build 19041, AMD64, KD protocol 6/);
+    expect(run.stdout).toMatch(/Windows build 18362, AMD64, KD protocol 6/);
     expect(run.stdout).toMatch(/breakpoint hit at .* on CPU 0 after \d+ ms; bc 1/);
     expect(run.stdout).toMatch(/the accelerated path read [\d,]+× faster/);
   });

@@ -168,7 +168,7 @@ export interface SimSetup {
    * memory source.
    */
   readonly ramFile?: string;
-  /** E.g. `virtual Windows 10 2004 x64 (build 19041), 256 MiB, 1 CPU`. */
+  /** E.g. `virtual Windows 10 1903 x64 (build 18362), 256 MiB, 1 CPU`. */
   readonly description: string;
   /** A fresh in-process target for these settings; the caller closes it. */
   createTarget(): { readonly backend: TargetBackend; readonly dataRegion: SimFacts['dataRegion']; close(): void };

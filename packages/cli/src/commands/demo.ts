@@ -9,7 +9,7 @@ import { CliErrorCode } from '../errors.js';
 import { outputClosed } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
 import { hexdump } from '../output/hexdump.js';
-import { connectDebugger, createSimBackend, describeSim, openEndpoint, openGuest, resolveBuild, type GivenSimTarget, type OpenedLink, type SimOptions } from '@vmkd/connect';
+import { connectDebugger, createSimBackend, DEFAULT_SIM_OPTIONS, describeSim, openEndpoint, openGuest, resolveBuild, type GivenSimTarget, type OpenedLink, type SimOptions } from '@vmkd/connect';
 import { readExact, readKdDebuggerData, walkModules, walkProcesses } from '../demo/kernel-walk.js';
 import { findOnPath } from './find-on-path.js';
 
@@ -27,7 +27,8 @@ interface Throughput {
   readonly verified: boolean;
 }
 
-const SIM: SimOptions = { build: 'win10', memory: 256 * 1024 * 1024, cpus: 1 };
+/** The kernel a newcomer gets from `vmkd route sim://` too: one default, owned by @vmkd/connect. */
+const SIM: SimOptions = DEFAULT_SIM_OPTIONS;
 
 const addr = (value: bigint): string => {
   const hex = value.toString(16).padStart(16, '0');

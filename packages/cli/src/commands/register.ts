@@ -57,7 +57,7 @@ export function registerCommands(program: Command, runner: ActionRunner): void {
     .description('serve the virtual Windows kernel on a serial-like KDCOM link, for any KD debugger or "vmkd route"')
     .option('--listen <uri>', 'listen for the debugger side: tcp://127.0.0.1:5555, unix:com1.sock, pipe://./pipe/com_1')
     .option('--connect <uri>', 'connect or open instead: tcp://…, unix:…, pipe://…, serial:///dev/pts/3')
-    .option('--build <build>', 'Windows build to imitate: win7, win10, or a full name such as win10-2004-x64', DEFAULT_SIM_OPTIONS.build)
+    .option('--build <build>', 'Windows build to imitate: win7 (7601), win10 (18362), a build number such as 19041, or a full name such as win10-2004-x64', DEFAULT_SIM_OPTIONS.build)
     .addOption(new Option('--memory <size>', 'physical memory (256M, 1G)').argParser(sizeArg('--memory')).default(DEFAULT_SIM_OPTIONS.memory, '256M'))
     .option('--cpus <n>', 'processors', integerArg('--cpus', 1, 64), DEFAULT_SIM_OPTIONS.cpus)
     .option('--baud <bits-per-second>', 'pace the line like a UART at this rate (0 = unpaced)', integerArg('--baud', 0, 10_000_000), 0)

@@ -7,7 +7,7 @@ import { openEndpoint, openGuest, parseEndpointUri, parseGuestUri } from '@vmkd/
 import { fastPathOf, formatFastPathStats } from '@vmkd/vmm-memory';
 import { describeRouteEvent, formatRouteStats } from './route-status.js';
 import { datagramRecord } from './trace-datagram.js';
-import { RADARE2_BUILDS_NOTE, radare2BuildAdvice } from './radare2-builds.js';
+import { radare2BuildAdvice, simGuestBuild, withRadare2Note } from './radare2-builds.js';
 
 export interface RouteCommandOptions {
   readonly trace?: string;
@@ -62,16 +62,16 @@ export async function runRoute(ctx: CommandContext, guestUri: string, endpointUr
   const fastPath = fastPathOf(guest);
 
   const address = endpoint.address ?? endpointUri;
-  // radare2's line carries, as a shell comment, the builds it can debug: it runs as printed.
-  const commands = (endpoint.debuggerCommands ?? []).map((c) =>
-    c.debugger === 'radare2' ? { ...c, command: `${c.command}  # ${RADARE2_BUILDS_NOTE}`, note: c.note === undefined ? RADARE2_BUILDS_NOTE : `${c.note}; ${RADARE2_BUILDS_NOTE}` } : c,
-  );
+  // radare2's line carries, as a shell comment, the builds it can debug (and, for the virtual
+  // kernel, this kernel's build): it runs as printed.
+  const kernelBuild = simGuestBuild(guestSpec);
+  const commands = withRadare2Note(endpoint.debuggerCommands ?? [], kernelBuild);
   ctx.resultLine({ guest: guestUri, endpoint: address, debuggerCommands: commands, ...(options.trace ? { trace: options.trace } : {}) }, () =>
     [address, ...commands.map((c) => c.command)].join('\n'),
   );
   ctx.status(`vmkd route: ${guest.description}`);
   ctx.status(`  → debuggers attach at ${address}${options.trace ? `; tracing to ${options.trace}` : ''}. Ctrl-C stops.`);
-  const r2Advice = commands.some((c) => c.debugger === 'radare2') ? radare2BuildAdvice(guestSpec) : undefined;
+  const r2Advice = commands.some((c) => c.debugger === 'radare2') ? radare2BuildAdvice(kernelBuild) : undefined;
   if (r2Advice !== undefined) ctx.status(ctx.err.yellow(`  ${r2Advice}`));
 
   let debuggerAttached = false;

@@ -17,6 +17,7 @@ import { createSerialTargetLink, type SerialPacketLinkOptions } from '@vmkd/seri
 import { usageError } from '../errors.js';
 import { whenAborted } from '../output/cli-io.js';
 import type { CommandContext } from '../output/command-context.js';
+import { simBuild, withRadare2Note } from './radare2-builds.js';
 
 export interface SimCommandOptions {
   readonly listen?: string;
@@ -117,7 +118,8 @@ async function runSimOverKdnet(ctx: CommandContext, options: SimCommandOptions, 
       if (line !== undefined) ctx.status(ctx.err.dim(`[sim] ${line}`));
     }),
   ];
-  const commands = endpoint.debuggerCommands ?? [];
+  // radare2's line names the builds it can debug and this kernel's, as `vmkd route`'s does.
+  const commands = withRadare2Note(endpoint.debuggerCommands ?? [], simBuild(sim.build));
   ctx.resultLine({ address: endpoint.address, mode: 'kdnet', debuggerCommands: commands, sim: { ...sim, description: describeSim(sim) } }, () =>
     [endpoint.address ?? uri, ...commands.map((c) => c.command)].join('\n'),
   );

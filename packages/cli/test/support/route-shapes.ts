@@ -20,15 +20,21 @@ export function shapeSkipReason(shape: RouteShape, endpoint: 'unix' | 'tcp', als
 
 type Children = ReturnType<typeof createChildTracker>;
 
-/** Starts the guest side of a shape (a `vmkd sim` process, a socat pty pair) and returns the guest URI for `vmkd route`. */
-export async function guestFor(shape: RouteShape, children: Children, dir: string, build = 'win7'): Promise<string> {
+/**
+ * Starts the guest side of a shape (a `vmkd sim` process, a socat pty pair) and returns the guest
+ * URI for `vmkd route`. Without `build` the virtual kernel is the default one a newcomer gets
+ * (no `build=`, no `--build`); with it, that build (`14393`, `win7`, `win10-2004-x64`, …).
+ */
+export async function guestFor(shape: RouteShape, children: Children, dir: string, build?: string): Promise<string> {
+  const query = build === undefined ? '' : `&build=${build}`;
+  const option = build === undefined ? [] : ['--build', build];
   switch (shape) {
     case 'sim-serial':
-      return `sim://?via=serial&baud=0&build=${build}`;
+      return `sim://?via=serial&baud=0${query}`;
     case 'sim-kdrpc':
-      return `sim://?via=kdrpc&build=${build}`;
+      return `sim://?via=kdrpc${query}`;
     case 'sim-process-socket': {
-      const sim = children.spawnCli(['sim', '--listen', `unix:${join(dir, 'com1.sock')}`, '--build', build]);
+      const sim = children.spawnCli(['sim', '--listen', `unix:${join(dir, 'com1.sock')}`, ...option]);
       const [, address] = await waitForOutput(sim, 'stdout', /^(\S+)\n/, 20_000);
       return `serial+${address}`;
     }
@@ -36,7 +42,7 @@ export async function guestFor(shape: RouteShape, children: Children, dir: strin
       const pair = await startPtyPair();
       children.track(pair.process);
       const [simEnd, routeEnd] = pair.paths;
-      const sim = children.spawnCli(['sim', '--connect', `serial://${simEnd}`, '--build', build]);
+      const sim = children.spawnCli(['sim', '--connect', `serial://${simEnd}`, ...option]);
       await waitForOutput(sim, 'stdout', /\n/, 20_000);
       return `serial://${routeEnd}`;
     }

@@ -1,15 +1,25 @@
 import type { SimSetup } from '@vmkd/kd-protocol';
 import { buildNames, buildProfile, createSimTarget, isBuildName, type BuildName } from '@vmkd/sim-target';
 
-/** Short names accepted besides sim-target's full build names. */
-const BUILD_ALIASES: Readonly<Record<string, BuildName>> = { win7: 'win7-sp1-x64', win10: 'win10-2004-x64' };
+/**
+ * Short names accepted besides sim-target's full build names. `win10` is the Windows 10 kernel
+ * every KD client vmkd is tried with has a profile for (radare2 6.2.1 knows x64 builds 7601,
+ * 14393, 17134 and 18362 only, by exact match): 1903, build 18362. Newer kernels are one
+ * `build=` away (`build=19041`); docs/decisions/0030-default-sim-build-18362.md says why.
+ */
+const NAMED_ALIASES: Readonly<Record<string, BuildName>> = { win7: 'win7-sp1-x64', win10: 'win10-1903-x64' };
 
-/** Every value `--build` and `build=` accept. */
-export const SIM_BUILD_CHOICES: readonly string[] = [...Object.keys(BUILD_ALIASES), ...buildNames];
+/** Each build by its number too (`build=18362`, `--build 19041`): the number a debugger shows. */
+const NUMBER_ALIASES: Readonly<Record<string, BuildName>> = Object.fromEntries(buildNames.map((name) => [String(buildProfile(name).buildNumber), name]));
+
+const BUILD_ALIASES: Readonly<Record<string, BuildName>> = { ...NUMBER_ALIASES, ...NAMED_ALIASES };
+
+/** Every value `--build` and `build=` accept: the short names, the full names, the build numbers. */
+export const SIM_BUILD_CHOICES: readonly string[] = [...Object.keys(NAMED_ALIASES), ...buildNames, ...Object.keys(NUMBER_ALIASES)];
 
 /** The virtual kernel's own settings (shared by `sim://` and `vmkd sim`). */
 export interface SimOptions {
-  /** `win7`, `win10`, or one of @vmkd/sim-target's build names (`win10-2004-x64`, …). */
+  /** `win7`, `win10`, a build number (`18362`, `19041`, …) or one of @vmkd/sim-target's build names (`win10-2004-x64`, …). */
   readonly build: string;
   /** Bytes of physical memory. */
   readonly memory: number;
@@ -18,10 +28,11 @@ export interface SimOptions {
   readonly ramFile?: string;
 }
 
+/** `win10` is build 18362 (see NAMED_ALIASES): the default kernel every tested KD client can attach. */
 export const DEFAULT_SIM_OPTIONS: SimOptions = { build: 'win10', memory: 256 * 1024 * 1024, cpus: 1 };
 
 export function resolveBuild(build: string): BuildName | undefined {
-  const resolved = BUILD_ALIASES[build] ?? build;
+  const resolved = Object.hasOwn(BUILD_ALIASES, build) ? BUILD_ALIASES[build] : build;
   return isBuildName(resolved) ? resolved : undefined;
 }
 
