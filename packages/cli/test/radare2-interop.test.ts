@@ -117,7 +117,7 @@ describe.skipIf(!hasR2)('radare2 through vmkd route', () => {
         expect(first.out).toMatch(/Sync done!/);
         expect(first.out).toMatch(/ppid:0 .*System/); // dp walked the kernel's process list
         expect(first.out).toMatch(/\brip = 0x/);
-        expect(first.out).not.toMatch(/Invalid debug io|Could not find a suitable profile/);
+        expect(first.out).not.toMatch(/Invalid debug io|Could not find a suitable profile|Backtrace/);
         const dumped = await readFile(dump);
         expect(dumped.byteLength).toBe(size);
 

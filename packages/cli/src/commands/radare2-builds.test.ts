@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { parseGuestUri } from '@vmkd/connect';
 import { radare2BuildAdvice, radare2Note, RADARE2_BUILDS_NOTE, simGuestBuild, withRadare2Note } from './radare2-builds.js';
 
+interface Line {
+  readonly debugger: string;
+  readonly command: string;
+  readonly note?: string;
+}
 const line = { debugger: 'radare2', command: 'r2 -a x86 -b 64 -D winkd winkd://kd.sock' };
 const windbg = { debugger: 'windbg', command: 'windbg -k com:ipport=9999,port=127.0.0.1' };
 
@@ -10,7 +15,7 @@ describe("radare2's printed line and the build advice", () => {
     const build = simGuestBuild(parseGuestUri('sim://?via=serial&baud=0'));
     expect(build).toBe(18362);
     expect(radare2BuildAdvice(build)).toBeUndefined();
-    const [r2, other] = withRadare2Note([line, windbg], build);
+    const [r2, other] = withRadare2Note<Line>([line, windbg], build);
     expect(r2?.command).toBe(`${line.command}  # radare2 knows x64 Windows builds 6000, 6002, 7601, 9200, 14393, 17134, 18362 only; this kernel is build 18362`);
     expect(r2?.note).toBe(radare2Note(18362));
     expect(other).toEqual(windbg);
