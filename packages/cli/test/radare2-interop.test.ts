@@ -15,7 +15,7 @@ import { guestFor, ROUTE_SHAPES, shapeSkipReason, startRoute, type EndpointAddre
  * the running target. Runs when `r2` is on PATH; radare2 has no TCP client, so the TCP endpoint is
  * reached through a socat Unix bridge (kd-protocol spec §4.1).
  *
- * Builds: the default one (no `build=`: 18362, decision 0030), then 14393 and 17134 by number.
+ * Builds: the default one (no `build=`: 18362, decision 0031), then 14393 and 17134 by number.
  * VMKD_R2_BUILDS=default,14393 runs a subset (the whole matrix is 24 radare2 sessions of about a
  * minute each on a busy machine; CI has no r2, so there it is skipped).
  */

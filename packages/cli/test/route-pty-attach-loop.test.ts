@@ -12,7 +12,7 @@ import { guestFor, shapeSkipReason, startRoute } from './support/route-shapes.js
  * Issue 10 item 1's "100 attaches in a row on one route", over the shape that failed most: a
  * `vmkd sim` process on one end of a socat pty pair, `vmkd route serial://…` on the other, a
  * Unix-socket endpoint. The kernel is the default one (`vmkd sim` with no `--build`: build 18362,
- * decision 0030), as a newcomer gets it. Each attach is a fresh debugger connection that must get
+ * decision 0031), as a newcomer gets it. Each attach is a fresh debugger connection that must get
  * exactly one stop and a working session. VMKD_ATTACH_LOOP sets the count (10 here;
  * docs/endpoints.md has the 100 run).
  */

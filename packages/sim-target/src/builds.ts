@@ -177,7 +177,7 @@ const layout19041: Win10Layout = {
 
 /**
  * Builds radare2 knows (its winkd profiles: 14393, 17134, 18362 SP0 x64, KD spec 4.1 item 4);
- * 18362 is the kernel `vmkd route sim://` and `vmkd sim` serve by default (decision 0030). The
+ * 18362 is the kernel `vmkd route sim://` and `vmkd sim` serve by default (decision 0031). The
  * offsets radare2 walks with (UniqueProcessId, ActiveProcessLinks, Peb, ImageFileName,
  * ThreadListHead, KPROCESS.DirectoryTableBase, ETHREAD.Cid) are the ones those kernels' symbols
  * give, so `dp` on the simulated kernel finds what it would on the real one. The structure sizes

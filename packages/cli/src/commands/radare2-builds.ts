@@ -6,7 +6,7 @@ import { buildNames, buildProfile } from '@vmkd/sim-target';
  * `shlr/winkd/profiles.h`, picked by exact build and service pack in `winkd_get_profile`; checked
  * against the real `r2`). For any other build it attaches, prints "Could not find a suitable
  * profile for the target OS" and every `dp`/`dr` fails, so `vmkd route` names them next to its
- * radare2 line (issue 10 item 8). The virtual kernel's default build is one of them (decision 0030).
+ * radare2 line (issue 10 item 8). The virtual kernel's default build is one of them (decision 0031).
  */
 export const RADARE2_X64_BUILDS: readonly number[] = [6000, 6002, 7601, 9200, 14393, 17134, 18362];
 

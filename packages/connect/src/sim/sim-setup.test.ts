@@ -4,7 +4,7 @@ import { parseGuestUri } from '../open.js';
 import { DEFAULT_SIM_OPTIONS, describeSim, resolveBuild, SIM_BUILD_CHOICES } from './sim-setup.js';
 
 describe('the virtual kernel’s build', () => {
-  it('defaults to 18362, the newest Windows 10 build radare2 6.2.1 has a winkd profile for (decision 0030)', () => {
+  it('defaults to 18362, the newest Windows 10 build radare2 6.2.1 has a winkd profile for (decision 0031)', () => {
     const build = resolveBuild(DEFAULT_SIM_OPTIONS.build);
     expect(build).toBe('win10-1903-x64');
     expect(buildProfile(build!).buildNumber).toBe(18362);

@@ -5,7 +5,7 @@ import { buildNames, buildProfile, createSimTarget, isBuildName, type BuildName 
  * Short names accepted besides sim-target's full build names. `win10` is the Windows 10 kernel
  * every KD client vmkd is tried with has a profile for (radare2 6.2.1 knows x64 builds 7601,
  * 14393, 17134 and 18362 only, by exact match): 1903, build 18362. Newer kernels are one
- * `build=` away (`build=19041`); docs/decisions/0030-default-sim-build-18362.md says why.
+ * `build=` away (`build=19041`); docs/decisions/0031-default-sim-build-18362.md says why.
  */
 const NAMED_ALIASES: Readonly<Record<string, BuildName>> = { win7: 'win7-sp1-x64', win10: 'win10-1903-x64' };
 
