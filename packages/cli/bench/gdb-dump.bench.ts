@@ -1,27 +1,43 @@
 /**
  * Bench: 16 MiB read through gdb's `dump binary memory` (RSP `m` packets → the endpoint's
  * DebuggerSession → router → guest transport → virtual kernel) against the same 16 MiB read by
- * vmkd's own DebuggerSession on the same route. Both run against the same stopped kernel; gdb's
- * time is taken inside gdb (Python's clock around the dump), so its start-up is not counted, and
- * so is gdb's own CPU time for the dump (time.process_time()): decoding the hex of `m` replies is
- * gdb's work, and on a 2-CPU machine it bounds what any stub can reach. The CPU time of this
- * process (sim, transport, router, endpoint) is taken around each read as well.
+ * vmkd's own DebuggerSession on the same route, and against gdb's own ceiling: the same dump from
+ * an RSP server that answers every `m` instantly from memory (bench/instant-rsp-server.ts). All
+ * three run against the same stopped kernel, interleaved run by run. gdb's time is taken inside
+ * gdb (Python's clock around the dump), so its start-up is not counted, and so is gdb's own CPU
+ * time for the dump (time.process_time()). The CPU time of this process (sim, transport, router,
+ * endpoint) is taken around each read as well.
  *
  *   npm run bench -w @vmkd/cli            (or: node --import tsx --conditions=@vmkd/source bench/gdb-dump.bench.ts)
+ *   … -- --via serial --runs 5 --packet-size 1ed00
  *
- * Prints one Markdown row per guest transport and PacketSize: median of 3 runs each, and the
- * ratio gdb / own with its spread (lowest … highest of the runs).
+ * Prints one Markdown row per guest transport and PacketSize: medians of the runs, the ratio gdb /
+ * own with its spread (lowest … highest of the runs), gdb's ceiling and the two ratios that
+ * split the gap: gdb / ceiling (what the endpoint adds over an instant stub) and ceiling / own
+ * (what gdb alone costs against vmkd's whole read: at 1.0 or above no stub can reach 2×).
  */
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openSimRoute, type GuestVia } from '../test/gdb-remote/sim-route.js';
+import { openInstantRspServer } from './instant-rsp-server.js';
 
 const SIZE = 16 * 1024 * 1024;
-const RUNS = 3;
+
+const { values: args } = parseArgs({
+  options: {
+    via: { type: 'string', multiple: true },
+    runs: { type: 'string', default: '3' },
+    'packet-size': { type: 'string', multiple: true },
+  },
+});
+const RUNS = Number(args.runs);
+const VIAS = (args.via ?? ['serial', 'kdrpc']) as GuestVia[];
+// The default PacketSize (one `m` = sixteen full KD reads) and the old 0x3da0 (one `m` = two).
+const PACKET_SIZES = (args['packet-size'] ?? ['1ed00', '3da0']).map((h) => parseInt(h, 16));
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -72,6 +88,8 @@ interface Row {
   readonly gdbCpu: number;
   readonly endpointCpu: number;
   readonly ratios: readonly number[];
+  readonly ceiling: number;
+  readonly ceilingCpu: number;
 }
 
 async function cell(via: GuestVia, packetSize: number): Promise<Row> {
@@ -82,21 +100,33 @@ async function cell(via: GuestVia, packetSize: number): Promise<Row> {
     await session.attach();
     const base = r.sim.layout.dataRegion.virtualBase + 0x1000n;
     const buffer = new Uint8Array(SIZE);
+    const got = await session.readVirtualInto(base, buffer);
+    if (got.bytesRead !== SIZE) throw new Error(`own read stopped at ${got.bytesRead}`);
+    // gdb's ceiling: the same bytes from a server that answers at once (frames cached by an untimed first dump).
+    const instant = await openInstantRspServer(buffer.slice(), base, packetSize);
     const own: number[] = [];
     const ownCpu: number[] = [];
     const gdb: GdbRun[] = [];
     const endpointCpu: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      const got = await session.readVirtualInto(base, buffer);
-      own.push((performance.now() - t0) / 1000);
-      ownCpu.push(cpuSeconds(c0));
-      if (got.bytesRead !== SIZE) throw new Error(`own read stopped at ${got.bytesRead}`);
-      const c1 = process.cpuUsage();
-      gdb.push(await gdbDump(r.endpoint.port, base, file));
-      endpointCpu.push(cpuSeconds(c1));
-      if (Buffer.compare(readFileSync(file), buffer) !== 0) throw new Error('gdb dump differs from the own read');
+    const ceiling: GdbRun[] = [];
+    try {
+      await gdbDump(instant.port, base, file);
+      for (let i = 0; i < RUNS; i++) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const again = await session.readVirtualInto(base, buffer);
+        own.push((performance.now() - t0) / 1000);
+        ownCpu.push(cpuSeconds(c0));
+        if (again.bytesRead !== SIZE) throw new Error(`own read stopped at ${again.bytesRead}`);
+        const c1 = process.cpuUsage();
+        gdb.push(await gdbDump(r.endpoint.port, base, file));
+        endpointCpu.push(cpuSeconds(c1));
+        if (Buffer.compare(readFileSync(file), buffer) !== 0) throw new Error('gdb dump differs from the own read');
+        ceiling.push(await gdbDump(instant.port, base, file));
+        if (Buffer.compare(readFileSync(file), buffer) !== 0) throw new Error('gdb dump from the instant server differs from the own read');
+      }
+    } finally {
+      await instant.close();
     }
     return {
       via,
@@ -107,6 +137,8 @@ async function cell(via: GuestVia, packetSize: number): Promise<Row> {
       gdbCpu: median(gdb.map((g) => g.gdbCpu)),
       endpointCpu: median(endpointCpu),
       ratios: gdb.map((g, i) => g.seconds / own[i]),
+      ceiling: median(ceiling.map((g) => g.seconds)),
+      ceilingCpu: median(ceiling.map((g) => g.gdbCpu)),
     };
   } finally {
     rmSync(file, { force: true });
@@ -115,15 +147,16 @@ async function cell(via: GuestVia, packetSize: number): Promise<Row> {
 }
 
 const rows: Row[] = [];
-// The default PacketSize (one `m` = sixteen full KD reads) and the old 0x3da0 (one `m` = two).
-for (const via of ['serial', 'kdrpc'] as const) for (const packetSize of [0x1ed00, 0x3da0]) rows.push(await cell(via, packetSize));
+for (const via of VIAS) for (const packetSize of PACKET_SIZES) rows.push(await cell(via, packetSize));
 console.log(`16 MiB read, median of ${RUNS} (${new Date().toISOString()}, node ${process.version})\n`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs\n`);
-console.log('| route (guest → gdb://) | PacketSize | DebuggerSession (CPU) | gdb `dump binary memory` | gdb / own (runs) | gdb\'s CPU | vmkd process CPU during gdb |');
-console.log('|---|---|---|---|---|---|---|');
+console.log(
+  "| route (guest → gdb://) | PacketSize | DebuggerSession (CPU) | gdb `dump binary memory` | gdb / own (runs) | gdb's ceiling (instant stub) | gdb / ceiling | ceiling / own | gdb's CPU (at ceiling) | vmkd process CPU during gdb |",
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const spread = `${Math.min(...r.ratios).toFixed(1)}–${Math.max(...r.ratios).toFixed(1)}`;
   console.log(
-    `| sim via ${r.via} (unpaced, in-process) | 0x${r.packetSize.toString(16)} | ${r.own.toFixed(3)} s (${r.ownCpu.toFixed(2)} s) | ${r.gdb.toFixed(3)} s | ${(r.gdb / r.own).toFixed(2)}× (${spread}) | ${r.gdbCpu.toFixed(2)} s | ${r.endpointCpu.toFixed(2)} s |`,
+    `| sim via ${r.via} (unpaced, in-process) | 0x${r.packetSize.toString(16)} | ${r.own.toFixed(3)} s (${r.ownCpu.toFixed(2)} s) | ${r.gdb.toFixed(3)} s | ${(r.gdb / r.own).toFixed(2)}× (${spread}) | ${r.ceiling.toFixed(3)} s | ${(r.gdb / r.ceiling).toFixed(2)}× | ${(r.ceiling / r.own).toFixed(2)}× | ${r.gdbCpu.toFixed(2)} s (${r.ceilingCpu.toFixed(2)} s) | ${r.endpointCpu.toFixed(2)} s |`,
   );
 }

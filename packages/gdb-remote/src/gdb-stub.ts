@@ -10,8 +10,9 @@ import type { KernelState } from './kernel/kernel-state.js';
 import { REGISTERS } from './registers/register-map.js';
 import { allRegistersHex, registerHex, splitAllRegisters, writeRegister, type RegisterPart } from './registers/register-file.js';
 import { TARGET_XML } from './registers/target-xml.js';
+import { lldbRawReply, type BinaryReadDialect } from './rsp/binary-reply.js';
 import { toHex } from './rsp/hex.js';
-import { encodeHexPacket } from './rsp/rsp-encoder.js';
+import { encodeBinaryPacket, encodeHexPacket } from './rsp/rsp-encoder.js';
 
 /** What one command produces: packets to send in order (O packets first), and whether the client is done. */
 /** A reply already framed (the hex memory reply, built without strings). */
@@ -41,6 +42,8 @@ const E_FAULT = 'E0e';
 const E_TARGET = 'E05';
 /** How long one wait for a stop lasts before it is simply renewed (a kernel may run for days). */
 const RUN_WAIT_MS = 3_600_000;
+/** gdb's `x` reply starts with `b` (rsp/binary-reply.ts). */
+const BINARY_PREFIX = 0x62;
 
 const one = (packet: string | Uint8Array | FramedPacket): StubReply => ({ packets: [packet] });
 
@@ -64,6 +67,10 @@ export class GdbStub {
   /** Hardware breakpoints and watchpoints this client armed (the same rule). */
   private readonly plantedHardware = new Set<HardwareSlot>();
   private librariesDocument: Uint8Array | undefined;
+  /** The client said `binary-upload+` in qSupported: it knows gdb's `x` reply. */
+  private clientKnowsBinaryUpload = false;
+  /** How `x` is answered: gdb's way until a client that did not say so probes with `x0,0`. */
+  private binaryDialect: BinaryReadDialect = 'gdb';
 
   constructor(
     private readonly kernel: KernelState,
@@ -112,8 +119,9 @@ export class GdbStub {
   private async run(command: GdbCommand): Promise<StubReply> {
     switch (command.kind) {
       case 'supported':
+        this.clientKnowsBinaryUpload = command.features.includes('binary-upload+');
         return one(
-          `PacketSize=${this.options.packetSize.toString(16)};QStartNoAckMode+;qXfer:features:read+;qXfer:libraries:read+;swbreak+;hwbreak+;vContSupported+`,
+          `PacketSize=${this.options.packetSize.toString(16)};QStartNoAckMode+;qXfer:features:read+;qXfer:libraries:read+;swbreak+;hwbreak+;vContSupported+;binary-upload+`,
         );
       case 'start-no-ack':
         return { packets: ['OK'], noAck: true };
@@ -167,12 +175,15 @@ export class GdbStub {
         return one(await this.writeRegisters(parts.map((p, i) => [i, p])));
       }
       case 'read-memory': {
-        if (command.length > this.options.packetSize / 2) return one(E_BAD_PACKET);
-        const r = await this.kernel.readAhead.read(command.address, command.length, this.generalCpu());
-        this.kernel.shadowBreakpoints(command.address, r.data);
+        if (command.length === 0) return one('');
+        // A longer request gets what fits in one packet: both gdb and lldb take a short reply as a
+        // partial read and ask for the rest (gdb manual, `m`: "fewer bytes than requested").
+        const data = await this.readMemory(command.address, Math.min(command.length, Math.floor(this.options.packetSize / 2)));
         // gdb wants the readable prefix; an error only when nothing at all could be read.
-        return one(r.bytesRead === 0 && command.length > 0 ? E_FAULT : { frame: encodeHexPacket(r.data) });
+        return one(data === undefined ? E_FAULT : { frame: encodeHexPacket(data) });
       }
+      case 'read-memory-binary':
+        return this.readMemoryBinary(command.address, command.length);
       case 'write-memory': {
         if (command.data.length === 0) return one('OK');
         const r = await this.session.writeVirtual(command.address, command.data, { processor: this.generalCpu() });
@@ -216,6 +227,34 @@ export class GdbStub {
       case 'unsupported':
         return one('');
     }
+  }
+
+  /** The readable prefix of a read (breakpoints shadowed), or undefined when nothing is readable. */
+  private async readMemory(address: bigint, length: number): Promise<Uint8Array | undefined> {
+    const r = await this.kernel.readAhead.read(address, length, this.generalCpu());
+    if (r.bytesRead === 0) return undefined;
+    const data = r.data.subarray(0, r.bytesRead);
+    this.kernel.shadowBreakpoints(address, data);
+    return data;
+  }
+
+  /** `x` in the client's dialect (rsp/binary-reply.ts). */
+  private async readMemoryBinary(address: bigint, length: number): Promise<StubReply> {
+    if (length === 0) {
+      // lldb's probe (lldbgdbremote.md, "x"): `OK` means "x is here, answered lldb's way".
+      if (!this.clientKnowsBinaryUpload) {
+        this.binaryDialect = 'lldb';
+        return one('OK');
+      }
+      return one({ frame: encodeBinaryPacket(BINARY_PREFIX, new Uint8Array(0)) });
+    }
+    // The reply is `b` + the bytes, escaped: a packet's worth of data (clients grow their buffer
+    // for the escapes; they take a shorter reply as a partial read).
+    const data = await this.readMemory(address, Math.min(length, this.options.packetSize - 1));
+    if (data === undefined) return one(E_FAULT);
+    if (this.binaryDialect === 'gdb') return one({ frame: encodeBinaryPacket(BINARY_PREFIX, data) });
+    const raw = lldbRawReply(data, length);
+    return one(raw === undefined ? E_FAULT : { frame: encodeBinaryPacket(undefined, raw) });
   }
 
   private validThread(thread: number): boolean {
@@ -454,6 +493,8 @@ export class GdbStub {
    */
   async clientGone(): Promise<void> {
     this.gone = true;
+    // Nobody will ask for the blocks read ahead for this client.
+    this.kernel.readAhead.invalidate();
     try {
       if (this.session.state === 'running') await this.session.breakIn({ timeoutMs: 30_000 });
       await this.removeOwnBreakpoints();

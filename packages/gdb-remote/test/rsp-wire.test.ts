@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGdbEndpoint, GdbRemoteErrorCode, type GdbEndpointNotice } from '../src/index.js';
 import { encodeRspPacket } from '../src/rsp/rsp-encoder.js';
-import { GlobalOffset } from '@vmkd/sim-target';
+import { GlobalOffset, fillExpected } from '@vmkd/sim-target';
 import { openSimRoute, type SimRoute } from './sim-route.js';
 
 /** A raw RSP client on a real socket: what arrives is kept as text, so acks are visible. */
@@ -53,6 +53,18 @@ class RawClient {
   }
 }
 
+/** The next reply's body, checksum checked and escapes undone (binary replies: `x`). */
+async function binaryReply(c: RawClient): Promise<Uint8Array> {
+  const m = await c.expect(/^\$([^#]*)#([0-9a-f]{2})/);
+  const raw = Buffer.from(m[1], 'latin1');
+  let sum = 0;
+  for (const b of raw) sum += b;
+  expect((sum & 0xff).toString(16).padStart(2, '0')).toBe(m[2]);
+  const out: number[] = [];
+  for (let i = 0; i < raw.length; i++) out.push(raw[i] === 0x7d ? raw[++i] ^ 0x20 : raw[i]);
+  return Uint8Array.from(out);
+}
+
 describe('the RSP wire, with a raw client on a real socket', () => {
   let r: SimRoute;
   const notices: GdbEndpointNotice[] = [];
@@ -68,7 +80,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
   it('acks packets, asks again for a bad checksum, resends on -, answers bad packets with E, then drops acks on QStartNoAckMode', async () => {
     const c = await RawClient.open(r.endpoint.port);
     c.packet('qSupported:swbreak+');
-    await c.expect(/^\+\$PacketSize=1ed00;QStartNoAckMode\+;qXfer:features:read\+;qXfer:libraries:read\+;swbreak\+;hwbreak\+;vContSupported\+#[0-9a-f]{2}/);
+    await c.expect(/^\+\$PacketSize=1ed00;QStartNoAckMode\+;qXfer:features:read\+;qXfer:libraries:read\+;swbreak\+;hwbreak\+;vContSupported\+;binary-upload\+#[0-9a-f]{2}/);
     c.send('+$?#00');
     await c.expect(/^-/);
     c.packet('?');
@@ -95,6 +107,77 @@ describe('the RSP wire, with a raw client on a real socket', () => {
     await c.expect(/^\$E0e#da/);
     c.packet('D');
     await c.expect(/^\$OK#9a/);
+    await c.untilClosed();
+  });
+
+  it("answers x gdb's way (b + the bytes, escaped) to a client that announced binary-upload", async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    c.packet('qSupported:multiprocess+;binary-upload+;swbreak+');
+    await c.expect(/binary-upload\+#[0-9a-f]{2}/);
+    c.packet('QStartNoAckMode');
+    await c.expect(/\$OK#9a/);
+    c.send('+');
+    c.packet('?');
+    await c.expect(/^\$T05[^#]*#[0-9a-f]{2}/);
+    c.packet('x0,0');
+    await c.expect(/^\$b#62/);
+    // Across three KD reads, and long enough that the random bytes hold every character to escape.
+    const at = r.sim.layout.dataRegion.virtualBase + 0x3333n;
+    c.packet(`x${at.toString(16)},2000`);
+    const body = await binaryReply(c);
+    expect(body[0]).toBe(0x62);
+    expect(Buffer.compare(body.subarray(1), fillExpected(at, new Uint8Array(0x2000)))).toBe(0);
+    c.packet('x10,4');
+    await c.expect(/^\$E0e#da/);
+    c.packet('k');
+    await c.untilClosed();
+  });
+
+  it("answers x lldb's way (the bytes alone) after lldb's x0,0 probe, never sending what lldb would take for OK or an error", async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    c.packet('qSupported:xmlRegisters=i386,arm,mips,arc;multiprocess+;fork-events+;vfork-events+');
+    await c.expect(/binary-upload\+#[0-9a-f]{2}/);
+    c.packet('QStartNoAckMode');
+    await c.expect(/\$OK#9a/);
+    c.send('+');
+    c.packet('?');
+    await c.expect(/^\$T05[^#]*#[0-9a-f]{2}/);
+    c.packet('x0,0');
+    await c.expect(/^\$OK#9a/);
+    const at = r.sim.layout.dataRegion.virtualBase + 0x7777n;
+    c.packet(`x${at.toString(16)},1000`);
+    expect(Buffer.compare(await binaryReply(c), fillExpected(at, new Uint8Array(0x1000)))).toBe(0);
+    // Memory that reads "E12", "OK", "+": each reply is still data to lldb.
+    const odd = r.sim.layout.dataRegion.virtualBase + 0x100000n;
+    const h = (v: bigint): string => v.toString(16);
+    c.packet(`M${h(odd)},6:4531324f4b2b`);
+    await c.expect(/^\$OK#9a/);
+    c.packet(`x${h(odd)},3`);
+    expect(Buffer.from(await binaryReply(c)).toString('latin1')).toBe('E');
+    c.packet(`x${h(odd + 1n)},2`);
+    expect(Buffer.from(await binaryReply(c)).toString('latin1')).toBe('12');
+    c.packet(`x${h(odd + 3n)},2`);
+    expect(Buffer.from(await binaryReply(c)).toString('latin1')).toBe('O');
+    c.packet(`x${h(odd + 5n)},1`);
+    expect(Buffer.from(await binaryReply(c)).toString('latin1')).toBe('+\u0000');
+    c.packet(`M${h(odd)},6:${Buffer.from(fillExpected(odd, new Uint8Array(6))).toString('hex')}`);
+    await c.expect(/^\$OK#9a/);
+    c.packet('k');
+    await c.untilClosed();
+  });
+
+  it('answers an m longer than a packet with the part that fits (a partial read), not an error', async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    c.packet('QStartNoAckMode');
+    await c.expect(/\$OK#9a/);
+    c.packet('?');
+    await c.expect(/\$T05[^#]*#[0-9a-f]{2}/);
+    const at = r.sim.layout.dataRegion.virtualBase + 0x9000n;
+    c.packet(`m${at.toString(16)},20000`);
+    const m = await c.expect(/^\$([0-9a-f]*)#[0-9a-f]{2}/);
+    expect(m[1].length).toBe(0x1ed00);
+    expect(m[1]).toBe(Buffer.from(fillExpected(at, new Uint8Array(0x1ed00 / 2))).toString('hex'));
+    c.packet('k');
     await c.untilClosed();
   });
 

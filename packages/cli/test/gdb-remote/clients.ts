@@ -72,9 +72,11 @@ export function runGdb(port: number, commands: readonly string[], timeoutMs?: nu
   return startGdb(port, commands, timeoutMs).done;
 }
 
-/** lldb in batch mode; each entry of `commands` is one `-o` after `gdb-remote`. */
-export function runLldb(port: number, commands: readonly string[], timeoutMs = 120_000): Promise<ClientRun> {
-  const args = ['--batch', '--no-lldbinit', '-o', `gdb-remote 127.0.0.1:${port}`];
+/** lldb in batch mode; each entry of `commands` is one `-o` after `gdb-remote`, of `before` one before it. */
+export function runLldb(port: number, commands: readonly string[], timeoutMs = 120_000, before: readonly string[] = []): Promise<ClientRun> {
+  const args = ['--batch', '--no-lldbinit'];
+  for (const c of before) args.push('-o', c);
+  args.push('-o', `gdb-remote 127.0.0.1:${port}`);
   for (const c of commands) args.push('-o', c);
   return run('lldb', args, timeoutMs).done;
 }

@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GlobalOffset } from '@vmkd/sim-target';
+import { GlobalOffset, fillExpected } from '@vmkd/sim-target';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientUnavailable, runLldb } from './clients.js';
 import { openSimRoute, type GuestVia, type SimRoute } from './sim-route.js';
@@ -91,6 +91,38 @@ describe.each<GuestVia>(['serial', 'kdrpc'])('real lldb (gdb-remote) through a r
     expect(output).toMatch(new RegExp(`-> +0x${at.toString(16)}: nop`));
     expect(output).toMatch(/^fffff80000000000 +fffff80000800000 +ntoskrnl\.exe$/m);
     expect(output).toMatch(/hal\.dll$/m);
+  });
+
+  it.skipIf(lldbMissing !== undefined)("reads memory with lldb's binary x packet; memory that looks like OK, E12 or + comes back as data", async () => {
+    const odd = r.sim.layout.dataRegion.virtualBase + 0x200000n + (via === 'kdrpc' ? 0x1000n : 0n);
+    const h = (v: bigint): string => `0x${v.toString(16)}`;
+    const original = [...fillExpected(odd, new Uint8Array(6))].map((b) => `0x${b.toString(16)}`);
+    const log = join(tmpdir(), `vmkd-lldb-packets-${process.pid}-${via}.log`);
+    try {
+      const { output } = await runLldb(port, [
+        // Each read goes to the stub as asked, not through lldb's 512-byte cache lines.
+        'settings set target.process.disable-memory-cache true',
+        `memory write --size 1 ${h(odd)} 0x45 0x31 0x32 0x4f 0x4b 0x2b`,
+        `memory read --size 1 --count 3 --format x ${h(odd)}`,
+        `memory read --size 1 --count 2 --format x ${h(odd + 3n)}`,
+        `memory read --size 1 --count 1 --format x ${h(odd + 5n)}`,
+        `memory write --size 1 ${h(odd)} ${original.join(' ')}`,
+        `memory read --size 1 --count 6 --format x ${h(odd)}`,
+        'detach',
+      ], undefined, [`log enable -f ${log} gdb-remote packets`]);
+      expect(output).toMatch(new RegExp(`^${h(odd)}: 0x45 0x31 0x32$`, 'm'));
+      expect(output).toMatch(new RegExp(`^${h(odd + 3n)}: 0x4f 0x4b$`, 'm'));
+      expect(output).toMatch(new RegExp(`^${h(odd + 5n)}: 0x2b$`, 'm'));
+      expect(output).toMatch(new RegExp(`^${h(odd)}: ${original.map((b) => `0x${b.slice(2).padStart(2, '0')}`).join(' ')}$`, 'm'));
+      const packets = await readFile(log, 'latin1');
+      // lldb's probe, answered OK, then its reads as x packets.
+      expect(packets).toMatch(/send packet: \$x0,0#/);
+      expect(packets).toMatch(/read packet: \$OK#9a/);
+      expect(packets).toMatch(new RegExp(`send packet: \\$x${odd.toString(16)},3#`));
+      expect(packets).not.toMatch(new RegExp(`send packet: \\$m${odd.toString(16)},`));
+    } finally {
+      await rm(log, { force: true });
+    }
   });
 
   it.skipIf(lldbMissing !== undefined)('memory read of 1 MiB to a file equals vmkd\'s own read; a second lldb follows', async () => {

@@ -8,6 +8,8 @@ const parse = (text: string) => parseGdbCommand(Uint8Array.from(Buffer.from(text
 describe('parseGdbCommand', () => {
   it('parses the memory, register and breakpoint packets', () => {
     expect(parse('mfffff80000000000,20')).toEqual({ kind: 'read-memory', address: 0xfffff80000000000n, length: 0x20 });
+    expect(parse('xfffff80000000000,1ed00')).toEqual({ kind: 'read-memory-binary', address: 0xfffff80000000000n, length: 0x1ed00 });
+    expect(parse('x0,0')).toEqual({ kind: 'read-memory-binary', address: 0n, length: 0 });
     expect(parse('M1000,2:cc90')).toEqual({ kind: 'write-memory', address: 0x1000n, data: Uint8Array.of(0xcc, 0x90) });
     expect(parse('X1000,2:\u0000#')).toEqual({ kind: 'write-memory', address: 0x1000n, data: Uint8Array.of(0, 0x23) });
     expect(parse('p10')).toEqual({ kind: 'read-register', regnum: 16 });
@@ -30,7 +32,7 @@ describe('parseGdbCommand', () => {
   });
 
   it('answers malformed packets with `bad` (an E reply) and unknown ones with `unsupported` (the empty reply)', () => {
-    for (const text of ['mzz,1', 'm1000', 'M1000,4:cc', 'X1000,4:ab', 'Hx1', 'Z9,1,1', 'p', 'Pzz=00', 'vCont;q', 'qRcmd,zz', 'Gabc']) {
+    for (const text of ['mzz,1', 'm1000', 'x1000', 'x1000,zz', 'M1000,4:cc', 'X1000,4:ab', 'Hx1', 'Z9,1,1', 'p', 'Pzz=00', 'vCont;q', 'qRcmd,zz', 'Gabc']) {
       expect(parse(text).kind, text).toBe('bad');
     }
     for (const text of ['', 'vMustReplyEmpty', 'qTStatus', '!', 'jThreadsInfo', 'qXfer:exec-file:read:x']) {

@@ -14,6 +14,8 @@ export type GdbCommand =
   | { readonly kind: 'read-register'; readonly regnum: number }
   | { readonly kind: 'write-register'; readonly regnum: number; readonly data: Uint8Array }
   | { readonly kind: 'read-memory'; readonly address: bigint; readonly length: number }
+  /** `x`: the binary read (gdb 16's and lldb's; rsp/binary-reply.ts says how they differ). */
+  | { readonly kind: 'read-memory-binary'; readonly address: bigint; readonly length: number }
   | { readonly kind: 'write-memory'; readonly address: bigint; readonly data: Uint8Array }
   | { readonly kind: 'continue'; readonly address: bigint | undefined }
   | { readonly kind: 'step'; readonly address: bigint | undefined }
@@ -89,6 +91,10 @@ export function parseGdbCommand(data: Uint8Array): GdbCommand {
     case 'm': {
       const al = parseAddressLength(rest);
       return al === undefined ? bad('m: expected addr,length in hex') : { kind: 'read-memory', ...al };
+    }
+    case 'x': {
+      const al = parseAddressLength(rest);
+      return al === undefined ? bad('x: expected addr,length in hex') : { kind: 'read-memory-binary', ...al };
     }
     case 'M': {
       const colon = rest.indexOf(':');

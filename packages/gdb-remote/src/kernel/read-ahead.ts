@@ -1,45 +1,114 @@
-import type { DebuggerSession, MemoryReadResult } from '@vmkd/kd-protocol';
+import { KdLimits, NtStatus, type DebuggerSession, type MemoryReadResult } from '@vmkd/kd-protocol';
+
+/** One predicted client request: the block at `address`, filled one KD read at a time. */
+interface Block {
+  readonly address: bigint;
+  readonly length: number;
+  readonly processor: number;
+  readonly data: Uint8Array;
+  filled: number;
+  /** The reads stopped short (unreadable memory, a failed KD request, or the block was dropped). */
+  ended: boolean;
+  /** The client asked for this block; it leaves the queue once complete. */
+  taken: boolean;
+  readonly waiters: (() => void)[];
+}
 
 /**
- * Sequential read-ahead for bulk memory reads (gdb's `dump`, lldb's `memory read`): after a full
- * read of at least `minLength` bytes at A, the next equally long block at A + length is read
- * while the reply travels to the client and the client asks for it. The client's round trip and
- * the KD reads then overlap instead of adding up. A prefetch is only used for the exact next
- * block on the same CPU, and is dropped whenever anything may have changed memory (a write, a
- * breakpoint, the kernel running).
+ * Sequential read-ahead for bulk memory reads (gdb's `dump`, lldb's `memory read`). RSP clients
+ * ask for one block at a time and wait for it, so without read-ahead the KD reads of block N+1
+ * only start once the client has decoded block N and asked again: the two processes take turns.
+ * After a full read of at least `minLength` bytes at A, the next `depth` equally long blocks are
+ * read from the kernel while the reply travels and the client decodes it, so the KD reads and the
+ * client's work overlap.
+ *
+ * The prefetch runs one KD read (at most 3,944 bytes) at a time and looks at its queue before each
+ * one: when the client asks for anything else, or memory may have changed (a write, a breakpoint,
+ * the kernel resuming), the queue is dropped and the next request waits for at most the one KD
+ * read in flight, however slow the line (KD has no way to cancel a request it sent). A block is
+ * served once, to the exact request it predicted; nothing is kept across requests.
  */
 export class ReadAhead {
-  private pending: { address: bigint; length: number; processor: number; result: Promise<MemoryReadResult> } | undefined;
-  private generation = 0;
+  private blocks: Block[] = [];
+  private pumping = false;
 
   constructor(
     private readonly session: DebuggerSession,
     private readonly minLength = 4096,
+    private readonly depth = 2,
+    private readonly chunk: number = KdLimits.MaxManipulateData,
   ) {}
 
   async read(address: bigint, length: number, processor: number): Promise<MemoryReadResult> {
-    const p = this.pending;
-    this.pending = undefined;
-    let result: MemoryReadResult;
-    if (p !== undefined && p.address === address && p.length === length && p.processor === processor) {
-      result = await p.result;
-    } else {
-      result = await this.session.readVirtual(address, length, { processor });
+    const head = this.blocks.find((b) => !b.taken);
+    if (head !== undefined && head.address === address && head.length === length && head.processor === processor) {
+      head.taken = true;
+      // Queue the next blocks before waiting, so the KD reads run on without a gap.
+      this.extend(address + BigInt(length), length, processor);
+      await this.settled(head);
+      this.blocks = this.blocks.filter((b) => b !== head);
+      if (head.filled === length) return { data: head.data, bytesRead: length, status: NtStatus.Success };
+      // Short: the direct read below reports exactly what the kernel says about it.
     }
-    if (result.bytesRead === length && length >= this.minLength) {
-      const generation = this.generation;
-      const next = address + BigInt(length);
-      const prefetch = this.session.readVirtual(next, length, { processor });
-      // A failed prefetch is simply not used; the client's own request will report the error.
-      prefetch.catch(() => undefined);
-      if (generation === this.generation) this.pending = { address: next, length, processor, result: prefetch };
-    }
+    this.invalidate();
+    const result = await this.session.readVirtual(address, length, { processor });
+    if (result.bytesRead === length && length >= this.minLength) this.extend(address + BigInt(length), length, processor);
     return result;
   }
 
-  /** Memory may have changed (or the kernel runs): forget the prefetched block. */
+  /** Memory may have changed (or the kernel runs), or the client went: drop everything queued. */
   invalidate(): void {
-    this.generation++;
-    this.pending = undefined;
+    const dropped = this.blocks;
+    this.blocks = [];
+    for (const b of dropped) {
+      b.ended = true;
+      this.wake(b);
+    }
+  }
+
+  /** Queues blocks from `next` on until `depth` untaken ones wait, and keeps the reads going. */
+  private extend(next: bigint, length: number, processor: number): void {
+    // The untaken blocks are always the run that starts at `next` (a mismatch empties the queue).
+    let waiting = this.blocks.filter((b) => !b.taken).length;
+    let at = next + BigInt(waiting * length);
+    for (; waiting < this.depth; waiting++, at += BigInt(length)) {
+      this.blocks.push({ address: at, length, processor, data: new Uint8Array(length), filled: 0, ended: false, taken: false, waiters: [] });
+    }
+    void this.pump();
+  }
+
+  /** The one read loop: the first block still missing bytes gets its next KD read. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const b = this.blocks.find((x) => !x.ended && x.filled < x.length);
+        if (b === undefined) return;
+        const n = Math.min(this.chunk, b.length - b.filled);
+        let got = 0;
+        try {
+          const r = await this.session.readVirtualInto(b.address + BigInt(b.filled), b.data.subarray(b.filled, b.filled + n), { processor: b.processor });
+          got = r.bytesRead;
+        } catch {
+          // A failed prefetch is simply not used; the client's own request reports the error.
+        }
+        if (b.ended) continue; // dropped while the read was in flight
+        b.filled += got;
+        if (got < n) b.ended = true;
+        if (b.ended || b.filled === b.length) this.wake(b);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private settled(b: Block): Promise<void> {
+    if (b.ended || b.filled === b.length) return Promise.resolve();
+    return new Promise((resolve) => b.waiters.push(resolve));
+  }
+
+  private wake(b: Block): void {
+    for (const w of b.waiters.splice(0)) w();
   }
 }

@@ -1,7 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { decodeRsp, expandBody, initialRspDecoderState, type RspEvent } from './rsp-decoder.js';
-import { encodeHexPacket, encodeRspPacket } from './rsp-encoder.js';
+import { lldbRawReply } from './binary-reply.js';
+import { encodeBinaryPacket, encodeHexPacket, encodeRspPacket } from './rsp-encoder.js';
 
 const ascii = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'latin1'));
 const sum = (text: string): string => ([...ascii(text)].reduce((a, b) => a + b, 0) & 0xff).toString(16).padStart(2, '0');
@@ -92,5 +93,42 @@ describe('the hex memory reply', () => {
     backing.set(bytes, shift);
     const data = backing.subarray(shift);
     expect(Buffer.from(encodeHexPacket(data))).toEqual(Buffer.from(encodeRspPacket(Buffer.from(bytes).toString('hex'))));
+  });
+});
+
+describe('the binary (x) memory reply', () => {
+  test.prop([fc.uint8Array({ maxLength: 600 }), fc.boolean()])('decodes to the prefix and the bytes, whatever they contain', (bytes, prefixed) => {
+    const frame = encodeBinaryPacket(prefixed ? 0x62 : undefined, bytes);
+    const events = decodeAll(frame, 4096);
+    expect(events).toEqual([{ kind: 'packet', data: prefixed ? Uint8Array.from([0x62, ...bytes]) : bytes }]);
+  });
+
+  it('escapes $, #, } and * (gdb manual, "Overview": a reply must also escape *)', () => {
+    expect(Buffer.from(encodeBinaryPacket(0x62, ascii('a$#}*'))).toString('latin1')).toBe(`$ba}\u0004}\u0003}]}\n#${sum('ba}\u0004}\u0003}]}\n')}`);
+    expect(Buffer.from(encodeBinaryPacket(0x62, new Uint8Array(0))).toString('latin1')).toBe('$b#62');
+  });
+});
+
+describe("lldb's raw x reply", () => {
+  const reply = (text: string, requested = 64): string | undefined => {
+    const r = lldbRawReply(ascii(text), requested);
+    return r === undefined ? undefined : Buffer.from(r).toString('latin1');
+  };
+
+  it('cuts what lldb would take for OK or an E reply to its first byte (lldb reads the rest next)', () => {
+    expect(reply('OK')).toBe('O');
+    expect(reply('E12')).toBe('E');
+    expect(reply('Eab;')).toBe('E');
+    expect(reply('E0e;4f4b')).toBe('E');
+  });
+
+  it('leaves data lldb takes as data alone', () => {
+    for (const text of ['OKa', 'O', 'E1', 'E12x', 'E12;zz', 'Exy', 'K', '+a', '-+', 'hello']) expect(reply(text), text).toBe(text);
+  });
+
+  it('pads a lone + or - answering a one-byte read, and cannot send one answering a longer read', () => {
+    expect(reply('+', 1)).toBe('+\u0000');
+    expect(reply('-', 1)).toBe('-\u0000');
+    expect(reply('+', 2)).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The sending half of RSP framing (gdb manual, "Remote Protocol → Overview"): `$body#cs`. Bodies
- * are escaped (`$`, `#`, `}` and `*` become `}` x ^ 0x20) so binary replies (qXfer) survive; the
+ * are escaped (`$`, `#`, `}` and `*` become `}` x ^ 0x20) so binary replies (qXfer, `x`) survive; the
  * checksum is over the escaped bytes. Text replies never contain those characters, so escaping is
  * the identity for them. Replies are never run-length encoded (a reply may, we need not).
  */
@@ -18,25 +18,40 @@ function needsEscape(b: number): boolean {
 /** Frames one packet. */
 export function encodeRspPacket(body: Uint8Array | string): Uint8Array {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
-  // Fast path for what is sent most (hex memory replies): nothing to escape, so the frame is the
-  // body copied once (native) and the checksum is one tight loop.
+  return encodeBinaryPacket(undefined, bytes);
+}
+
+/**
+ * Frames binary data, optionally after a one-byte prefix (gdb's `x` reply starts with `b`), without
+ * first copying the two into one buffer: the `x` reply path frames up to a packet's worth of
+ * memory per request.
+ */
+export function encodeBinaryPacket(prefix: number | undefined, bytes: Uint8Array): Uint8Array {
+  const head = prefix === undefined ? 0 : 1;
+  // The prefix is a letter: it never needs escaping.
+  const first = prefix ?? 0;
+  // Fast path for text replies (nothing to escape): the frame is the body copied once (native)
+  // and the checksum is one tight loop.
   if (bytes.indexOf(DOLLAR) < 0 && bytes.indexOf(HASH) < 0 && bytes.indexOf(ESCAPE) < 0 && bytes.indexOf(STAR) < 0) {
-    const out = Buffer.allocUnsafe(bytes.length + 4);
+    const out = Buffer.allocUnsafe(head + bytes.length + 4);
     out[0] = DOLLAR;
-    out.set(bytes, 1);
-    let sum = 0;
+    if (head === 1) out[1] = first;
+    out.set(bytes, 1 + head);
+    let sum = first;
     for (let i = 0; i < bytes.length; i++) sum += bytes[i];
-    out[bytes.length + 1] = HASH;
-    out[bytes.length + 2] = HEX.charCodeAt((sum >> 4) & 0xf);
-    out[bytes.length + 3] = HEX.charCodeAt(sum & 0xf);
+    const o = 1 + head + bytes.length;
+    out[o] = HASH;
+    out[o + 1] = HEX.charCodeAt((sum >> 4) & 0xf);
+    out[o + 2] = HEX.charCodeAt(sum & 0xf);
     return out;
   }
   let escapes = 0;
   for (let i = 0; i < bytes.length; i++) if (needsEscape(bytes[i])) escapes++;
-  const out = Buffer.allocUnsafe(bytes.length + escapes + 4);
+  const out = Buffer.allocUnsafe(head + bytes.length + escapes + 4);
   out[0] = DOLLAR;
   let o = 1;
-  let sum = 0;
+  let sum = first;
+  if (head === 1) out[o++] = first;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
     if (needsEscape(b)) {
