@@ -12,12 +12,15 @@ import { allRegistersHex, registerHex, splitAllRegisters, writeRegister, type Re
 import { TARGET_XML } from './registers/target-xml.js';
 import { lldbRawReply, type BinaryReadDialect } from './rsp/binary-reply.js';
 import { toHex } from './rsp/hex.js';
+import { FramePool } from './rsp/frame-pool.js';
 import { encodeBinaryPacket, encodeHexPacket } from './rsp/rsp-encoder.js';
 
 /** What one command produces: packets to send in order (O packets first), and whether the client is done. */
-/** A reply already framed (the hex memory reply, built without strings). */
+/** A reply already framed (the memory replies, built without strings). */
 export interface FramedPacket {
   readonly frame: Uint8Array;
+  /** Called once the frame is written and can no longer be resent: its buffer may be reused. */
+  readonly release?: () => void;
 }
 
 export interface StubReply {
@@ -71,11 +74,15 @@ export class GdbStub {
   private clientKnowsBinaryUpload = false;
   /** How `x` is answered: gdb's way until a client that did not say so probes with `x0,0`. */
   private binaryDialect: BinaryReadDialect = 'gdb';
+  /** Buffers for memory replies: the largest is an `x` of a packet's worth, every byte escaped. */
+  private readonly frames: FramePool;
 
   constructor(
     private readonly kernel: KernelState,
     private readonly options: GdbStubOptions,
-  ) {}
+  ) {
+    this.frames = new FramePool(2 * options.packetSize + 8);
+  }
 
   private get session() {
     return this.kernel.session;
@@ -180,7 +187,7 @@ export class GdbStub {
         // partial read and ask for the rest (gdb manual, `m`: "fewer bytes than requested").
         const data = await this.readMemory(command.address, Math.min(command.length, Math.floor(this.options.packetSize / 2)));
         // gdb wants the readable prefix; an error only when nothing at all could be read.
-        return one(data === undefined ? E_FAULT : { frame: encodeHexPacket(data) });
+        return one(data === undefined ? E_FAULT : this.pooled((buffer) => encodeHexPacket(data, buffer)));
       }
       case 'read-memory-binary':
         return this.readMemoryBinary(command.address, command.length);
@@ -252,9 +259,15 @@ export class GdbStub {
     // for the escapes; they take a shorter reply as a partial read).
     const data = await this.readMemory(address, Math.min(length, this.options.packetSize - 1));
     if (data === undefined) return one(E_FAULT);
-    if (this.binaryDialect === 'gdb') return one({ frame: encodeBinaryPacket(BINARY_PREFIX, data) });
+    if (this.binaryDialect === 'gdb') return one(this.pooled((buffer) => encodeBinaryPacket(BINARY_PREFIX, data, buffer)));
     const raw = lldbRawReply(data, length);
-    return one(raw === undefined ? E_FAULT : { frame: encodeBinaryPacket(undefined, raw) });
+    return one(raw === undefined ? E_FAULT : this.pooled((buffer) => encodeBinaryPacket(undefined, raw, buffer)));
+  }
+
+  /** A memory reply framed into a pooled buffer, which returns to the pool once written. */
+  private pooled(encode: (buffer: ArrayBuffer) => Uint8Array): FramedPacket {
+    const buffer = this.frames.take();
+    return { frame: encode(buffer), release: () => this.frames.give(buffer) };
   }
 
   private validThread(thread: number): boolean {

@@ -47,9 +47,12 @@ export function streamConnectionOf(link: ByteLink): StreamConnection {
   return {
     peer: link.name,
     stream: {
-      write(bytes) {
+      write(bytes, written) {
         // A write that fails means the client is gone; data$ reports that as the close.
-        lastWrite = lastWrite.then(() => link.write(bytes)).catch(() => undefined);
+        lastWrite = lastWrite
+          .then(() => link.write(bytes))
+          .then(written)
+          .catch(() => undefined);
       },
       end() {
         void lastWrite.then(() => link.close());

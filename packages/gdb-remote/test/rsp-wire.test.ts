@@ -166,6 +166,23 @@ describe('the RSP wire, with a raw client on a real socket', () => {
     await c.untilClosed();
   });
 
+  it('resends a memory reply on - exactly as first sent, though its buffer is reused once it cannot be asked for again', async () => {
+    const c = await RawClient.open(r.endpoint.port);
+    const base = r.sim.layout.dataRegion.virtualBase + 0x40000n;
+    for (let i = 0; i < 4; i++) {
+      const at = base + BigInt(i * 0x3000);
+      c.packet(`m${at.toString(16)},3000`);
+      const first = await c.expect(/^\+(\$[0-9a-f]*#[0-9a-f]{2})/);
+      c.send('-');
+      const again = await c.expect(/^\$[0-9a-f]*#[0-9a-f]{2}/);
+      expect(again[0]).toBe(first[1]);
+      expect(first[1].slice(1, -3)).toBe(Buffer.from(fillExpected(at, new Uint8Array(0x3000))).toString('hex'));
+      c.send('+');
+    }
+    c.packet('k');
+    await c.untilClosed();
+  });
+
   it('answers an m longer than a packet with the part that fits (a partial read), not an error', async () => {
     const c = await RawClient.open(r.endpoint.port);
     c.packet('QStartNoAckMode');

@@ -31,6 +31,10 @@ interface Block {
 export class ReadAhead {
   private blocks: Block[] = [];
   private pumping = false;
+  /** The buffer of the block served last: the caller is done with it once it asks again. */
+  private lastServed: Uint8Array | undefined;
+  /** Buffers of served blocks, for the next ones (a bulk read allocates none after its first). */
+  private readonly spare: Uint8Array[] = [];
 
   constructor(
     private readonly session: DebuggerSession,
@@ -40,6 +44,9 @@ export class ReadAhead {
   ) {}
 
   async read(address: bigint, length: number, processor: number): Promise<MemoryReadResult> {
+    // Requests come one at a time (rsp-connection.ts): the previous reply has been framed.
+    if (this.lastServed !== undefined && this.spare.length <= this.depth) this.spare.push(this.lastServed);
+    this.lastServed = undefined;
     const head = this.blocks.find((b) => !b.taken);
     if (head !== undefined && head.address === address && head.length === length && head.processor === processor) {
       head.taken = true;
@@ -47,7 +54,10 @@ export class ReadAhead {
       this.extend(address + BigInt(length), length, processor);
       await this.settled(head);
       this.blocks = this.blocks.filter((b) => b !== head);
-      if (head.filled === length) return { data: head.data, bytesRead: length, status: NtStatus.Success };
+      if (head.filled === length) {
+        this.lastServed = head.data;
+        return { data: head.data, bytesRead: length, status: NtStatus.Success };
+      }
       // Short: the direct read below reports exactly what the kernel says about it.
     }
     this.invalidate();
@@ -72,7 +82,9 @@ export class ReadAhead {
     let waiting = this.blocks.filter((b) => !b.taken).length;
     let at = next + BigInt(waiting * length);
     for (; waiting < this.depth; waiting++, at += BigInt(length)) {
-      this.blocks.push({ address: at, length, processor, data: new Uint8Array(length), filled: 0, ended: false, taken: false, waiters: [] });
+      const reuse = this.spare.findIndex((d) => d.length === length);
+      const data = reuse < 0 ? new Uint8Array(length) : this.spare.splice(reuse, 1)[0];
+      this.blocks.push({ address: at, length, processor, data, filled: 0, ended: false, taken: false, waiters: [] });
     }
     void this.pump();
   }

@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { decodeRsp, expandBody, initialRspDecoderState, type RspEvent } from './rsp-decoder.js';
 import { lldbRawReply } from './binary-reply.js';
-import { encodeBinaryPacket, encodeHexPacket, encodeRspPacket } from './rsp-encoder.js';
+import { encodeBinaryPacket, encodeHexPacket, encodeRspPacket, hexPacketCapacity } from './rsp-encoder.js';
 
 const ascii = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'latin1'));
 const sum = (text: string): string => ([...ascii(text)].reduce((a, b) => a + b, 0) & 0xff).toString(16).padStart(2, '0');
@@ -93,6 +93,24 @@ describe('the hex memory reply', () => {
     backing.set(bytes, shift);
     const data = backing.subarray(shift);
     expect(Buffer.from(encodeHexPacket(data))).toEqual(Buffer.from(encodeRspPacket(Buffer.from(bytes).toString('hex'))));
+  });
+});
+
+describe('memory replies framed into a reused buffer', () => {
+  const shared = new ArrayBuffer(hexPacketCapacity(300));
+  test.prop([fc.uint8Array({ maxLength: 300 })])('an m reply written over an earlier, longer one is exactly the fresh frame', (bytes) => {
+    expect(Buffer.from(encodeHexPacket(bytes, shared))).toEqual(Buffer.from(encodeHexPacket(bytes)));
+    expect(encodeHexPacket(bytes, shared).buffer).toBe(shared);
+  });
+
+  test.prop([fc.uint8Array({ maxLength: 300 })])('an x reply written over an earlier one is exactly the fresh frame', (bytes) => {
+    expect(Buffer.from(encodeBinaryPacket(0x62, bytes, shared))).toEqual(Buffer.from(encodeBinaryPacket(0x62, bytes)));
+  });
+
+  it('a buffer too small is not written: the frame gets its own', () => {
+    const small = new ArrayBuffer(8);
+    expect(encodeHexPacket(Uint8Array.of(1, 2, 3, 4, 5), small).buffer).not.toBe(small);
+    expect(new Uint8Array(small)).toEqual(new Uint8Array(8));
   });
 });
 

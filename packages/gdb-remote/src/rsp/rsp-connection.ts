@@ -5,7 +5,8 @@ import { encodeRspPacket } from './rsp-encoder.js';
 
 /** A connected byte stream, as the listener hands it over (a TCP socket today). */
 export interface ByteStream {
-  write(bytes: Uint8Array): void;
+  /** `written`, when given, is called once the bytes are handed to the transport (not on failure). */
+  write(bytes: Uint8Array, written?: () => void): void;
   /** Closes after what was written has gone out. */
   end(): void;
 }
@@ -18,6 +19,14 @@ export interface RspConnectionCounters {
   garbageBytes: number;
   interrupts: number;
   retransmits: number;
+}
+
+interface HeldFrame {
+  readonly release: () => void;
+  written: boolean;
+  /** Still the last frame sent (what a `-` resends). */
+  current: boolean;
+  released: boolean;
 }
 
 const ACK = Uint8Array.of(0x2b);
@@ -33,6 +42,8 @@ export class RspConnection {
   private decoder: RspDecoderState;
   private noAck = false;
   private lastSent: Uint8Array | undefined;
+  /** The pooled frame a `-` would resend: it goes back to its pool only once it is not that one. */
+  private held: HeldFrame | undefined;
   private queue: Promise<void> = Promise.resolve();
   /** Commands received and not yet answered. */
   private pending = 0;
@@ -96,9 +107,29 @@ export class RspConnection {
   /** Sends a packet outside a command's reply (the `O` output of a running kernel). */
   send(body: string | Uint8Array | FramedPacket): void {
     if (this.ended) return;
-    const frame = typeof body === 'object' && 'frame' in body ? body.frame : encodeRspPacket(body);
+    const framed = typeof body === 'object' && 'frame' in body ? body : undefined;
+    const frame = framed?.frame ?? encodeRspPacket(body as string | Uint8Array);
     this.lastSent = frame;
-    this.stream.write(frame);
+    const previous = this.held;
+    const entry: HeldFrame | undefined = framed?.release === undefined ? undefined : { release: framed.release, written: false, current: true, released: false };
+    this.held = entry;
+    if (previous !== undefined) {
+      previous.current = false;
+      this.release(previous);
+    }
+    if (entry === undefined) this.stream.write(frame);
+    else
+      this.stream.write(frame, () => {
+        entry.written = true;
+        this.release(entry);
+      });
+  }
+
+  /** A pooled frame is reused only once written, and (before no-ack mode) once a `-` can no longer ask for it. */
+  private release(entry: HeldFrame): void {
+    if (entry.released || !entry.written || (entry.current && !this.noAck)) return;
+    entry.released = true;
+    entry.release();
   }
 
   /** The stream closed under us (the client vanished or closed after D/k). */

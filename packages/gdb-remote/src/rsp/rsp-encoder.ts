@@ -26,14 +26,15 @@ export function encodeRspPacket(body: Uint8Array | string): Uint8Array {
  * first copying the two into one buffer: the `x` reply path frames up to a packet's worth of
  * memory per request.
  */
-export function encodeBinaryPacket(prefix: number | undefined, bytes: Uint8Array): Uint8Array {
+export function encodeBinaryPacket(prefix: number | undefined, bytes: Uint8Array, into?: ArrayBuffer): Uint8Array {
   const head = prefix === undefined ? 0 : 1;
   // The prefix is a letter: it never needs escaping.
   const first = prefix ?? 0;
   // Fast path for text replies (nothing to escape): the frame is the body copied once (native)
   // and the checksum is one tight loop.
   if (bytes.indexOf(DOLLAR) < 0 && bytes.indexOf(HASH) < 0 && bytes.indexOf(ESCAPE) < 0 && bytes.indexOf(STAR) < 0) {
-    const out = Buffer.allocUnsafe(head + bytes.length + 4);
+    const size = head + bytes.length + 4;
+    const out = into !== undefined && into.byteLength >= size ? new Uint8Array(into, 0, size) : Buffer.allocUnsafe(size);
     out[0] = DOLLAR;
     if (head === 1) out[1] = first;
     out.set(bytes, 1 + head);
@@ -47,7 +48,8 @@ export function encodeBinaryPacket(prefix: number | undefined, bytes: Uint8Array
   }
   let escapes = 0;
   for (let i = 0; i < bytes.length; i++) if (needsEscape(bytes[i])) escapes++;
-  const out = Buffer.allocUnsafe(head + bytes.length + escapes + 4);
+  const size = head + bytes.length + escapes + 4;
+  const out = into !== undefined && into.byteLength >= size ? new Uint8Array(into, 0, size) : Buffer.allocUnsafe(size);
   out[0] = DOLLAR;
   let o = 1;
   let sum = first;
@@ -72,27 +74,37 @@ export function encodeBinaryPacket(prefix: number | undefined, bytes: Uint8Array
 const HEX_CODES = Uint8Array.from(Buffer.from(HEX, 'latin1'));
 /** Sum of the two hex digits of each byte value: the checksum contribution of one byte in hex. */
 const HEX_SUM = Uint16Array.from({ length: 256 }, (_, b) => HEX_CODES[b >> 4] + HEX_CODES[b & 15]);
-/** The same for two bytes at once (a little-endian 16-bit word): half the loop iterations. */
-const HEX_SUM_PAIR = Uint16Array.from({ length: 65536 }, (_, w) => HEX_SUM[w & 0xff] + HEX_SUM[w >> 8]);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/** The two hex digits of each byte value as one 16-bit store (high digit first in memory). */
+const HEX_PAIR = Uint16Array.from({ length: 256 }, (_, b) =>
+  LITTLE_ENDIAN ? HEX_CODES[b >> 4] | (HEX_CODES[b & 15] << 8) : (HEX_CODES[b >> 4] << 8) | HEX_CODES[b & 15],
+);
+
+/** Bytes a buffer needs to hold the `m` reply frame for `length` bytes of memory. */
+export function hexPacketCapacity(length: number): number {
+  return 2 * length + 5;
+}
 
 /**
- * A framed `m` reply straight from the bytes read: the hex digits by Node's native encoder (about
- * twice as fast as a JS loop), and the checksum summed from a table per two bytes without looking
- * at the hex at all. The memory read path's cost is otherwise dominated by this conversion.
+ * A framed `m` reply straight from the bytes read, written into `into` when it is large enough
+ * (hexPacketCapacity) and a fresh buffer otherwise: one pass over the bytes stores both hex digits
+ * of each at once and adds their checksum contribution from a table. No hex string is made (a
+ * 126 KB string per reply was most of the garbage a bulk read left behind). The frame starts at
+ * byte 1 of the buffer, so the digits start on an even offset.
  */
-export function encodeHexPacket(data: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(data.length * 2 + 4);
+export function encodeHexPacket(data: Uint8Array, into?: ArrayBuffer): Uint8Array {
+  const n = data.length;
+  const buffer = into !== undefined && into.byteLength >= hexPacketCapacity(n) ? into : new ArrayBuffer(hexPacketCapacity(n));
+  const out = new Uint8Array(buffer, 1, 2 * n + 4);
+  const digits = new Uint16Array(buffer, 2, n);
   out[0] = DOLLAR;
-  out.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex'), 1, 'latin1');
   let sum = 0;
-  let i = 0;
-  if (data.byteOffset % 2 === 0) {
-    const words = new Uint16Array(data.buffer, data.byteOffset, data.length >> 1);
-    for (let w = 0; w < words.length; w++) sum += HEX_SUM_PAIR[words[w]];
-    i = words.length * 2;
+  for (let i = 0; i < n; i++) {
+    const b = data[i];
+    digits[i] = HEX_PAIR[b];
+    sum += HEX_SUM[b];
   }
-  for (; i < data.length; i++) sum += HEX_SUM[data[i]];
-  const o = data.length * 2 + 1;
+  const o = 2 * n + 1;
   out[o] = HASH;
   out[o + 1] = HEX_CODES[(sum >> 4) & 0xf];
   out[o + 2] = HEX_CODES[sum & 0xf];
