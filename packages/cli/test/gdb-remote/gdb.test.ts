@@ -79,6 +79,26 @@ describe.each<GuestVia>(['serial', 'kdrpc'])('real gdb through a route over %s t
     }
   });
 
+  it.skipIf(gdbMissing !== undefined)('dump of the kernel image (headers, zero padding, int3 runs) equals vmkd\'s own read: run-length encoded replies decode in gdb', async () => {
+    const kernBase = r.sim.layout.kernBase;
+    const file = join(tmpdir(), `vmkd-gdb-image-${process.pid}-${via}.bin`);
+    const size = 0x500000;
+    try {
+      const { output } = await runGdb(port, [`dump binary memory ${file} 0x${kernBase.toString(16)} 0x${(kernBase + BigInt(size)).toString(16)}`, 'kill']);
+      expect(output).not.toMatch(/Cannot access memory/);
+      const dumped = new Uint8Array(await readFile(file));
+      const own = await r.endpoint.session.readVirtual(kernBase, size);
+      expect(own.bytesRead).toBe(size);
+      expect(Buffer.compare(dumped, own.data)).toBe(0);
+      // The image is mostly runs: zero padding after the headers and sections, int3 around the code.
+      let inRuns = 0;
+      for (let i = 2; i < size; i++) if (own.data[i] === own.data[i - 1] && own.data[i] === own.data[i - 2]) inRuns++;
+      expect(inRuns).toBeGreaterThan(size / 2);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+
   it.skipIf(gdbMissing !== undefined)('break *ADDR + continue hits; stepi advances rip', async () => {
     const at = r.sim.layout.idleLoopStart + 0x100n;
     const { output } = await runGdb(port, [`break *0x${at.toString(16)}`, 'continue', 'p/x $rip', 'stepi', 'p/x $rip', 'delete', 'kill']);

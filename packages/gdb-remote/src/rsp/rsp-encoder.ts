@@ -85,28 +85,70 @@ export function hexPacketCapacity(length: number): number {
   return 2 * length + 5;
 }
 
+/** Bytes whose two hex digits are the same character (00, 11, … ff): the only ones that make runs. */
+const SAME_DIGITS = Uint8Array.from({ length: 256 }, (_, b) => ((b >> 4) === (b & 15) ? 1 : 0));
+/** Repeat counts a run-length marker may carry: `n + 29` printable, not `#`/`$` (gdb manual, "Overview"), nor `}`/`*`. */
+const COUNT_OK = Uint8Array.from({ length: 98 }, (_, n) => (n >= 3 && n !== 6 && n !== 7 && n !== 13 && n !== 96 ? 1 : 0));
+/** A run of at least this many identical bytes (2× as many hex digits) is run-length encoded. */
+const MIN_RUN_BYTES = 3;
+
 /**
  * A framed `m` reply straight from the bytes read, written into `into` when it is large enough
  * (hexPacketCapacity) and a fresh buffer otherwise: one pass over the bytes stores both hex digits
  * of each at once and adds their checksum contribution from a table. No hex string is made (a
  * 126 KB string per reply was most of the garbage a bulk read left behind). The frame starts at
  * byte 1 of the buffer, so the digits start on an even offset.
+ *
+ * Runs of a byte whose digits are equal (zero pages, 0xcc padding, 0xff) are run-length encoded
+ * (gdb manual, "Overview": `c*N` repeats c N − 29 more times): the client then has far fewer
+ * characters to read, and reading characters is what gdb spends its time on. Random data rarely
+ * has such runs of three bytes, so it stays on the two-digits-per-store path.
  */
 export function encodeHexPacket(data: Uint8Array, into?: ArrayBuffer): Uint8Array {
   const n = data.length;
   const buffer = into !== undefined && into.byteLength >= hexPacketCapacity(n) ? into : new ArrayBuffer(hexPacketCapacity(n));
-  const out = new Uint8Array(buffer, 1, 2 * n + 4);
+  const bytes = new Uint8Array(buffer);
   const digits = new Uint16Array(buffer, 2, n);
-  out[0] = DOLLAR;
+  bytes[1] = DOLLAR;
   let sum = 0;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i < n; i++) {
     const b = data[i];
+    if (SAME_DIGITS[b] === 1 && i + MIN_RUN_BYTES <= n && data[i + 1] === b && data[i + 2] === b) break;
     digits[i] = HEX_PAIR[b];
     sum += HEX_SUM[b];
   }
-  const o = 2 * n + 1;
-  out[o] = HASH;
-  out[o + 1] = HEX_CODES[(sum >> 4) & 0xf];
-  out[o + 2] = HEX_CODES[sum & 0xf];
-  return out;
+  // From the first run on, characters go one at a time.
+  let o = 2 + 2 * i;
+  while (i < n) {
+    const b = data[i];
+    let j = i + 1;
+    if (SAME_DIGITS[b] === 1) while (j < n && data[j] === b) j++;
+    if (j - i >= MIN_RUN_BYTES) {
+      const c = HEX_CODES[b & 15];
+      let left = 2 * (j - i);
+      while (left > 0) {
+        bytes[o++] = c;
+        sum += c;
+        left--;
+        if (left < 3) continue;
+        let repeat = Math.min(left, 97);
+        while (COUNT_OK[repeat] === 0) repeat--;
+        bytes[o++] = STAR;
+        bytes[o++] = repeat + 29;
+        sum += STAR + repeat + 29;
+        left -= repeat;
+      }
+      i = j;
+    } else {
+      bytes[o++] = HEX_CODES[b >> 4];
+      bytes[o++] = HEX_CODES[b & 15];
+      sum += HEX_SUM[b];
+      i++;
+    }
+  }
+  bytes[o] = HASH;
+  bytes[o + 1] = HEX_CODES[(sum >> 4) & 0xf];
+  bytes[o + 2] = HEX_CODES[sum & 0xf];
+  return new Uint8Array(buffer, 1, o + 2);
 }
