@@ -9,12 +9,13 @@
  * endpoint) is taken around each read as well.
  *
  *   npm run bench -w @vmkd/cli            (or: node --import tsx --conditions=@vmkd/source bench/gdb-dump.bench.ts)
- *   … -- --via serial --runs 5 --packet-size 1ed00
+ *   … -- --via serial --runs 5 --packet-size 1ed00 --content zero
  *
- * Prints one Markdown row per guest transport and PacketSize: medians of the runs, the ratio gdb /
- * own with its spread (lowest … highest of the runs), gdb's ceiling and the two ratios that
- * split the gap: gdb / ceiling (what the endpoint adds over an instant stub) and ceiling / own
- * (what gdb alone costs against vmkd's whole read: at 1.0 or above no stub can reach 2×).
+ * Prints one Markdown row per guest transport, memory content and PacketSize: medians of the
+ * runs, the ratio gdb / own with its spread (lowest … highest of the runs), gdb's ceiling and the
+ * two ratios that split the gap: gdb / ceiling (what the endpoint adds over an instant stub) and
+ * ceiling / own (what gdb alone costs against vmkd's whole read: gdb / own can never be below it,
+ * so at 2.0 or above no stub can meet a 2× target).
  */
 import { execFile } from 'node:child_process';
 import { parseArgs, promisify } from 'node:util';
@@ -32,12 +33,20 @@ const { values: args } = parseArgs({
     via: { type: 'string', multiple: true },
     runs: { type: 'string', default: '3' },
     'packet-size': { type: 'string', multiple: true },
+    content: { type: 'string', multiple: true },
   },
 });
 const RUNS = Number(args.runs);
 const VIAS = (args.via ?? ['serial', 'kdrpc']) as GuestVia[];
-// The default PacketSize (one `m` = sixteen full KD reads) and the old 0x3da0 (one `m` = two).
-const PACKET_SIZES = (args['packet-size'] ?? ['1ed00', '3da0']).map((h) => parseInt(h, 16));
+// The default PacketSize: one `m` = sixteen full KD reads (0x3da0, two, was measured slower).
+const PACKET_SIZES = (args['packet-size'] ?? ['1ed00']).map((h) => parseInt(h, 16));
+/**
+ * What the 16 MiB hold: the virtual kernel's data (hash-like bytes, nothing to compress) and a
+ * zeroed region (written first through the session), as much of a real kernel's memory is: the
+ * endpoint run-length encodes it, so gdb has far fewer characters to read.
+ */
+type Content = 'random' | 'zero';
+const CONTENTS = (args.content ?? ['random', 'zero']) as Content[];
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -81,6 +90,7 @@ const cpuSeconds = (since: NodeJS.CpuUsage): number => {
 
 interface Row {
   readonly via: GuestVia;
+  readonly content: Content;
   readonly packetSize: number;
   readonly own: number;
   readonly ownCpu: number;
@@ -92,7 +102,7 @@ interface Row {
   readonly ceilingCpu: number;
 }
 
-async function cell(via: GuestVia, packetSize: number): Promise<Row> {
+async function cell(via: GuestVia, packetSize: number, content: Content): Promise<Row> {
   const r = await openSimRoute(via, { memorySize: 256 * 1024 * 1024, endpoint: { packetSize } });
   const file = join(tmpdir(), `vmkd-gdb-bench-${process.pid}.bin`);
   try {
@@ -100,6 +110,10 @@ async function cell(via: GuestVia, packetSize: number): Promise<Row> {
     await session.attach();
     const base = r.sim.layout.dataRegion.virtualBase + 0x1000n;
     const buffer = new Uint8Array(SIZE);
+    if (content === 'zero') {
+      const w = await session.writeVirtual(base, buffer);
+      if (w.bytesWritten !== SIZE) throw new Error(`zeroing stopped at ${w.bytesWritten}`);
+    }
     const got = await session.readVirtualInto(base, buffer);
     if (got.bytesRead !== SIZE) throw new Error(`own read stopped at ${got.bytesRead}`);
     // gdb's ceiling: the same bytes from a server that answers at once (frames cached by an untimed first dump).
@@ -130,6 +144,7 @@ async function cell(via: GuestVia, packetSize: number): Promise<Row> {
     }
     return {
       via,
+      content,
       packetSize,
       own: median(own),
       ownCpu: median(ownCpu),
@@ -147,16 +162,16 @@ async function cell(via: GuestVia, packetSize: number): Promise<Row> {
 }
 
 const rows: Row[] = [];
-for (const via of VIAS) for (const packetSize of PACKET_SIZES) rows.push(await cell(via, packetSize));
+for (const via of VIAS) for (const content of CONTENTS) for (const packetSize of PACKET_SIZES) rows.push(await cell(via, packetSize, content));
 console.log(`16 MiB read, median of ${RUNS} (${new Date().toISOString()}, node ${process.version})\n`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs\n`);
 console.log(
-  "| route (guest → gdb://) | PacketSize | DebuggerSession (CPU) | gdb `dump binary memory` | gdb / own (runs) | gdb's ceiling (instant stub) | gdb / ceiling | ceiling / own | gdb's CPU (at ceiling) | vmkd process CPU during gdb |",
+  "| route (guest → gdb://) | memory | PacketSize | DebuggerSession (CPU) | gdb `dump binary memory` | gdb / own (runs) | gdb's ceiling (instant stub) | gdb / ceiling | ceiling / own | gdb's CPU (at ceiling) | vmkd process CPU during gdb |",
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const spread = `${Math.min(...r.ratios).toFixed(1)}–${Math.max(...r.ratios).toFixed(1)}`;
   console.log(
-    `| sim via ${r.via} (unpaced, in-process) | 0x${r.packetSize.toString(16)} | ${r.own.toFixed(3)} s (${r.ownCpu.toFixed(2)} s) | ${r.gdb.toFixed(3)} s | ${(r.gdb / r.own).toFixed(2)}× (${spread}) | ${r.ceiling.toFixed(3)} s | ${(r.gdb / r.ceiling).toFixed(2)}× | ${(r.ceiling / r.own).toFixed(2)}× | ${r.gdbCpu.toFixed(2)} s (${r.ceilingCpu.toFixed(2)} s) | ${r.endpointCpu.toFixed(2)} s |`,
+    `| sim via ${r.via} (unpaced, in-process) | ${r.content} | 0x${r.packetSize.toString(16)} | ${r.own.toFixed(3)} s (${r.ownCpu.toFixed(2)} s) | ${r.gdb.toFixed(3)} s | ${(r.gdb / r.own).toFixed(2)}× (${spread}) | ${r.ceiling.toFixed(3)} s | ${(r.gdb / r.ceiling).toFixed(2)}× | ${(r.ceiling / r.own).toFixed(2)}× | ${r.gdbCpu.toFixed(2)} s (${r.ceilingCpu.toFixed(2)} s) | ${r.endpointCpu.toFixed(2)} s |`,
   );
 }

@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { encodeHexPacket } from '@vmkd/gdb-remote';
 
 /**
  * gdb's own ceiling for the dump bench: an RSP server that answers every `m` at once from memory
@@ -9,7 +10,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
  * this, so it is the yardstick for the part of the gdb / DebuggerSession ratio that belongs to
  * the endpoint.
  *
- * It speaks just enough RSP for `target remote` + `dump` (gdb manual, "Remote Protocol"):
+ * The `m` replies are the endpoint's own frames (encodeHexPacket), so gdb reads the same
+ * characters from both. It speaks just enough RSP for `target remote` + `dump` (gdb manual, "Remote Protocol"):
  * qSupported with the same PacketSize the endpoint advertises, QStartNoAckMode, `?`, a `g` of
  * zeros (gdb takes a short `g` as "the rest unavailable"), `m` from `memory` at `base` (E0e
  * elsewhere), `k`/`D`, and the empty reply to everything else.
@@ -56,7 +58,8 @@ export async function openInstantRspServer(memory: Uint8Array, base: bigint, pac
       if (offset < 0n || offset >= BigInt(memory.length)) reply = text('E0e');
       else {
         const at = Number(offset);
-        reply = frame(Buffer.from(Buffer.from(memory.subarray(at, Math.min(memory.length, at + length))).toString('hex'), 'latin1'));
+        // Framed exactly as the endpoint frames it (run-length encoding included).
+        reply = Buffer.from(encodeHexPacket(memory.subarray(at, Math.min(memory.length, at + length))));
       }
       cache.set(body, reply);
       return reply;
