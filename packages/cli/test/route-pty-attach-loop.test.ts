@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectDebugger, DEFAULT_SIM_OPTIONS, resolveBuild } from '@vmkd/connect';
-import { createSimTarget, fillExpected } from '@vmkd/sim-target';
+import { buildProfile, createSimTarget, fillExpected } from '@vmkd/sim-target';
 import { createChildTracker } from './cli-harness.js';
 import { guestFor, shapeSkipReason, startRoute } from './support/route-shapes.js';
 
@@ -14,7 +14,7 @@ import { guestFor, shapeSkipReason, startRoute } from './support/route-shapes.js
  * Unix-socket endpoint. The kernel is the default one (`vmkd sim` with no `--build`: build 18362,
  * decision 0031), as a newcomer gets it. Each attach is a fresh debugger connection that must get
  * exactly one stop and a working session. VMKD_ATTACH_LOOP sets the count (10 here;
- * docs/endpoints.md has the 100 run).
+ * docs/endpoints.md has the 100 runs), VMKD_ATTACH_LOOP_BUILD another kernel.
  */
 
 const COUNT = Number(process.env['VMKD_ATTACH_LOOP'] ?? 10);
@@ -32,10 +32,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The default kernel's build: what every attach must report. */
-const DEFAULT_BUILD = resolveBuild(DEFAULT_SIM_OPTIONS.build)!;
+/** VMKD_ATTACH_LOOP_BUILD=14393 (any `--build` value) loops over that kernel instead of the default one. */
+const BUILD = process.env['VMKD_ATTACH_LOOP_BUILD'] || undefined;
+const KERNEL = resolveBuild(BUILD ?? DEFAULT_SIM_OPTIONS.build)!;
+/** What every attach must report: 18362 for the default kernel. */
+const BUILD_NUMBER = BUILD === undefined ? 18362 : buildProfile(KERNEL).buildNumber;
 const layout = (() => {
-  const sim = createSimTarget({ build: DEFAULT_BUILD });
+  const sim = createSimTarget({ build: KERNEL });
   const { layout: l } = sim;
   sim.close();
   return l;
@@ -57,9 +60,9 @@ function r2(path: string, commands: string, timeoutMs: number): Promise<string> 
   });
 }
 
-describe.skipIf(skipReason !== undefined)(`vmkd route serial:// over a socat pty, ${COUNT} attaches in a row`, () => {
+describe.skipIf(skipReason !== undefined)(`vmkd route serial:// over a socat pty, ${COUNT} attaches in a row, build ${BUILD_NUMBER}`, () => {
   it('vmkd\'s debugger: every attach gets its stop and reads verified memory', { timeout: 60_000 + COUNT * 15_000 }, async () => {
-    const guest = await guestFor('sim-process-pty', children, dir);
+    const guest = await guestFor('sim-process-pty', children, dir, BUILD);
     const address = await startRoute(children, dir, guest, 'unix');
     if (!('path' in address)) throw new Error('expected a Unix endpoint');
     const base = layout.dataRegion.virtualBase + 0x2000n;
@@ -70,7 +73,7 @@ describe.skipIf(skipReason !== undefined)(`vmkd route serial:// over a socat pty
       try {
         const stop = await connection.session.attach();
         expect(stop.kind).toBe('exception');
-        expect((await connection.session.getVersion()).minorVersion).toBe(18362);
+        expect((await connection.session.getVersion()).minorVersion).toBe(BUILD_NUMBER);
         const read = await connection.session.readVirtual(base, 4096);
         expect(Buffer.from(read.data).equals(expected)).toBe(true);
         good++;
@@ -82,7 +85,7 @@ describe.skipIf(skipReason !== undefined)(`vmkd route serial:// over a socat pty
   });
 
   it.skipIf(!hasR2)('radare2 (when r2 is on PATH): every attach lists the processes and dumps kernel memory', { timeout: 60_000 + COUNT * 30_000 }, async () => {
-    const guest = await guestFor('sim-process-pty', children, dir);
+    const guest = await guestFor('sim-process-pty', children, dir, BUILD);
     const address = await startRoute(children, dir, guest, 'unix');
     if (!('path' in address)) throw new Error('expected a Unix endpoint');
     // 64 KiB of the kernel's data memory per attach, dumped to a file with `wtf` (radare2 reads
