@@ -258,8 +258,11 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
     },
     send(packet: KdPacket): Promise<void> {
       if (closed) return Promise.reject(closedError());
+      // The packet may wait here for a peer (and be carried to the next connection), long after the
+      // caller has reused its buffer: keep a copy, unless the caller gave its buffer up (frameInPlace).
+      const kept = packet.frameInPlace === true ? packet : { type: packet.type, payload: packet.payload.slice() };
       return new Promise<void>((resolve, reject) => {
-        queue.push({ packet, resolve, reject });
+        queue.push({ packet: kept, resolve, reject });
         void pump();
       });
     },

@@ -21,11 +21,12 @@ export { AMD64_CONTEXT_REGISTERS, ContextFlag, CpuContext, X86_CONTEXT_REGISTERS
 export type { Amd64SpecialRegisters } from './api/context.js';
 export { DR6_CLEAR, DR6_SINGLE_STEP, DR7_RESERVED, decodeDr7, dr6Slots, encodeDr7 } from './api/debug-registers.js';
 export type { Dr7Slot, HardwareBreakpoint, HardwareBreakpointKind } from './api/debug-registers.js';
+export { peekApiNumber } from './api/api-number.js';
 export { describeKdPacket } from './api/describe.js';
 export { KdApiErrorCode } from './api/errors.js';
 export { controlRequest, debugIo, debugIoText, decodeControlRequest, decodeDebugIo, decodeFileIo, decodeTraceIo, encodeControlRequest, encodeDebugIo, encodeFileIo, encodePrintString, encodeTraceIo, fileIo, traceIo } from './api/io.js';
 export type { ControlRequest, ControlRequestInit, DebugIo, DebugIoInit, FileIo, FileIoInit, TraceIo, TraceIoInit } from './api/io.js';
-export { BREAKPOINT_ENTRY_SIZE, BusDataType, FillMemoryFlag, MANIPULATE_LAYOUTS, QueryMemoryFlag, QueryMemorySpace, createManipulate, decodeBreakpointEntries, decodeManipulate, encodeBreakpointEntries, encodeManipulate, isMemoryTransferApi, manipulateLayoutOf } from './api/manipulate.js';
+export { BREAKPOINT_ENTRY_SIZE, BusDataType, FillMemoryFlag, MANIPULATE_HEADER, MANIPULATE_LAYOUTS, MANIPULATE_UNION_OFFSET, QueryMemoryFlag, QueryMemorySpace, createManipulate, decodeBreakpointEntries, decodeManipulate, encodeBreakpointEntries, encodeManipulate, isMemoryTransferApi, manipulateLayoutOf } from './api/manipulate.js';
 export type { BreakpointEntry, KdArch, ManipulateDecodeOptions, ManipulateHeader, ManipulateInit, ManipulateLayoutName, ManipulateOf, ManipulateState } from './api/manipulate.js';
 export { decodeWaitStateChange, encodeWaitStateChange, stateChangeKindOf } from './api/state-change.js';
 export type { StateChangeDecodeOptions, StateChangeKind, WaitStateChange, WaitStateChangeInit, WaitStateChangeOf } from './api/state-change.js';

@@ -1,16 +1,14 @@
-import { KdApi, KdDebugIoApi, KdPacketType, type KdPacket } from '@vmkd/kd-protocol';
+import { KdApi, KdDebugIoApi, KdPacketType, peekApiNumber, type KdPacket } from '@vmkd/kd-protocol';
 
 /**
- * The few KD facts the router needs to route well, read straight from payload offsets
- * (kd-protocol spec §1.3, §2.1, §2.2). Full decoding for traces is `describeKdPacket()`; these
- * peeks stay tiny so the hot path never decodes a whole packet.
+ * The few KD facts the router needs to route well (kd-protocol spec §1.3, §2.1, §2.2), read with
+ * kd-protocol's peekApiNumber(). Full decoding for traces is `describeKdPacket()`; these peeks stay
+ * tiny so the hot path never decodes a whole packet.
  */
 
 /** ApiNumber of a manipulate, debug-I/O or file-I/O packet (the first u32); undefined if too short. */
 export function apiNumberOf(packet: KdPacket): number | undefined {
-  const { payload } = packet;
-  if (payload.byteLength < 4) return undefined;
-  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
+  return peekApiNumber(packet.payload);
 }
 
 export function isStateChange(packet: KdPacket): boolean {

@@ -12,6 +12,8 @@ export const MANIPULATE_HEADER = {
   returnStatus: { offset: 0x08, type: 'u32' },
 } as const;
 const HEADER = MANIPULATE_HEADER;
+/** Where the union of `DBGKD_MANIPULATE_STATE64` starts: right after the 16-byte header (spec 2.1). */
+export const MANIPULATE_UNION_OFFSET = 0x10;
 
 const readMemory = {
   targetBaseAddress: { offset: 0x10, type: 'u64' },
@@ -71,7 +73,7 @@ export const MANIPULATE_LAYOUTS = {
     dataValueLow: { offset: 0x14, type: 'u32' },
     dataValueHigh: { offset: 0x18, type: 'u32' },
   },
-  getVersion: shiftLayout(GET_VERSION64_LAYOUT, 0x10),
+  getVersion: shiftLayout(GET_VERSION64_LAYOUT, MANIPULATE_UNION_OFFSET),
   searchMemory: {
     /** Request: where to start; reply: FoundAddress. */
     searchAddress: { offset: 0x10, type: 'u64' },

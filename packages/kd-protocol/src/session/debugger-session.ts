@@ -1,18 +1,24 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
-import { CpuContext, decodeAmd64SpecialRegisters, type Amd64SpecialRegisters } from '../api/context.js';
+import { Amd64SpecialRegisterOffset, CpuContext, decodeAmd64SpecialRegisters, type Amd64SpecialRegisters } from '../api/context.js';
 import { KdApi, KdDebugIoApi, KdLimits, KdPacketType, NtStatus, kdApiName, ntSuccess } from '../api/constants.js';
-import { decodeDebugIo, decodeFileIo, decodeTraceIo, debugIoText, encodeDebugIo, ansiBytes, type FileIo } from '../api/io.js';
+import { decodeDebugIo, decodeFileIo, decodeTraceIo, debugIoText, encodeDebugIo, encodeFileIo, ansiBytes, type FileIo } from '../api/io.js';
 import { DR7_RESERVED, encodeDr7, type HardwareBreakpoint } from '../api/debug-registers.js';
 import {
   BusDataType,
   FillMemoryFlag,
+  MANIPULATE_HEADER,
+  MANIPULATE_LAYOUTS,
+  MANIPULATE_UNION_OFFSET,
   QueryMemoryFlag,
   QueryMemorySpace,
+  decodeBreakpointEntries,
   decodeManipulate,
   encodeBreakpointEntries,
   encodeManipulate,
   isMemoryTransferApi,
   type ManipulateInit,
+  type ManipulateLayoutName,
+  type ManipulateOf,
   type ManipulateState,
 } from '../api/manipulate.js';
 import { systemClock, type KdcomClock } from '../kdcom/clock.js';
@@ -135,6 +141,11 @@ interface Pending {
 /** Internal signal: the target reported a stop while a request waited; the request is re-sent. */
 const INTERRUPTED = new Error('the target reported a new stop');
 const HEADER = KdLimits.ManipulateSize;
+/** Request and reply fields by the layout table (spec 2.1, 2.3), declared once in api/manipulate.ts. */
+const API_NUMBER = MANIPULATE_HEADER.apiNumber.offset;
+const RETURN_STATUS = MANIPULATE_HEADER.returnStatus.offset;
+const READ = MANIPULATE_LAYOUTS.readMemory;
+const WRITE = MANIPULATE_LAYOUTS.writeMemory;
 
 /**
  * The debugger role of KD (spec 1.10) over any target-facing PacketLink: attach, requests one at
@@ -275,7 +286,7 @@ export class DebuggerSession {
   async getVersion(options: CallOptions = {}): Promise<GetVersion64> {
     const reply = await this.call({ layout: 'getVersion', apiNumber: KdApi.GetVersion }, options);
     checkStatus(reply, 'GetVersion');
-    return decodeGetVersion64(reply.subarray(0x10, HEADER));
+    return decodeGetVersion64(reply.subarray(MANIPULATE_UNION_OFFSET, HEADER));
   }
 
   /** Reads virtual memory, chunked; a short read returns the readable prefix with the failure status. */
@@ -344,19 +355,20 @@ export class DebuggerSession {
   async writeBreakpoint(address: bigint, options: CallOptions = {}): Promise<number> {
     const reply = await this.call({ layout: 'writeBreakPoint', apiNumber: KdApi.WriteBreakPoint, breakPointAddress: address }, options);
     checkStatus(reply, 'WriteBreakPoint');
-    return u32(reply, 0x18);
+    return replyAs(reply, 'writeBreakPoint').breakPointHandle;
   }
 
   /** RestoreBreakPoint: resolves with the NTSTATUS (Windows answers 0xC0000001 for an unknown handle). */
   async restoreBreakpoint(handle: number, options: CallOptions = {}): Promise<number> {
     const reply = await this.call({ layout: 'restoreBreakPoint', apiNumber: KdApi.RestoreBreakPoint, breakPointHandle: handle }, options);
-    return u32(reply, 8);
+    return u32(reply, RETURN_STATUS);
   }
 
   async readMsr(msr: number, options: CallOptions = {}): Promise<bigint> {
     const reply = await this.call({ layout: 'readWriteMsr', apiNumber: KdApi.ReadMachineSpecificRegister, msr }, options);
     checkStatus(reply, 'ReadMachineSpecificRegister');
-    return (BigInt(u32(reply, 0x18)) << 32n) | BigInt(u32(reply, 0x14));
+    const { dataValueHigh, dataValueLow } = replyAs(reply, 'readWriteMsr');
+    return (BigInt(dataValueHigh) << 32n) | BigInt(dataValueLow);
   }
 
   async writeMsr(msr: number, value: bigint, options: CallOptions = {}): Promise<void> {
@@ -382,10 +394,10 @@ export class DebuggerSession {
       { layout: 'searchMemory', apiNumber: KdApi.SearchMemory, searchAddress: address, searchLength: length, patternLength: pattern.length, data: pattern },
       options,
     );
-    const status = u32(reply, 8);
-    if (status === NtStatus.NoMoreEntries) return undefined;
-    if (!ntSuccess(status)) throw statusError('SearchMemory', status);
-    return new DataView(reply.buffer, reply.byteOffset, reply.byteLength).getBigUint64(0x10, true);
+    const found = replyAs(reply, 'searchMemory');
+    if (found.returnStatus === NtStatus.NoMoreEntries) return undefined;
+    if (!ntSuccess(found.returnStatus)) throw statusError('SearchMemory', found.returnStatus);
+    return found.searchAddress;
   }
 
   /** FillMemory: repeats `pattern` over `length` bytes of virtual (default) or physical memory; resolves with the bytes filled. */
@@ -405,15 +417,15 @@ export class DebuggerSession {
       },
       options,
     );
-    return { bytesWritten: u32(reply, 0x18), status: u32(reply, 8) };
+    const filled = replyAs(reply, 'fillMemory');
+    return { bytesWritten: filled.length, status: filled.returnStatus };
   }
 
   /** QueryMemory: which address space an address belongs to and how it may be accessed. */
   async queryMemory(address: bigint, options: CallOptions = {}): Promise<MemoryQuery> {
     const reply = await this.call({ layout: 'queryMemory', apiNumber: KdApi.QueryMemory, address }, options);
     checkStatus(reply, 'QueryMemory');
-    const space = u32(reply, 0x20);
-    const flags = u32(reply, 0x24);
+    const { addressSpace: space, flags } = replyAs(reply, 'queryMemory');
     return {
       addressSpace: space === QueryMemorySpace.Kernel ? 'kernel' : space === QueryMemorySpace.Session ? 'session' : 'process',
       read: (flags & QueryMemoryFlag.Read) !== 0,
@@ -427,7 +439,7 @@ export class DebuggerSession {
   async getContextEx(offset: number, byteCount: number, options: CallOptions = {}): Promise<Uint8Array> {
     const reply = await this.call({ layout: 'contextEx', apiNumber: KdApi.GetContextEx, offset, byteCount }, options);
     checkStatus(reply, 'GetContextEx');
-    const copied = Math.min(u32(reply, 0x18), reply.length - HEADER);
+    const copied = Math.min(replyAs(reply, 'contextEx').bytesCopied, reply.length - HEADER);
     return reply.slice(HEADER, HEADER + copied);
   }
 
@@ -435,14 +447,14 @@ export class DebuggerSession {
   async setContextEx(offset: number, bytes: Uint8Array, options: CallOptions = {}): Promise<number> {
     const reply = await this.call({ layout: 'contextEx', apiNumber: KdApi.SetContextEx, offset, byteCount: bytes.length, data: bytes }, options);
     checkStatus(reply, 'SetContextEx');
-    return u32(reply, 0x18);
+    return replyAs(reply, 'contextEx').bytesCopied;
   }
 
   /** ReadIoSpace: a 1-, 2- or 4-byte read of an I/O port. */
   async readIoSpace(port: bigint, size: 1 | 2 | 4, options: CallOptions = {}): Promise<number> {
     const reply = await this.call({ layout: 'readWriteIo', apiNumber: KdApi.ReadIoSpace, ioAddress: port, dataSize: size }, options);
     checkStatus(reply, 'ReadIoSpace');
-    return u32(reply, 0x1c);
+    return replyAs(reply, 'readWriteIo').dataValue;
   }
 
   async writeIoSpace(port: bigint, size: 1 | 2 | 4, value: number, options: CallOptions = {}): Promise<void> {
@@ -454,7 +466,7 @@ export class DebuggerSession {
   async readIoSpaceExtended(io: IoSpaceAddress, options: CallOptions = {}): Promise<number> {
     const reply = await this.call({ layout: 'readWriteIoExtended', apiNumber: KdApi.ReadIoSpaceExtended, ...ioExtended(io) }, options);
     checkStatus(reply, 'ReadIoSpaceExtended');
-    return u32(reply, 0x28);
+    return replyAs(reply, 'readWriteIoExtended').dataValue;
   }
 
   async writeIoSpaceExtended(io: IoSpaceAddress, value: number, options: CallOptions = {}): Promise<void> {
@@ -469,7 +481,7 @@ export class DebuggerSession {
       options,
     );
     checkStatus(reply, 'GetBusData');
-    return reply.slice(HEADER, HEADER + Math.min(u32(reply, 0x20), reply.length - HEADER));
+    return reply.slice(HEADER, HEADER + Math.min(replyAs(reply, 'getSetBusData').length, reply.length - HEADER));
   }
 
   /** SetBusData: resolves with the bytes the bus took. */
@@ -479,26 +491,27 @@ export class DebuggerSession {
       options,
     );
     checkStatus(reply, 'SetBusData');
-    return u32(reply, 0x20);
+    return replyAs(reply, 'getSetBusData').length;
   }
 
   /** WriteBreakPointEx: plants several breakpoints in one request; resolves with their handles (0 where one failed). */
   async writeBreakpoints(addresses: readonly bigint[], options: CallOptions = {}): Promise<number[]> {
     const reply = await this.call(breakpointEx(KdApi.WriteBreakPointEx, addresses.map((address) => ({ address, handle: 0 }))), options);
     checkStatus(reply, 'WriteBreakPointEx');
-    return addresses.map((_, i) => (HEADER + i * 16 + 12 <= reply.length ? u32(reply, HEADER + i * 16 + 8) : 0));
+    const entries = decodeBreakpointEntries(reply.subarray(HEADER), addresses.length);
+    return addresses.map((_, i) => entries[i]?.handle ?? 0);
   }
 
   /** RestoreBreakPointEx: removes several breakpoints by handle; resolves with the NTSTATUS. */
   async restoreBreakpoints(handles: readonly number[], options: CallOptions = {}): Promise<number> {
     const reply = await this.call(breakpointEx(KdApi.RestoreBreakPointEx, handles.map((handle) => ({ address: 0n, handle }))), options);
-    return u32(reply, 8);
+    return u32(reply, RETURN_STATUS);
   }
 
   /** CheckLowMemory: resolves with the target's NTSTATUS (0 when memory above 4 GiB is addressed correctly). */
   async checkLowMemory(options: CallOptions = {}): Promise<number> {
     const reply = await this.call({ layout: 'none', apiNumber: KdApi.CheckLowMemory }, options);
-    return u32(reply, 8);
+    return u32(reply, RETURN_STATUS);
   }
 
   /**
@@ -519,9 +532,9 @@ export class DebuggerSession {
       const view = new DataView(special.buffer);
       for (let slot = 0; slot < 4; slot++) {
         const bp = breakpoints.find((b) => b.slot === slot);
-        view.setBigUint64(SPECIAL_KERNEL_DR0 + slot * 8, bp === undefined ? 0n : BigInt.asUintN(64, bp.address), true);
+        view.setBigUint64(Amd64SpecialRegisterOffset.KernelDr0 + slot * 8, bp === undefined ? 0n : BigInt.asUintN(64, bp.address), true);
       }
-      view.setBigUint64(SPECIAL_KERNEL_DR7, dr7, true);
+      view.setBigUint64(Amd64SpecialRegisterOffset.KernelDr7, dr7, true);
       const w = await this.writeControlSpace(processor, 2n, special, options);
       if (w.bytesWritten !== special.length) throw statusError('WriteControlSpace', w.status || NtStatus.Unsuccessful);
     }
@@ -658,8 +671,8 @@ export class DebuggerSession {
           const p = this.pending;
           // Anything that is not the reply we wait for is a duplicate or stale reply: ignore it.
           if (p !== undefined && matches(p, packet.payload)) {
-            if (u32(packet.payload, 8) === NtStatus.PortDisconnected) {
-              p.reject(sessionError(KdSessionErrorCode.TargetGone, 'the target is gone: the router answered for it', { api: kdApiName(u32(p.request, 0)) ?? u32(p.request, 0) }, { disconnected: true }));
+            if (u32(packet.payload, RETURN_STATUS) === NtStatus.PortDisconnected) {
+              p.reject(sessionError(KdSessionErrorCode.TargetGone, 'the target is gone: the router answered for it', { api: kdApiName(u32(p.request, API_NUMBER)) ?? u32(p.request, API_NUMBER) }, { disconnected: true }));
             } else {
               p.resolve(packet.payload);
             }
@@ -679,8 +692,7 @@ export class DebuggerSession {
           const request = decodeFileIo(packet.payload);
           this.events.next({ kind: 'file-io', request });
           // No .kdfiles mapping: answer STATUS_NO_SUCH_FILE with the header echoed, as WinDbg does.
-          const answer = packet.payload.slice(0, KdLimits.FileIoSize);
-          new DataView(answer.buffer).setUint32(4, NtStatus.NoSuchFile, true);
+          const answer = encodeFileIo({ ...request, status: NtStatus.NoSuchFile, data: new Uint8Array(0) });
           this.link.send({ type: KdPacketType.FileIo, payload: answer }).catch(() => undefined);
           break;
         }
@@ -815,7 +827,7 @@ export class DebuggerSession {
    * the target dropped the request: it is sent again, up to maxInterruptions times.
    */
   private async exchange(request: Uint8Array, matchAddress: boolean, timeoutMs: number): Promise<Uint8Array> {
-    const apiNumber = u32(request, 0);
+    const apiNumber = u32(request, API_NUMBER);
     const api = kdApiName(apiNumber) ?? `0x${apiNumber.toString(16)}`;
     const byAddress = matchAddress || isMemoryTransferApi(apiNumber);
     for (let attempt = 0; ; attempt++) {
@@ -856,9 +868,9 @@ export class DebuggerSession {
         const request = memoryRequest(apiNumber, level, processor, address + BigInt(done), want, caching, 0);
         const reply = await this.exchange(request, true, timeoutMs);
         const replyView = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-        status = replyView.getUint32(8, true);
+        status = replyView.getUint32(RETURN_STATUS, true);
         // Trust the smallest of ActualBytesRead, the data present and what was asked (spec 1.12).
-        const got = Math.min(replyView.getUint32(0x1c, true), reply.length - HEADER, want);
+        const got = Math.min(replyView.getUint32(READ.actualBytesRead.offset, true), reply.length - HEADER, want);
         target.set(reply.subarray(HEADER, HEADER + got), done);
         done += got;
         if (got === 0 || (got < want && !ntSuccess(status))) break;
@@ -885,8 +897,8 @@ export class DebuggerSession {
         const request = memoryRequest(apiNumber, level, processor, address + BigInt(done), n, caching, n);
         request.set(data.subarray(done, done + n), HEADER);
         const reply = await this.exchange(request, true, timeoutMs);
-        status = u32(reply, 8);
-        const written = Math.min(u32(reply, 0x1c), n);
+        status = u32(reply, RETURN_STATUS);
+        const written = Math.min(u32(reply, WRITE.actualBytesWritten.offset), n);
         done += written;
         if (written < n) break;
       }
@@ -903,10 +915,23 @@ export function createDebuggerSession(link: PacketLink, options: DebuggerSession
 
 function matches(p: Pending, reply: Uint8Array): boolean {
   if (reply.length < HEADER) return false;
-  if (u32(reply, 0) !== u32(p.request, 0)) return false;
+  if (u32(reply, API_NUMBER) !== u32(p.request, API_NUMBER)) return false;
   if (!p.matchAddress) return true;
-  for (let i = 0x10; i < 0x18; i++) if (reply[i] !== p.request[i]) return false;
+  const address = READ.targetBaseAddress.offset;
+  for (let i = address; i < address + 8; i++) if (reply[i] !== p.request[i]) return false;
   return true;
+}
+
+/**
+ * A reply read through the layout table. Its ApiNumber matched the request's (see matches()),
+ * so the table gives the request's layout; anything else is a reply that does not fit.
+ */
+function replyAs<K extends ManipulateLayoutName>(reply: Uint8Array, layout: K): ManipulateOf<K> {
+  const decoded = decodeManipulate(reply);
+  if (decoded.layout !== layout) {
+    throw sessionError(KdSessionErrorCode.BadReply, `a ${decoded.layout} reply where ${layout} was expected`, { api: kdApiName(decoded.apiNumber) ?? decoded.apiNumber, field: 'layout' });
+  }
+  return decoded as ManipulateOf<K>;
 }
 
 function u32(bytes: Uint8Array, offset: number): number {
@@ -921,18 +946,16 @@ function u32(bytes: Uint8Array, offset: number): number {
 function memoryRequest(apiNumber: number, level: number, processor: number, address: bigint, count: number, caching: number, dataLength: number): Uint8Array {
   const request = new Uint8Array(HEADER + dataLength);
   const view = new DataView(request.buffer);
-  view.setUint32(0, apiNumber, true);
-  view.setUint16(4, level, true);
-  view.setUint16(6, processor, true);
-  view.setBigUint64(0x10, BigInt.asUintN(64, address), true);
-  view.setUint32(0x18, count, true);
-  view.setUint32(0x1c, caching, true);
+  view.setUint32(API_NUMBER, apiNumber, true);
+  view.setUint16(MANIPULATE_HEADER.processorLevel.offset, level, true);
+  view.setUint16(MANIPULATE_HEADER.processor.offset, processor, true);
+  view.setBigUint64(READ.targetBaseAddress.offset, BigInt.asUintN(64, address), true);
+  view.setUint32(READ.transferCount.offset, count, true);
+  // ReadPhysicalMemory's caching flag travels where a reply's ActualBytesRead goes (spec 2.3).
+  view.setUint32(READ.actualBytesRead.offset, caching, true);
   return request;
 }
 
-/** KSPECIAL_REGISTERS offsets of KernelDr0 and KernelDr7 (spec 2.6). */
-const SPECIAL_KERNEL_DR0 = 0x20;
-const SPECIAL_KERNEL_DR7 = 0x48;
 
 function ioExtended(io: IoSpaceAddress): { ioAddress: bigint; dataSize: number; addressSpace: number; interfaceType: number; busNumber: number } {
   return { ioAddress: io.address, dataSize: io.size, addressSpace: io.addressSpace ?? 1, interfaceType: io.interfaceType ?? 1, busNumber: io.busNumber ?? 0 };
@@ -950,7 +973,7 @@ function statusError(api: string, status: number): VmkdError {
 }
 
 function checkStatus(reply: Uint8Array, api: string): void {
-  const status = u32(reply, 8);
+  const status = u32(reply, RETURN_STATUS);
   if (!ntSuccess(status)) throw statusError(api, status);
 }
 

@@ -1,7 +1,7 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { KdApi, KdLimits, KdPacketType, NtStatus, kdApiName } from '../api/constants.js';
 import { encodePrintString } from '../api/io.js';
-import { MANIPULATE_HEADER, MANIPULATE_LAYOUTS } from '../api/manipulate.js';
+import { MANIPULATE_HEADER, MANIPULATE_LAYOUTS, MANIPULATE_UNION_OFFSET } from '../api/manipulate.js';
 import { encodeGetVersion64 } from '../api/version.js';
 import { FRAME_ROOM, type KdPacket, type LinkEvent, type PacketLink } from '../packet-link.js';
 import type { StopReason, TargetBackend } from '../target-backend.js';
@@ -50,8 +50,6 @@ const HEADER = KdLimits.ManipulateSize;
 /** Request and reply fields, by the layouts the codec uses (spec 2.1, 2.3): one declaration of every offset. */
 const H = MANIPULATE_HEADER;
 const L = MANIPULATE_LAYOUTS;
-/** Where a manipulate's union starts (GetVersion's reply is the whole union). */
-const UNION = 0x10;
 /** QueryMemory: addresses from here up are the kernel's (the AMD64 system range). */
 const KERNEL_SPACE_START = 0xffff800000000000n;
 /** WriteBreakPointEx carries at most the breakpoint table's worth of entries (32 on Windows). */
@@ -265,7 +263,7 @@ export function createTargetSession(link: PacketLink, backend: TargetBackend, op
       case KdApi.GetVersion: {
         const version = encodeGetVersion64(backend.version());
         status = NtStatus.Success;
-        reply(payload, status, undefined, (v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).set(version, UNION));
+        reply(payload, status, undefined, (v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength).set(version, MANIPULATE_UNION_OFFSET));
         break;
       }
       case KdApi.ReadIoSpace: {
