@@ -32,7 +32,18 @@ function rateWithRange(c: CellResult | undefined): string {
 /** Where and how the run was made, in one paragraph. */
 export function runProvenance(result: BenchResult): string {
   const m = result.machine;
-  return `${result.mode} run on ${result.date.slice(0, 10)} (${result.date}): ${m.cpus} × ${m.cpuModel}, ${(m.totalMemoryBytes / 2 ** 30).toFixed(0)} GiB RAM, ${m.platform}/${m.arch}, Node ${m.node}; 1-minute load average ${m.loadAverage.start.toFixed(2)} at the start and ${m.loadAverage.end.toFixed(2)} at the end (other work shared the ${m.cpus} cores: every rate below is lower than on an idle machine, and the ranges show how much the rounds moved). Command: \`${result.command}\`, ${(result.durationMs / 60_000).toFixed(1)} min.`;
+  return `${result.mode} run on ${result.date.slice(0, 10)} (${result.date}): ${m.cpus} × ${m.cpuModel}, ${(m.totalMemoryBytes / 2 ** 30).toFixed(0)} GiB RAM, ${m.platform}/${m.arch}, Node ${m.node}; 1-minute load average ${m.loadAverage.start.toFixed(2)} at the start and ${m.loadAverage.end.toFixed(2)} at the end (${loadNote(m.loadAverage.start, m.cpus)}). Command: \`${result.command}\`, ${(result.durationMs / 60_000).toFixed(1)} min.`;
+}
+
+/**
+ * What the load average says about the run. The start figure is taken before the bench starts any
+ * work of its own, so a start at or above one runnable task per two cores means other work shared
+ * the machine; the end figure includes the bench's own processes and says nothing either way.
+ */
+function loadNote(start: number, cpus: number): string {
+  return start >= cpus / 2
+    ? `other work shared the ${cpus} cores: every rate below is lower than on an idle machine, and the ranges show how much the rounds moved`
+    : `nothing else was running when it started; the end figure counts the bench's own processes, and the ranges show how much the rounds moved`;
 }
 
 /** The README's benchmark section body: headline, the table, targets in one line, the estimate. */
