@@ -50,6 +50,8 @@ export {
   type KdnetEndpointOptions,
   type DatagramTap,
 } from './kdnet-link.js';
+export { KDNET_ENDPOINT_MAX_REPLY, capReadRequest, capReads } from './read-cap.js';
+export { KDNET_FRAME_KD_PAYLOAD, splitIncoming, splitLargeWrites, splitOutgoing, type ActiveSplit, type SplitEffect, type SplitStep } from './write-splitter.js';
 export { openTargetOverKdnet, type TargetOverKdnet, type TargetOverKdnetOptions } from './target-over-kdnet.js';
 export {
   kdnetGuestScheme,

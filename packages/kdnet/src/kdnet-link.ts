@@ -19,6 +19,8 @@ import { parseKdnetKey } from './key.js';
 import { reduceKdnet } from './reduce-kdnet.js';
 import { initialKdnetState, type KdnetConfig, type KdnetCounters, type KdnetEvent, type KdnetState } from './session-state.js';
 import { openUdpPort, type UdpPort } from './udp-socket.js';
+import { KDNET_FRAME_KD_PAYLOAD, splitLargeWrites } from './write-splitter.js';
+import { capReads, KDNET_ENDPOINT_MAX_REPLY } from './read-cap.js';
 
 /** A KDNET PacketLink: the usual seam plus where it is bound and the KDNET counters. */
 export interface KdnetLink extends PacketLink {
@@ -59,6 +61,11 @@ export interface KdnetGuestOptions extends KdnetLinkOptions {
   readonly listen?: UdpAddress;
   /** The target counts as gone after this long without a datagram. Default 10,000 ms (it pokes every ~3 s). */
   readonly peerTimeoutMs?: number;
+  /**
+   * The largest WriteVirtualMemory/WritePhysicalMemory payload sent to the target in one packet;
+   * larger writes go in pieces. Default KDNET_FRAME_KD_PAYLOAD (1,400: one Ethernet frame).
+   */
+  readonly maxWritePayload?: number;
 }
 
 export interface KdnetEndpointOptions extends KdnetLinkOptions {
@@ -70,6 +77,11 @@ export interface KdnetEndpointOptions extends KdnetLinkOptions {
   readonly pokeIntervalMs?: number;
   /** Protocol version byte of our pokes; default 2. */
   readonly version?: number;
+  /**
+   * Reads the debugger asks of the target are capped so that the reply carries at most this many
+   * payload bytes; default KDNET_ENDPOINT_MAX_REPLY (2,048, the most radare2 takes).
+   */
+  readonly maxReplyPayload?: number;
 }
 
 /** The guest transport: plays the debugger host toward a Windows `kdnet.dll` (target-facing). */
@@ -78,7 +90,9 @@ export async function createKdnetGuestLink(options: KdnetGuestOptions): Promise<
   const listen = options.listen ?? { address: '127.0.0.1', port: 50000 };
   const udp = options.udp ?? (await openUdpPort({ bind: listen, allowRemote: options.allowRemote }));
   const config = baseConfig(options, keys, 'guest', { peerTimeoutMs: options.peerTimeoutMs ?? 10_000, version: 0, pokeIntervalMs: 0 });
-  return runKdnetLink(udp, config, 'target-facing', options.name ?? `kdnet://${hostPort(udp.local)}`, options.clock ?? systemClock, options.tap);
+  const link = runKdnetLink(udp, config, 'target-facing', options.name ?? `kdnet://${hostPort(udp.local)}`, options.clock ?? systemClock, options.tap);
+  // A debugger's large writes go to the target in pieces that fit one Ethernet frame (kdnet.md §3).
+  return splitLargeWrites(link, options.maxWritePayload ?? KDNET_FRAME_KD_PAYLOAD);
 }
 
 /** The endpoint: plays the target toward a KDNET debugger (debugger-facing). */
@@ -93,7 +107,9 @@ export async function createKdnetEndpointLink(options: KdnetEndpointOptions): Pr
     peer: options.debugger,
     local: udp.local,
   });
-  return runKdnetLink(udp, config, 'debugger-facing', options.name ?? `kdnet-endpoint://${hostPort(options.debugger)}`, options.clock ?? systemClock, options.tap);
+  const link = runKdnetLink(udp, config, 'debugger-facing', options.name ?? `kdnet-endpoint://${hostPort(options.debugger)}`, options.clock ?? systemClock, options.tap);
+  // Replies every KDNET debugger takes, whatever target is behind (radare2: at most 2,048 bytes).
+  return capReads(link, options.maxReplyPayload ?? KDNET_ENDPOINT_MAX_REPLY);
 }
 
 function baseConfig(

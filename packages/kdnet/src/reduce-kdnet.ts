@@ -1,4 +1,4 @@
-import { KdPacketType, LinkErrorCode, VmkdError } from '@vmkd/kd-protocol';
+import { KdPacketType, LinkErrorCode, VmkdError, stripSync } from '@vmkd/kd-protocol';
 import { decodePoke, decodeResponse, deriveDataKey, encodePoke, encodeResponse, NONCE_SIZE, sameBytes, type UdpAddress } from './control.js';
 import { decodeDatagram, encodeDatagram, KdnetChannel, KdnetDirection, type KdnetDatagram } from './datagram.js';
 import type { DropReason } from './errors.js';
@@ -349,7 +349,10 @@ class Step {
     switch (type) {
       case KdPacketType.Acknowledge:
         d.stats.acks += 1;
-        if (d.inFlight && id === d.queue[0].id) this.acknowledgeHead(now);
+        // The exact id, or the id with bit 11 (SYNC) cleared: radare2 ACKs every packet with
+        // `id & ~0x800`, and KD ids counting by two reach 0x800 at a target's 1,025th packet
+        // (kd-protocol.md §1.5: a target accepts either form).
+        if (d.inFlight && (id === d.queue[0].id || id === stripSync(d.queue[0].id))) this.acknowledgeHead(now);
         return;
       case KdPacketType.Resend:
         if (d.inFlight) this.transmitHead(now, true);

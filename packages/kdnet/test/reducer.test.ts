@@ -5,6 +5,7 @@ import {
   KdnetDirection,
   decodeDatagram,
   encodeDatagram,
+  encodeKdControl,
   encodeKdData,
   encodePoke,
   initialKdnetState,
@@ -263,6 +264,28 @@ describe('the KDNET reducer, both roles against each other (virtual time, no soc
     expect(target.kinds().filter((k) => k.startsWith('packet'))).toHaveLength(1);
     expect(target.settled.has(7)).toBe(true);
     expect(guest.kinds().filter((k) => k.startsWith('packet'))).toHaveLength(1);
+  });
+
+  it('the endpoint takes radare2\'s ACK, the id with bit 11 cleared, once its KD ids reach 0x800 (kd-protocol.md §1.5)', () => {
+    const { target } = connected();
+    target.take();
+    // The target's 1,025th packet carries id 0x800; radare2 ACKs every packet with `id & ~0x800`.
+    target.state = { ...target.state, nextSendId: 0x800 };
+    target.feed({ kind: 'send', token: 5, packet: { type: KdPacketType.StateManipulate, payload: request(5) }, now: 0 });
+    const sent = target.take().map((bytes) => decodeDatagram(bytes, () => target.state.dataKey, keys.hmacKey));
+    expect(sent.map((d) => (d.ok ? parseKdFrame(d.body) : undefined))).toMatchObject([{ kind: 'data', id: 0x800 }]);
+    const ack = encodeDatagram(
+      { version: 2, channel: 0, sequence: 1000, direction: KdnetDirection.ToTarget, body: encodeKdControl(KdPacketType.Acknowledge, 0x800 & ~0x800) },
+      target.state.dataKey!,
+      keys.hmacKey,
+    );
+    target.feed({ kind: 'datagram', bytes: ack, from: GUEST, now: 1 });
+    expect(target.settled.has(5)).toBe(true);
+    expect(target.settled.get(5)).toBeUndefined();
+    expect(target.state.nextSendId).toBe(0x802);
+    // Ids go on past it without a retransmission.
+    for (let t = 100; t <= 400; t += 100) target.feed({ kind: 'tick', now: t });
+    expect(target.state.stats.resends).toBe(0);
   });
 
   it('the sequence never rewinds: across a reboot the guest keeps counting up', () => {

@@ -1,0 +1,1 @@
+export { hex, LIBKDNET_KEY, libKdnet } from './libkdnet-vectors.js';
