@@ -16,6 +16,7 @@ import {
   type KdnetDatagram,
 } from '../src/index.js';
 import { LIBKDNET_KEY, hex, libKdnet } from './fixtures/libkdnet.js';
+import { RADARE2_RESPONSE_TO_LIBKDNET_POKE } from '../src/testing/index.js';
 
 const keys = parseKdnetKey(LIBKDNET_KEY);
 const control = (): Uint8Array => keys.controlKey;
@@ -154,5 +155,24 @@ describe('libKDNET datagrams (a real WinDbg session, key 1.1.1.1)', () => {
       expect(back).toMatchObject({ ok: true, version: 4, channel: 0, sequence: 0x123456789a, direction: KdnetDirection.ToTarget });
       expect(back.ok && Array.from(back.body)).toEqual(Array.from(body));
     }
+  });
+});
+
+describe('radare2’s response to the Windows poke (captured from radare2 with its KDNET crypto fixed)', () => {
+  it('authenticates with the same key, echoes the poke’s nonce, sequence and version, and is the 322-byte body vmkd builds', () => {
+    const poke = open('poke');
+    const response = decodeDatagram(hex(RADARE2_RESPONSE_TO_LIBKDNET_POKE), (ch) => (ch === KdnetChannel.Control ? keys.controlKey : undefined), keys.hmacKey);
+    if (!response.ok) throw new Error(`radare2's response: ${response.reason}`);
+    expect(response.channel).toBe(KdnetChannel.Control);
+    expect(response.direction).toBe(KdnetDirection.ToTarget);
+    expect(response.sequence).toBe(poke.sequence);
+    expect(response.version).toBe(poke.version);
+    const body = decodeResponse(response.body)!;
+    expect(Buffer.from(body.pokeNonce).equals(Buffer.from(decodePoke(poke.body)!.nonce))).toBe(true);
+    expect(Buffer.from(response.body).equals(Buffer.from(encodeResponse(body.pokeNonce, body.hostNonce)))).toBe(true);
+    // vmkd's encoder, given radare2's random bytes, writes radare2's datagram byte for byte.
+    const again = encodeDatagram({ ...response, body: response.body }, keys.controlKey, keys.hmacKey);
+    expect(Buffer.from(again).toString('hex')).toBe(RADARE2_RESPONSE_TO_LIBKDNET_POKE);
+    expect(deriveDataKey(keys.controlKey, response.body)).toHaveLength(32);
   });
 });

@@ -2,7 +2,7 @@ import { firstValueFrom, filter } from 'rxjs';
 import { createDebuggerSession, KdApi, KdPacketType, NtStatus, type KdPacket, type LinkEvent } from '@vmkd/kd-protocol';
 import { createSimTarget } from '@vmkd/sim-target';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KDNET_FRAME_KD_PAYLOAD, splitIncoming, splitOutgoing, type ActiveSplit } from '../src/index.js';
+import { capReadRequest, KDNET_ENDPOINT_MAX_REPLY, KDNET_FRAME_KD_PAYLOAD, splitIncoming, splitOutgoing, type ActiveSplit } from '../src/index.js';
 import { openTargetOverKdnet } from './kit.js';
 
 /*
@@ -121,5 +121,24 @@ describe('large writes toward a KDNET target', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(1452);
     // The debugger saw one reply, not three.
     expect(events.filter((e) => e.kind === 'packet')).toHaveLength(1);
+  });
+});
+
+describe('reads a debugger asks of the target behind a KDNET endpoint', () => {
+  it('are capped so the reply fits 2,048 payload bytes (radare2’s limit); other requests pass as they are', () => {
+    const read = (api: number, count: number): KdPacket => {
+      const p = writeRequest(api, 0x1000n, new Uint8Array(0));
+      new DataView(p.payload.buffer).setUint32(0x18, count, true);
+      return p;
+    };
+    expect(field(capReadRequest(read(KdApi.ReadVirtualMemory, 2048), KDNET_ENDPOINT_MAX_REPLY).payload, 0x18)).toBe(1992);
+    expect(field(capReadRequest(read(KdApi.ReadPhysicalMemory, 4000), KDNET_ENDPOINT_MAX_REPLY).payload, 0x18)).toBe(1992);
+    const small = read(KdApi.ReadVirtualMemory, 1992);
+    expect(capReadRequest(small, KDNET_ENDPOINT_MAX_REPLY)).toBe(small);
+    const write = writeRequest(KdApi.WriteVirtualMemory, 0x1000n, new Uint8Array(3000));
+    expect(capReadRequest(write, KDNET_ENDPOINT_MAX_REPLY)).toBe(write);
+    const original = read(KdApi.ReadVirtualMemory, 2048);
+    capReadRequest(original, KDNET_ENDPOINT_MAX_REPLY);
+    expect(field(original.payload, 0x18)).toBe(2048); // the request seen by the link is not changed in place
   });
 });

@@ -181,7 +181,7 @@ export class Radare2KdnetWire {
       if (item instanceof Error) throw item;
       if (item !== undefined) return item;
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`nothing within ${timeoutMs} ms; read so far ${this.log.sequence.join('')}`);
+      if (left <= 0) throw new Error(`nothing within ${timeoutMs} ms; last read ${this.log.sequence.slice(-40).join('')}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiter = () => {
@@ -203,7 +203,7 @@ export class Radare2KdnetWire {
         throw new Error('RESEND from the target: radare2 abandons the operation ("malformed packet")');
       }
       if (p.type === type) return p;
-      if (p.type !== KD_TYPE.unused && budget-- <= 0) throw new Error(`radare2 gives up: 10 packets that were not of type ${type} (${this.log.sequence.join('')})`);
+      if (p.type !== KD_TYPE.unused && budget-- <= 0) throw new Error(`radare2 gives up: 10 packets that were not of type ${type} (${this.log.sequence.slice(-40).join('')})`);
     }
   }
 
