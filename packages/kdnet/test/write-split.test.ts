@@ -43,8 +43,9 @@ describe('large writes toward a KDNET target', () => {
   it('a 4,000-byte write goes as pieces of one frame, in order, and is answered once for the whole', () => {
     const data = Uint8Array.from({ length: 4000 }, (_, i) => i & 0xff);
     const base = 0xfffff80000600000n;
-    let { split, packet } = splitOutgoing(undefined, writeRequest(KdApi.WriteVirtualMemory, base, data), KDNET_FRAME_KD_PAYLOAD);
-    const pieces: KdPacket[] = [packet];
+    const first = splitOutgoing(undefined, writeRequest(KdApi.WriteVirtualMemory, base, data), KDNET_FRAME_KD_PAYLOAD);
+    let split = first.split;
+    const pieces: KdPacket[] = [first.packet];
     let answer: LinkEvent | undefined;
     while (answer === undefined) {
       const last = pieces.at(-1)!;
@@ -104,7 +105,7 @@ describe('large writes toward a KDNET target', () => {
     await session.attach({ timeoutMs: 8000 });
     const events: LinkEvent[] = [];
     pair.link.events$.subscribe((e) => events.push(e));
-    session.close();
+    await session.close();
 
     const base = sim.layout.dataRegion.virtualBase + 0x10000n;
     const data = Uint8Array.from({ length: 4000 }, (_, i) => (i * 7 + 3) & 0xff);

@@ -4,11 +4,11 @@
 import { writeFileSync } from 'node:fs';
 import { connectDebugger } from '@vmkd/connect';
 
-const [uri, base, length, out] = process.argv.slice(2);
-const connection = await connectDebugger(uri!, { allowRemote: true, timeoutMs: 20_000 });
+const [uri = '', base = '0', length = '0', out = 'vmkd.bin'] = process.argv.slice(2);
+const connection = await connectDebugger(uri, { allowRemote: true, timeoutMs: 20_000 });
 await connection.session.attach({ timeoutMs: 60_000 });
-const read = await connection.session.readVirtual(BigInt(base!), Number(length));
-writeFileSync(out!, read.data);
+const read = await connection.session.readVirtual(BigInt(base), Number(length));
+writeFileSync(out, read.data);
 console.log('vmkd read', read.data.length);
 await connection.close();
 process.exit(0);
