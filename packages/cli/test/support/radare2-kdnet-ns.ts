@@ -27,7 +27,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
  */
 export function radare2KdnetUnavailable(): string | undefined {
   const r2 = spawnSync(R2, ['-v'], { encoding: 'utf8' });
-  if (r2.error !== undefined || r2.status !== 0) return `${R2} is not runnable (radare2 is built from a fetched snapshot, see DEVELOPERS.md; VMKD_R2 names another build)`;
+  if (r2.error !== undefined || r2.status !== 0) return `${R2} is not runnable (radare2 is built from a fetched snapshot, see docs/testing.md; VMKD_R2 names another build)`;
   const plugins = spawnSync(R2, ['-L'], { encoding: 'utf8' });
   if (!/winkd/.test(plugins.stdout)) return `${R2} has no winkd IO plugin`;
   const ns = spawnSync('unshare', ['-rn', 'sh', '-c', 'unshare -n sleep 2 & sleep 0.2; ip link add v0 type veth peer name v1 netns $! && echo ok; kill $! 2>/dev/null'], {
