@@ -20,7 +20,7 @@ import { reduceKdnet } from './reduce-kdnet.js';
 import { initialKdnetState, type KdnetConfig, type KdnetCounters, type KdnetEvent, type KdnetState } from './session-state.js';
 import { openUdpPort, type UdpPort } from './udp-socket.js';
 import { KDNET_FRAME_KD_PAYLOAD, splitLargeWrites } from './write-splitter.js';
-import { capReads, KDNET_ENDPOINT_MAX_REPLY } from './read-cap.js';
+import { capReads } from './read-cap.js';
 
 /** A KDNET PacketLink: the usual seam plus where it is bound and the KDNET counters. */
 export interface KdnetLink extends PacketLink {
@@ -79,7 +79,7 @@ export interface KdnetEndpointOptions extends KdnetLinkOptions {
   readonly version?: number;
   /**
    * Reads the debugger asks of the target are capped so that the reply carries at most this many
-   * payload bytes; default KDNET_ENDPOINT_MAX_REPLY (2,048, the most radare2 takes).
+   * payload bytes (KDNET_ENDPOINT_MAX_REPLY: 2,048, the most radare2 takes). Default: no cap.
    */
   readonly maxReplyPayload?: number;
 }
@@ -108,8 +108,9 @@ export async function createKdnetEndpointLink(options: KdnetEndpointOptions): Pr
     local: udp.local,
   });
   const link = runKdnetLink(udp, config, 'debugger-facing', options.name ?? `kdnet-endpoint://${hostPort(options.debugger)}`, options.clock ?? systemClock, options.tap);
-  // Replies every KDNET debugger takes, whatever target is behind (radare2: at most 2,048 bytes).
-  return capReads(link, options.maxReplyPayload ?? KDNET_ENDPOINT_MAX_REPLY);
+  // Replies every KDNET debugger takes, whatever target is behind (the `kdnet://` endpoint asks for
+  // KDNET_ENDPOINT_MAX_REPLY, radare2's limit); vmkd's own KDNET pair (`sim://?via=kdnet`) needs none.
+  return options.maxReplyPayload === undefined ? link : capReads(link, options.maxReplyPayload);
 }
 
 function baseConfig(

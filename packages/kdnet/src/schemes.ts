@@ -5,6 +5,7 @@ import type { UdpAddress } from './control.js';
 import { parseKdnetKey, randomKdnetKeyText } from './key.js';
 import { createKdnetEndpointLink, createKdnetGuestLink, hostPort, type DatagramTap, type KdnetLink } from './kdnet-link.js';
 import { openTargetOverKdnet } from './target-over-kdnet.js';
+import { KDNET_ENDPOINT_MAX_REPLY } from './read-cap.js';
 
 /** Windows's usual KDNET port (any of 49152–65535 works). */
 export const KDNET_DEFAULT_PORT = 50000;
@@ -133,7 +134,15 @@ export const kdnetEndpointScheme: EndpointSchemeProvider<KdnetEndpointSpec> = {
   },
   async open(spec, context) {
     const { tap, datagrams$ } = wireTap();
-    const link = await createKdnetEndpointLink({ key: spec.key, debugger: spec.debugger, bind: spec.bind, allowRemote: context.allowRemote, tap });
+    // Replies any KDNET debugger takes, whatever the guest behind answers (radare2: 2,048 bytes at most).
+    const link = await createKdnetEndpointLink({
+      key: spec.key,
+      debugger: spec.debugger,
+      bind: spec.bind,
+      allowRemote: context.allowRemote,
+      tap,
+      maxReplyPayload: KDNET_ENDPOINT_MAX_REPLY,
+    });
     const port = spec.debugger.port;
     const target = hostPort(link.local);
     return opened(link, `KDNET endpoint: poking the debugger at udp://${hostPort(spec.debugger)} from udp://${target}`, `kdnet://${hostPort(spec.debugger)}?key=${spec.key}`, {
