@@ -128,6 +128,7 @@ describe('routed: a KDCOM guest served to a KDNET debugger (the endpoint role)',
     await until(() => r.target.state === 'running', 'the target running');
     const broke = await session.breakIn({ timeoutMs: 8000 });
     expect(broke.kind === 'exception' && broke.exceptionCode).toBe(0x80000003);
-    expect(endpoint.kdnetStats().breakins).toBe(1);
+    // At least this break-in; attach may have sent one too when the stop was slow to come (a loaded machine).
+    expect(endpoint.kdnetStats().breakins).toBeGreaterThanOrEqual(1);
   });
 });
