@@ -34,15 +34,26 @@ export async function runInProcess(argv: readonly string[], options: { signal?: 
 }
 
 export const CLI_SOURCE = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const CLI_BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * The node arguments that start `vmkd`: its sources through tsx, or, when `VMKD_TEST_BUILT_CLI=1`,
+ * the built CLI (bin.js → dist, what npm ships). The Windows lane sets it (docs/testing.md): it
+ * builds before it runs, and under Wine every tsx child starts esbuild.exe and transforms the
+ * sources again, which costs each `vmkd` child seconds of CPU the tests then wait for.
+ */
+export function cliNodeArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return env['VMKD_TEST_BUILT_CLI'] === '1' ? [CLI_BIN] : ['--import', 'tsx', '--conditions=@vmkd/source', CLI_SOURCE];
+}
 
 /** Child processes started by a test; `killAll()` in afterEach ends every one still running. */
 export function createChildTracker() {
   const children = new Set<ChildProcess>();
   return {
-    /** Spawns `vmkd …` from sources, as `node --import tsx --conditions=@vmkd/source packages/cli/src/cli.ts …`. */
+    /** Spawns `vmkd …`, from sources as `node --import tsx --conditions=@vmkd/source packages/cli/src/cli.ts …` (see `cliNodeArgs`). */
     spawnCli(args: readonly string[], cwd?: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@vmkd/source', CLI_SOURCE, ...args], {
+      const child = spawn(process.execPath, [...cliNodeArgs(), ...args], {
         cwd: cwd ?? REPO_ROOT,
         env: { ...env, NO_COLOR: '1', FORCE_COLOR: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -70,12 +70,14 @@ export function vitestArgs(userArgs, reportPath) {
 /**
  * The environment of every Wine process of the lane: its own prefix, no display (headless, no X
  * server needed), Wine's debug channels off, Mono and Gecko never offered (they would try to
- * download), and the lane's marker so tests can name what Wine cannot show.
+ * download), the lane's marker so tests can name what Wine cannot show, and the built CLI for the
+ * CLI tests' children.
  * @param {Record<string, string | undefined>} base
  * @param {{ prefix: string, color: boolean }} options
  */
 export function wineEnv(base, { prefix, color }) {
-  const env = { ...base, WINEPREFIX: prefix, WINEDEBUG: '-all', DISPLAY: '', WINEDLLOVERRIDES: 'mscoree,mshtml=', VMKD_WINDOWS_LANE: 'wine' };
+  // VMKD_TEST_BUILT_CLI: the CLI tests start the built `vmkd` (the lane builds first), not its sources through tsx.
+  const env = { ...base, WINEPREFIX: prefix, WINEDEBUG: '-all', DISPLAY: '', WINEDLLOVERRIDES: 'mscoree,mshtml=', VMKD_WINDOWS_LANE: 'wine', VMKD_TEST_BUILT_CLI: '1' };
   delete env.WAYLAND_DISPLAY;
   // node.exe's stdout is a file here, so vitest would print no colours; keep them when ours is a terminal.
   if (color) env.FORCE_COLOR = '1';
@@ -117,3 +119,56 @@ export function skippedTests(report, root = '') {
   }
   return lines;
 }
+
+/**
+ * Where the lane keeps what it fetched, built and installed: outside the checkout, because
+ * `npm ci` removes node_modules (and any cache in it) on every CI run. `$VMKD_WINDOWS_LANE_CACHE`
+ * wins, then `$XDG_CACHE_HOME/vmkd-windows-lane`, then `~/.cache/vmkd-windows-lane`.
+ * @param {Record<string, string | undefined>} env
+ * @param {string} home
+ */
+export function cacheDir(env, home) {
+  if (env.VMKD_WINDOWS_LANE_CACHE) return env.VMKD_WINDOWS_LANE_CACHE;
+  const base = env.XDG_CACHE_HOME ? env.XDG_CACHE_HOME : `${home.replace(/\/+$/, '')}/.cache`;
+  return `${base}/vmkd-windows-lane`;
+}
+
+/** The name of a checkout's win32 copy in the cache: one copy per checkout, so two checkouts never share one. */
+export function treeKey(repoRoot) {
+  return createHash('sha256').update(repoRoot).digest('hex').slice(0, 16);
+}
+
+/**
+ * What to do with the cached win32 copies, given each one's record `{ key, origin, stamp }` (the
+ * checkout it mirrors, the install stamp of its node_modules), whether that checkout still
+ * exists, and this run's key and stamp:
+ * - `prune`: copies of checkouts that are gone (a CI clone removed after its run);
+ * - `install`: whether this checkout's copy needs a win32 install at all;
+ * - `seed`: another live copy installed from the same lock file, whose node_modules can be linked
+ *   (hard links: seconds instead of a fresh `npm ci`), or undefined.
+ * @param {{ key: string, origin: string, stamp: string }[]} records
+ * @param {(origin: string) => boolean} originExists
+ * @param {{ key: string, stamp: string, installed: boolean }} self
+ */
+export function planTrees(records, originExists, self) {
+  const prune = [];
+  let seed;
+  for (const record of records) {
+    if (record.key === self.key) continue;
+    if (!originExists(record.origin)) {
+      // A copy whose checkout is gone can still seed this one before it goes.
+      if (seed === undefined && record.stamp === self.stamp) seed = record.key;
+      prune.push(record.key);
+    } else if (record.stamp === self.stamp && (seed === undefined || prune.includes(seed))) {
+      seed = record.key;
+    }
+  }
+  const install = !self.installed;
+  return { prune: prune.sort(), install, seed: install ? seed : undefined };
+}
+
+/**
+ * Entries of a seed's node_modules never linked into a new copy: caches that vite, vitest and
+ * other tools rewrite in place, which a hard link would share between checkouts.
+ */
+export const UNLINKED_CACHES = ['.vite', '.cache', '.vitest'];

