@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ByteLinkListener } from '@vmkd/kd-protocol';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { listenTcpByteLinks, listenUnixByteLinks } from '../src/index.js';
 
 /*
@@ -43,8 +44,10 @@ async function servedBeforeSubscribe(listener: ByteLinkListener, target: { path:
   expect(back).toBe('answer');
 }
 
+const noUnix = skipUnlessCapable('unix-sockets');
+
 describe('a connection that arrives before the consumer subscribes', () => {
-  it.runIf(process.platform !== 'win32')('unix: is held and handed to the first subscriber', async () => {
+  it.skipIf(noUnix !== undefined)(titleWithSkip('unix: is held and handed to the first subscriber', noUnix), async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vmkd-early-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const path = join(dir, 'kd.sock');
@@ -60,7 +63,7 @@ describe('a connection that arrives before the consumer subscribes', () => {
     await servedBeforeSubscribe(listener, { host: '127.0.0.1', port });
   });
 
-  it('unix: closing the listener closes connections nobody took', async () => {
+  it.skipIf(noUnix !== undefined)(titleWithSkip('unix: closing the listener closes connections nobody took', noUnix), async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vmkd-early-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const path = join(dir, 'kd.sock');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectDebugger, type DebuggerConnection } from '@vmkd/connect';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { runInProcess, type CliRun } from './cli-harness.js';
 
 /*
@@ -26,8 +27,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+// The endpoint is a Unix socket (`unix:`), as a debugger on the host reaches it.
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
 describe('vmkd route with the memory fast path', () => {
-  it('traces the fast path at each validation and stop, and prints its hits, misses and fallbacks on exit', { timeout: 120_000 }, async () => {
+  it.skipIf(noUnixSockets !== undefined)(titleWithSkip('traces the fast path at each validation and stop, and prints its hits, misses and fallbacks on exit', noUnixSockets), { timeout: 120_000 }, async () => {
     const trace = join(dir, 'route.jsonl');
     const endpoint = `unix:${join(dir, 'kd.sock')}`;
     stop = new AbortController();

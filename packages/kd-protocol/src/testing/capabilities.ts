@@ -16,13 +16,64 @@ import { spawnSync } from 'node:child_process';
  * - `posix-shell`: `sh` and the POSIX tools tests spawn through it.
  * - `dev-paths`: devices named by paths under /dev (serial lines as /dev/ttyS0); Windows names them
  *   COM1, `\\.\COM10`.
+ * - `udp-after-unreachable`: a connected UDP socket that sent to a closed port (an ICMP port
+ *   unreachable) still receives afterwards, as on Linux and Windows (WSAECONNRESET, which libuv
+ *   ignores). Node for Windows in Wine lacks it: Wine reports WSAECONNREFUSED, which libuv takes as
+ *   a fatal receive error and stops reading. A KDNET target poking a debugger that is not listening
+ *   yet needs it. Probed for real, in a child process.
  */
-export type Capability = 'unix-sockets' | 'ptys' | 'fifos' | 'signals' | 'socat' | 'python3' | 'ptrace' | 'posix-shell' | 'dev-paths';
+export type Capability =
+  | 'unix-sockets'
+  | 'ptys'
+  | 'fifos'
+  | 'signals'
+  | 'socat'
+  | 'python3'
+  | 'ptrace'
+  | 'posix-shell'
+  | 'dev-paths'
+  | 'udp-after-unreachable';
 
 const INSTALL_HINT = '`node tools/scripts/prepare-test-env.mjs` installs what the suite needs';
 
 function programMissing(command: string, args: string[]): boolean {
   return spawnSync(command, args, { stdio: 'ignore' }).error !== undefined;
+}
+
+/*
+ * A connected UDP socket sends to a port nobody holds; the port is then bound and answers; the
+ * socket must receive the answer. Exit 0 when it does, 1 when it does not within 5 s.
+ */
+const UDP_AFTER_UNREACHABLE = `
+const dgram = require('node:dgram');
+const done = (code) => process.exit(code);
+setTimeout(() => done(1), 5000).unref();
+const probe = dgram.createSocket('udp4');
+probe.bind(0, '127.0.0.1', () => {
+  const port = probe.address().port;
+  probe.close(() => {
+    const a = dgram.createSocket('udp4');
+    a.on('error', () => undefined);
+    a.on('message', () => done(0));
+    a.bind(0, '127.0.0.1', () => a.connect(port, '127.0.0.1', () => {
+      a.send('first', () => setTimeout(() => {
+        const b = dgram.createSocket('udp4');
+        b.on('message', (m, from) => b.send('answer', from.port, from.address));
+        b.bind(port, '127.0.0.1', () => a.send('second'));
+      }, 200));
+    }));
+  });
+});
+setInterval(() => undefined, 1000);
+`;
+
+function udpAfterUnreachable(): string | undefined {
+  const result = spawnSync(process.execPath, ['-e', UDP_AFTER_UNREACHABLE], { stdio: 'ignore', timeout: 60_000 });
+  if (result.status === 0) return undefined;
+  if (result.error !== undefined || result.status === null) return `the UDP probe did not finish (${result.error?.message ?? String(result.signal)})`;
+  return process.platform === 'win32'
+    ? 'a connected UDP socket stops receiving after an ICMP port unreachable (Wine reports WSAECONNREFUSED, which libuv treats as fatal; Windows reports WSAECONNRESET, which it ignores)'
+    : 'a connected UDP socket stops receiving after an ICMP port unreachable';
 }
 
 const windows = (what: string): string | undefined => (process.platform === 'win32' ? `${what} (Node for Windows)` : undefined);
@@ -37,6 +88,7 @@ const probes: Record<Capability, () => string | undefined> = {
   python3: () => windows('no python3 for Windows here') ?? (programMissing('python3', ['--version']) ? 'python3 is not installed' : undefined),
   ptrace: () => (process.platform === 'linux' && process.arch === 'x64' ? undefined : `no ptrace on ${process.platform}/${process.arch} (Linux x86-64 only)`),
   'dev-paths': () => windows('no /dev device paths: serial lines are COM ports'),
+  'udp-after-unreachable': udpAfterUnreachable,
   'posix-shell': () => windows('no POSIX shell') ?? (programMissing('sh', ['-c', 'true']) ? 'no POSIX shell (sh)' : undefined),
 };
 
