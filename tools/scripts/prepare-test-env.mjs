@@ -5,7 +5,7 @@
 // with a reason, so a missing package is a warning here, not a failure (unless --strict, as in CI).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 export const PACKAGE_LIST = fileURLToPath(new URL('./test-packages.txt', import.meta.url));
@@ -85,4 +85,5 @@ function main() {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = main();
+// pathToFileURL, not `file://${path}`: on Windows the path is `C:\…` and the URL file:///C:/….
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main();

@@ -5,6 +5,7 @@
 // (`--report linux.json --report windows.json`: the suite and the Windows lane), it prints one line
 // per report first and closes with their sum; a missing report counts as one failure.
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 export function summarize(report) {
@@ -58,4 +59,5 @@ function main() {
   process.exitCode = addSummaries(labelled.map(({ summary }) => summary)).failed > 0 ? 1 : 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main();
+// pathToFileURL, not `file://${path}`: on Windows the path is `C:\…` and the URL file:///C:/….
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();

@@ -1,3 +1,5 @@
 import { defineProject } from 'vitest/config';
 
-export default defineProject({ test: { name: 'scripts', include: ['**/*.test.mjs'] } });
+// 30 s per test, as the packages have: the layer checks read every source file and the command
+// tests start Node children, both several times slower with both cores busy or under Wine.
+export default defineProject({ test: { name: 'scripts', include: ['**/*.test.mjs'], testTimeout: 30_000, hookTimeout: 30_000 } });

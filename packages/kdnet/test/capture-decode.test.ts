@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -85,7 +84,8 @@ describe('kd-decode --kdnet-key: decrypting a captured KDNET session', () => {
     const { pcap, key, datagrams } = await recordSession();
     const file = join(dir, 'session.pcap');
     await writeFile(file, pcap);
-    const kdDecode = fileURLToPath(new URL('../../kd-protocol/src/cli/kd-decode.ts', import.meta.url));
+    // A file: URL, not a path: import() of `C:\…` on Windows reads the drive letter as a URL scheme.
+    const kdDecode = new URL('../../kd-protocol/src/cli/kd-decode.ts', import.meta.url).href;
     const script = `const { main } = await import(${JSON.stringify(kdDecode)}); await main(process.argv.slice(1));`;
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@vmkd/source', '--input-type=module', '-e', script, '--', '--kdnet-key', key, file], {
       encoding: 'utf8',

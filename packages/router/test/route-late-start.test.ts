@@ -6,7 +6,7 @@ import { createDebuggerSession, createTargetSession, KdPacketType, type LinkEven
 import { createSimTarget } from '@vmkd/sim-target';
 import { route } from '../src/index.js';
 import { nextPacket, record, tick } from './helpers/link-waits.js';
-import { hopFactory, type Transport } from './helpers/transports.js';
+import { hopFactory, transportMissing, type Transport } from './helpers/transports.js';
 
 let dir: string;
 const cleanups: (() => unknown)[] = [];
@@ -25,6 +25,11 @@ afterEach(async () => {
  * straight to the target, not fall back to breaking in.
  */
 describe.each<Transport>(['memory', 'kdcom+unix'])('a route started after the target stopped, over %s', (transport) => {
+  beforeEach(({ skip }) => {
+    const missing = transportMissing(transport);
+    skip(missing !== undefined, missing);
+  });
+
   it('asks the target to re-send its state change when a debugger resets: attach sends no break-in', async () => {
     const hops = hopFactory(transport, dir);
     cleanups.push(() => hops.close());

@@ -6,7 +6,7 @@ import { createDebuggerSession, createTargetSession, KdApi, type DebuggerSession
 import { createSimTarget, type SimTarget } from '@vmkd/sim-target';
 import { route, type Route, type RouteEvent } from '../src/index.js';
 import { record } from './helpers/link-waits.js';
-import { hopFactory, type Hop, type HopFactory, type Transport } from './helpers/transports.js';
+import { hopFactory, transportMissing, type Hop, type HopFactory, type Transport } from './helpers/transports.js';
 import { createSwitchableLink } from './helpers/switchable-link.js';
 
 let dir: string;
@@ -53,6 +53,11 @@ async function rig(transport: Transport, beforeTarget?: (guestHop: Hop) => void)
 }
 
 describe.each<Transport>(['memory', 'kdcom+unix'])('route with real sessions over %s', (transport) => {
+  beforeEach(({ skip }) => {
+    const missing = transportMissing(transport);
+    skip(missing !== undefined, missing);
+  });
+
   it('attach, read and verify memory, breakpoint, continue, break-in', async () => {
     const { sim, session, route: r, targetLinkEvents } = await rig(transport);
     const stop = await session.attach({ breakIn: 'never', timeoutMs: 4000 });
@@ -125,6 +130,11 @@ describe.each<Transport>(['memory', 'kdcom+unix'])('route with real sessions ove
 });
 
 describe.each<Transport>(['memory', 'kdcom+unix'])('debugger reconnects over %s', (transport) => {
+  beforeEach(({ skip }) => {
+    const missing = transportMissing(transport);
+    skip(missing !== undefined, missing);
+  });
+
   it('20 debuggers in a row each get the current state; the target never sees a reset', async () => {
     const hops = hopFactory(transport, dir);
     cleanups.push(() => hops.close());

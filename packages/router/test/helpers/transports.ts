@@ -1,8 +1,14 @@
 import { createKdcomLink, createMemoryPacketPair, type PacketLink } from '@vmkd/kd-protocol';
+import { skipUnlessCapable } from '@vmkd/kd-protocol/testing';
 import { listenUnix, type UnixSocketServer } from './socket-byte-link.js';
 
 /** How the two hops of a test route are carried. */
 export type Transport = 'memory' | 'kdcom+unix';
+
+/** Why a transport cannot be made here (`kdcom+unix` needs Unix sockets), or undefined. */
+export function transportMissing(transport: Transport): string | undefined {
+  return transport === 'kdcom+unix' ? skipUnlessCapable('unix-sockets') : undefined;
+}
 
 /** Both ends of one hop: what the router holds, what the far party (target or debugger) holds. */
 export interface Hop {
