@@ -1,5 +1,6 @@
 import { createDebuggerSession, createKdcomLink, createTargetSession, decodeKdcomFrames, KdPacketType, NtStatus, type ByteLink, type WaitStateChange } from '@vmkd/kd-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { createSimTarget, fillExpected } from '../src/index.js';
 import { connectUnix, socketByteLink, unixListener } from './support/socket-byte-link.js';
 
@@ -26,7 +27,9 @@ function tapped(link: ByteLink): { link: ByteLink; dataIds: () => { type: number
 
 const name = (s: WaitStateChange): string => (s.kind === 'loadSymbols' ? new TextDecoder().decode(s.data.subarray(0, s.data.indexOf(0))) : `exception 0x${s.kind === 'exception' ? s.exceptionCode.toString(16) : '?'}`);
 
-describe('a debugger attached across a reboot of the virtual kernel (KDCOM on a Unix socket)', () => {
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
+describe.skipIf(noUnixSockets !== undefined)(titleWithSkip('a debugger attached across a reboot of the virtual kernel (KDCOM on a Unix socket)', noUnixSockets), () => {
   it('sees the new kernel start with a fresh KD state (SYNC id, LoadSymbols for each module) and keeps working', { timeout: 60_000 }, async () => {
     const listener = await unixListener();
     cleanups.push(() => listener.dispose());

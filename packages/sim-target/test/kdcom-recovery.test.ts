@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { skipUnlessCapable, titleWithSkip } from '@vmkd/kd-protocol/testing';
 import { measureKdcomRecovery } from '../src/bench/index.js';
 
-describe('measureKdcomRecovery (the bench cell for KDCOM line faults)', () => {
+// The faulty line is a relay between two Unix sockets (src/bench/kdcom-recovery.ts).
+const noUnixSockets = skipUnlessCapable('unix-sockets');
+
+describe.skipIf(noUnixSockets !== undefined)(titleWithSkip('measureKdcomRecovery (the bench cell for KDCOM line faults)', noUnixSockets), () => {
   it('reads through a line that corrupts and drops bytes both ways: every read intact, nothing lost or taken twice', async () => {
     // Ten times the drop rate on 1,000-byte reads, so that 40 reads surely meet faults
     // while most frames still get through whole; corruption at the rate halved, so that
