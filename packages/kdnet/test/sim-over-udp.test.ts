@@ -54,7 +54,11 @@ describe('the virtual kernel over KDNET on real loopback UDP', () => {
     const guest = pair.link.kdnetStats();
     expect(guest.sessions).toBe(1);
     expect(guest.breakins).toBe(1);
-    expect(Object.values(guest.drops).reduce((a, b) => a + b, 0)).toBe(0);
+    // A poke the target (every 200 ms here) repeated before our response reached it is dropped as a
+    // replay, which a busy machine makes likely; nothing else may be dropped.
+    const { replay, ...drops } = guest.drops;
+    expect(Object.values(drops).reduce((a, b) => a + b, 0)).toBe(0);
+    expect(replay).toBeLessThanOrEqual(pair.targetLink.kdnetStats().pokes);
     expect(pair.targetLink.kdnetStats().breakins).toBe(1);
   });
 

@@ -65,6 +65,10 @@ describe('serial guest and target links over TCP', () => {
     let target = await targetOnTcp();
     const port = portOf(target);
     const guest = track(await createSerialGuestLink({ connect: { kind: 'tcp', port }, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } }));
+    const seen: string[] = [];
+    guest.events$.subscribe((event) => {
+      if (event.kind === 'connect' || event.kind === 'disconnect') seen.push(event.kind);
+    });
     await whenConnected(target);
     const disconnected = nextEvent(guest, 'disconnect');
     await target.close();
@@ -76,7 +80,11 @@ describe('serial guest and target links over TCP', () => {
     const atGuest = nextPacket(guest);
     await target.send(stateChange);
     expect((await atGuest).type).toBe(7);
-    expect(guest.connections).toBe(2);
+    // Two connections, or more where a reconnect can reach the closing server before its port is
+    // gone (Wine's wineserver closes a listener asynchronously): each one opened after a disconnect.
+    expect(guest.connections).toBeGreaterThanOrEqual(2);
+    expect(seen.filter((kind) => kind === 'disconnect')).toHaveLength(guest.connections - 1);
+    expect(seen.at(-1)).toBe('connect');
   });
 
   it('a send made while no peer is attached waits for one, and gives up after waitForPeerMs', async () => {
