@@ -135,6 +135,12 @@ export class KdcomLinkMachine<T> {
   private lastTaken: { type: number; length: number; checksum: number } | null = null;
   /** Debugger role: a state change came while our RESET was unanswered (see onData). */
   private stopSeenDuringReset = false;
+  /**
+   * The id the packet in flight was written with before our RESET exchange closed (see onReset).
+   * It was written before our RESET, and the byte stream is ordered, so the peer saw it before the
+   * RESET: an ACK with that id is its answer to that packet, whatever our ids say now.
+   */
+  private idBeforeReset: number | null = null;
   /** When we last wrote a RESET. */
   private lastResetAt = 0;
   private deadline = Infinity;
@@ -429,7 +435,12 @@ export class KdcomLinkMachine<T> {
   private onControl(type: number, id: number): void {
     switch (type) {
       case KdPacketType.Acknowledge:
-        if (this.waitingAck && (id === this.nextSendId || id === stripSync(this.nextSendId))) this.acknowledgeHead();
+        if (!this.waitingAck) return;
+        if (id === this.nextSendId || id === stripSync(this.nextSendId)) this.acknowledgeHead();
+        else if (this.idBeforeReset !== null && (id === this.idBeforeReset || id === stripSync(this.idBeforeReset))) {
+          // Taken before the peer restarted its ids: it used no id of the new numbering.
+          this.acknowledgeHead(false, false);
+        }
         return;
       case KdPacketType.Resend:
         if (this.resetPending) return;
@@ -464,7 +475,13 @@ export class KdcomLinkMachine<T> {
       // exchange); if not, it goes after one RTO, with the new id.
       this.resetPending = false;
       const inFlight = this.waitingAck;
+      const writtenAs = inFlight ? this.queue[0]?.id : undefined;
       this.resetIds();
+      // The answer may be a straggler the peer sent before it saw our RESET (an answer to a retry
+      // of an earlier exchange): then the packet in flight may already be taken, and its ACK,
+      // carrying the old id, still on the way. Taking that ACK keeps the packet from going again
+      // under the new numbering, where a peer that has since restarted its ids would take it twice.
+      this.idBeforeReset = writtenAs ?? null;
       this.repeatAfterReset = this.takenDuringReset;
       this.takenDuringReset = null;
       this.out.resynced();
@@ -503,6 +520,7 @@ export class KdcomLinkMachine<T> {
 
   private resetIds(): void {
     this.stopSeenDuringReset = false;
+    this.idBeforeReset = null;
     this.expectedRecvId = this.nextSendId = INITIAL_PACKET_ID;
     this.lastFrame = null;
     this.lastSync = null;
@@ -516,7 +534,8 @@ export class KdcomLinkMachine<T> {
     this.deadline = Infinity;
   }
 
-  private acknowledgeHead(sample = true): void {
+  private acknowledgeHead(sample = true, advanceId = true): void {
+    this.idBeforeReset = null;
     const head = this.queue.shift();
     if (sample && head !== undefined && !head.retransmitted && head.written) this.sampleRtt(this.clock.now() - head.firstSentAt);
     this.waitingAck = false;
@@ -525,7 +544,7 @@ export class KdcomLinkMachine<T> {
       this.retries = 0;
       this.deadline = Infinity;
     }
-    this.nextSendId = nextPacketId(this.nextSendId);
+    if (advanceId) this.nextSendId = nextPacketId(this.nextSendId);
     if (head === undefined) return;
     this.lastFrame = head.frame;
     this.lastFrameType = head.type;
@@ -545,6 +564,8 @@ export class KdcomLinkMachine<T> {
       if (head.written) head.frame = head.frame.slice();
       writeU32(head.frame, 8, this.nextSendId);
       head.id = this.nextSendId;
+      // Written again under the new numbering: only the new id's ACK keeps both ends in step now.
+      this.idBeforeReset = null;
     }
     if (retransmit) {
       this.stats.resends += 1;
