@@ -184,13 +184,16 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
     pumping = true;
     while (queue.length > 0 && !closed) {
       const item = queue[0];
-      let attached: Attached;
-      try {
-        attached = await attachedLink();
-      } catch (error) {
-        queue.shift();
-        item.reject(error);
-        continue;
+      // Attached already (every packet but the first after a connect): no wait, no extra turn.
+      let attached: Attached | undefined = current;
+      if (attached === undefined) {
+        try {
+          attached = await attachedLink();
+        } catch (error) {
+          queue.shift();
+          item.reject(error);
+          continue;
+        }
       }
       try {
         await attached.link.send(item.packet);

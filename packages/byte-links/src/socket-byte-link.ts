@@ -58,6 +58,50 @@ export function createSocketByteLink(socket: Socket, name: string): ByteLink {
     return subscription;
   });
 
+  // Writes made in one turn of the event loop go out together, in order, as one socket write:
+  // a KDCOM end writes the ACK of what it just read and then its own next frame (a reply, the
+  // next request) in the same turn, and two syscalls and two wake-ups of the reader become one
+  // (docs/decisions: socket writes coalesced per turn). The turn ends at setImmediate, after
+  // every I/O callback and promise of this turn, so nothing waits for a timer.
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  let waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  let flushScheduled = false;
+
+  function flush(): void {
+    flushScheduled = false;
+    if (batch.length === 0) return;
+    const chunks = batch;
+    const total = batchBytes;
+    const waiters = waiting;
+    batch = [];
+    batchBytes = 0;
+    waiting = [];
+    const failAll = (error: Error): void => {
+      for (const w of waiters) w.reject(error);
+    };
+    if (closed) {
+      failAll(linkClosedError(name));
+      return;
+    }
+    if (peerGone || socket.destroyed) {
+      failAll(linkDisconnectedError(name, socketError));
+      return;
+    }
+    const fail = (error: Error): void => {
+      pendingWrites.delete(fail);
+      failAll(error);
+    };
+    pendingWrites.add(fail);
+    // One chunk goes as it is; several are joined (a 16-byte ACK and a frame: one small copy).
+    const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+    socket.write(data, (error) => {
+      if (!pendingWrites.delete(fail)) return;
+      if (error === null || error === undefined) for (const w of waiters) w.resolve();
+      else failAll(closed ? linkClosedError(name) : linkDisconnectedError(name, error));
+    });
+  }
+
   function write(chunk: Uint8Array): Promise<void> {
     if (closed) return Promise.reject(linkClosedError(name));
     if (peerGone || socket.destroyed) return Promise.reject(linkDisconnectedError(name, socketError));
@@ -65,25 +109,20 @@ export function createSocketByteLink(socket: Socket, name: string): ByteLink {
     stats.bytesOut += chunk.byteLength;
     stats.chunksOut += 1;
     return new Promise<void>((resolve, reject) => {
-      const settle = (error?: Error): void => {
-        if (!pendingWrites.delete(fail)) return;
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const fail = (error: Error): void => {
-        pendingWrites.delete(fail);
-        reject(error);
-      };
-      pendingWrites.add(fail);
-      socket.write(chunk, (error) => {
-        if (error === null || error === undefined) settle();
-        else settle(closed ? linkClosedError(name) : linkDisconnectedError(name, error));
-      });
+      batch.push(chunk);
+      batchBytes += chunk.byteLength;
+      waiting.push({ resolve, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
     });
   }
 
   function close(): Promise<void> {
     closePromise ??= new Promise<void>((resolve) => {
+      // What was written before close() still goes out, ahead of our FIN.
+      flush();
       closed = true;
       for (const reject of pendingWrites) reject(linkClosedError(name));
       pendingWrites.clear();

@@ -13,6 +13,7 @@ import {
   listenTcpByteLinks,
   listenUnixByteLinks,
   openByteLink,
+  createSocketByteLink,
 } from '../src/index.js';
 import { collectBytes, endOf, nextConnection, pattern } from '../src/testing/index.js';
 
@@ -188,6 +189,69 @@ for (const [kind, makePair] of [
     });
   });
 }
+
+describe('write coalescing', () => {
+  /** A real loopback connection; the near end wrapped as a byte link whose socket writes are counted. */
+  async function countedPair(): Promise<{ link: ByteLink; peer: Socket; writes: () => number }> {
+    const server = createServer();
+    open.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const near = connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1' });
+    await new Promise((resolve) => near.once('connect', resolve));
+    const peer = await accepted;
+    open.push({ close: async () => void peer.destroy() });
+    let writes = 0;
+    const write = near.write.bind(near) as (...args: unknown[]) => boolean;
+    (near as unknown as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
+      writes += 1;
+      return write(...args);
+    };
+    const link = createSocketByteLink(near, 'counted');
+    open.push(link);
+    return { link, peer, writes: () => writes };
+  }
+
+  function received(peer: Socket, count: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      peer.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        total += chunk.length;
+        if (total >= count) resolve(Buffer.concat(chunks));
+      });
+      peer.once('error', reject);
+    });
+  }
+
+  it('writes made in one turn go out as one socket write, in order, and each settles', async () => {
+    const { link, peer, writes } = await countedPair();
+    // What a KDCOM end does after a read: the 16-byte ACK, then its own next frame.
+    const parts = [pattern(16, 1), pattern(4017, 2), pattern(1, 3), pattern(300, 4)];
+    const got = received(peer, 16 + 4017 + 1 + 300);
+    await Promise.all(parts.map((part) => link.write(part)));
+    expect(writes()).toBe(1);
+    expect((await got).equals(Buffer.concat(parts.map((part) => Buffer.from(part))))).toBe(true);
+    expect(link.stats()).toMatchObject({ bytesOut: 16 + 4017 + 1 + 300, chunksOut: 4 });
+    // The next turn's writes are a write of their own.
+    await link.write(pattern(8, 5));
+    expect(writes()).toBe(2);
+  });
+
+  it('bytes written just before close() still reach the peer, ahead of the end', async () => {
+    const { link, peer } = await countedPair();
+    const got = received(peer, 5);
+    const ended = new Promise<void>((resolve) => peer.once('end', resolve));
+    const written = link.write(Uint8Array.of(1, 2, 3, 4, 5)).catch((e: unknown) => e);
+    await link.close();
+    expect([...(await got)]).toEqual([1, 2, 3, 4, 5]);
+    await ended;
+    // A write cut short by close() settles (rejected as closed), never hangs.
+    const outcome = await written;
+    expect(outcome === undefined || isVmkdError(outcome, 'ERR_LINK_CLOSED')).toBe(true);
+  });
+});
 
 describe('connecting', () => {
   it('a refused TCP connection is ERR_SERIAL_CONNECT_FAILED, not a hang', async () => {

@@ -55,8 +55,9 @@ export function offer(direction: DirectionState, item: QueueItem, limits: OfferL
 /** Take the next waiting item into flight, if the direction is idle. */
 export function startNext(direction: DirectionState): { direction: DirectionState; started?: QueueItem } {
   if (direction.inFlight !== undefined || direction.waiting.length === 0) return { direction };
-  const [started, ...waiting] = direction.waiting as [QueueItem, ...QueueItem[]];
-  return { direction: { ...direction, waiting, inFlight: started }, started };
+  // slice(), not `[first, ...rest]`: rest destructuring walks the array's iterator.
+  const started = direction.waiting[0];
+  return { direction: { waiting: direction.waiting.slice(1), inFlight: started, counters: direction.counters }, started };
 }
 
 function withHighWater(direction: DirectionState): DirectionState {

@@ -11,7 +11,7 @@ for (const node of p.nodes) {
   total += t;
   const { url, functionName } = node.callFrame;
   let key;
-  const m = /\/(packages|tools)\/([^/]+)\/src\/(?:([^/]+)\/)?/.exec(url);
+  const m = /\/(packages|tools)\/([^/]+)\/(?:src|dist)\/(?:([^/]+)\/)?/.exec(url);
   if (m) key = `${m[2]}${m[3] && !m[3].includes('.') ? `/${m[3]}` : ''}`;
   else if (url.includes('node_modules/')) key = url.replace(/^.*node_modules\/((?:@[^/]+\/)?[^/]+).*$/, '$1');
   else if (url.startsWith('node:')) key = 'node internals';

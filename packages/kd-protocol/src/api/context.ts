@@ -360,7 +360,7 @@ export type Amd64SpecialRegisters = FieldsOf<typeof AMD64_SPECIAL_LAYOUT> & { un
 const specialCodec = defineStruct('KSPECIAL_REGISTERS', KdLimits.Amd64SpecialRegistersSize, AMD64_SPECIAL_LAYOUT);
 
 export function decodeAmd64SpecialRegisters(bytes: Uint8Array): Amd64SpecialRegisters {
-  requireLength(specialCodec.name, fieldAt(specialCodec.layout, bytes.length), bytes, specialCodec.size);
+  requireLength(specialCodec.name, () => fieldAt(specialCodec.layout, bytes.length), bytes, specialCodec.size);
   return specialCodec.read(viewOf(bytes), bytes, 0);
 }
 

@@ -39,7 +39,7 @@ export function defineFamily<H extends Layout, U extends Record<string, Layout> 
     decode(payload) {
       if (payload.length < size) {
         const key = payload.length >= 4 ? layoutOf(viewOf(payload).getUint32(0, true)) : 'none';
-        requireLength(name, fieldAt({ ...header, ...unions[key] }, payload.length), payload, size);
+        requireLength(name, () => fieldAt({ ...header, ...unions[key] }, payload.length), payload, size);
       }
       const view = viewOf(payload);
       const key = layoutOf(view.getUint32(0, true));

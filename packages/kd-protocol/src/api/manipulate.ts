@@ -203,7 +203,7 @@ export function decodeManipulate(payload: Uint8Array, options: ManipulateDecodeO
   const size = KdLimits.ManipulateSize;
   if (payload.length < size) {
     const name = manipulateLayoutOf(payload.length >= 4 ? viewOf(payload).getUint32(0, true) : 0, options.arch);
-    requireLength('DBGKD_MANIPULATE_STATE64', fieldAt({ ...HEADER, ...MANIPULATE_LAYOUTS[name] }, payload.length), payload, size);
+    requireLength('DBGKD_MANIPULATE_STATE64', () => fieldAt({ ...HEADER, ...MANIPULATE_LAYOUTS[name] }, payload.length), payload, size);
   }
   const view = viewOf(payload);
   const layout = manipulateLayoutOf(view.getUint32(0, true), options.arch);

@@ -130,7 +130,7 @@ export function decodeWaitStateChange(payload: Uint8Array, options: StateChangeD
   const size = KdLimits.StateChangeSize;
   if (payload.length < size) {
     const kind = payload.length >= 4 ? stateChangeKindOf(viewOf(payload).getUint32(0, true)) : 'none';
-    requireLength(NAME, fieldAt({ ...HEADER, ...UNIONS[kind], ...REPORTS[arch] }, payload.length), payload, size);
+    requireLength(NAME, () => fieldAt({ ...HEADER, ...UNIONS[kind], ...REPORTS[arch] }, payload.length), payload, size);
   }
   const view = viewOf(payload);
   const kind = stateChangeKindOf(view.getUint32(0, true));

@@ -180,9 +180,12 @@ export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Throws ERR_KD_API_TRUNCATED unless `bytes` holds at least `need` bytes. */
-export function requireLength(structure: string, field: string, bytes: Uint8Array, need: number): void {
-  if (bytes.length < need) throw truncated(structure, field, need, bytes.length);
+/**
+ * Throws ERR_KD_API_TRUNCATED unless `bytes` holds at least `need` bytes. `field` may be a function,
+ * called only when the bytes are short (naming the field walks a layout: not on every decode).
+ */
+export function requireLength(structure: string, field: string | (() => string), bytes: Uint8Array, need: number): void {
+  if (bytes.length < need) throw truncated(structure, typeof field === 'string' ? field : field(), need, bytes.length);
 }
 
 /** Shifts every field of a layout by `delta` bytes (to embed a structure in a union). */

@@ -30,7 +30,7 @@ const codec = defineStruct('DBGKD_GET_VERSION64', KdLimits.GetVersionSize, GET_V
 
 /** Decodes the 40-byte version block (the 2 unused bytes at 0x0E stay in `unused`). */
 export function decodeGetVersion64(bytes: Uint8Array): GetVersion64 {
-  requireLength(codec.name, fieldAt(codec.layout, bytes.length), bytes, codec.size);
+  requireLength(codec.name, () => fieldAt(codec.layout, bytes.length), bytes, codec.size);
   return codec.read(viewOf(bytes), bytes, 0);
 }
 
