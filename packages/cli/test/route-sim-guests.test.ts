@@ -76,7 +76,10 @@ describe.skipIf(noUnixSockets !== undefined).each(GUESTS)(titleWithSkip('vmkd ro
   it('attaches, reads 16 MiB of verified memory, hits a breakpoint, continues, breaks in; stats on shutdown', { timeout: 180_000 }, async () => {
     const { finish } = await route(guest);
     const { session } = connections.at(-1)!;
-    await session.attach();
+    // The stop comes once the guest is up: a native guest is a Node child started under ptrace,
+    // which takes seconds idle and several times that with both cores busy (issue 15). Give it
+    // that, not the 10 s per-request default.
+    await session.attach({ timeoutMs: 90_000 });
     expect((await session.getVersion()).minorVersion).toBe(18362);
     // Issue 5's end-to-end read: 16 MiB through endpoint → router → guest transport, every byte checked.
     const base = layout.dataRegion.virtualBase + 0x1000n;
