@@ -200,7 +200,7 @@ describe('write coalescing', () => {
     const near = connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1' });
     await new Promise((resolve) => near.once('connect', resolve));
     const peer = await accepted;
-    open.push({ close: async () => void peer.destroy() });
+    open.push({ close: () => Promise.resolve(void peer.destroy()) });
     let writes = 0;
     const write = near.write.bind(near) as (...args: unknown[]) => boolean;
     (near as unknown as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
