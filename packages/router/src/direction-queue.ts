@@ -1,5 +1,5 @@
 import type { DropReason } from './route-events.js';
-import { heldDepth, queueDepth, type DirectionState, type QueueItem } from './route-state.js';
+import { copyDirectionCounters, heldDepth, queueDepth, type DirectionState, type QueueItem } from './route-state.js';
 
 
 export interface OfferResult {
@@ -25,12 +25,14 @@ export interface OfferLimits {
  * buffers: spec §1.8 quick-timeout packets), or else the newcomer is refused: never silently.
  */
 export function offer(direction: DirectionState, item: QueueItem, limits: OfferLimits): OfferResult {
-  const counters = { ...direction.counters, received: direction.counters.received + 1 };
+  const counters = copyDirectionCounters(direction.counters);
+  counters.received += 1;
   const busy = direction.inFlight !== undefined;
   const depth = queueDepth(direction);
   if (!busy || depth < limits.bound) {
-    const next = { ...direction, waiting: [...direction.waiting, item], counters };
-    return { direction: withHighWater(next), accepted: true };
+    // (The new item is not held: the depth grows by one.)
+    if (depth + 1 > counters.queueHighWater) counters.queueHighWater = depth + 1;
+    return { direction: { waiting: [...direction.waiting, item], inFlight: direction.inFlight, counters }, accepted: true };
   }
   const held = heldDepth(direction);
   if (held < limits.hold) {
@@ -58,10 +60,4 @@ export function startNext(direction: DirectionState): { direction: DirectionStat
   // slice(), not `[first, ...rest]`: rest destructuring walks the array's iterator.
   const started = direction.waiting[0];
   return { direction: { waiting: direction.waiting.slice(1), inFlight: started, counters: direction.counters }, started };
-}
-
-function withHighWater(direction: DirectionState): DirectionState {
-  const depth = queueDepth(direction);
-  if (depth <= direction.counters.queueHighWater) return direction;
-  return { ...direction, counters: { ...direction.counters, queueHighWater: depth } };
 }

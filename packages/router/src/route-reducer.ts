@@ -6,7 +6,7 @@ import { closeNoticeWindows, noteNotice, type NoticeKey } from './notice-limiter
 import type { RouteEffect, RouteRecord } from './route-effect.js';
 import type { ErrorRecord, PacketOrigin, RouteSide } from './route-events.js';
 import type { RouteInput } from './route-input.js';
-import type { DirectionState, QueueItem, RouteState } from './route-state.js';
+import { copyDirectionCounters, copyRouteState, type DirectionState, type QueueItem, type RouteState, type RouteStateDraft } from './route-state.js';
 import { createFailedReply, createTargetGoneStateChange, TARGET_GONE_STATUS } from './synthetic-packets.js';
 import { trackTarget } from './target-state.js';
 
@@ -34,8 +34,6 @@ export function reduceRoute(state: RouteState, input: RouteInput): RouteStep {
   return { state: step.state, effects: step.effects };
 }
 
-type Draft = { -readonly [K in keyof RouteState]: RouteState[K] };
-
 /**
  * Mutable only while one input is reduced; `reduceRoute` is pure from the outside. The first change
  * an input makes copies the route's state once (`w`); later changes in the same input write that
@@ -45,13 +43,13 @@ type Draft = { -readonly [K in keyof RouteState]: RouteState[K] };
  */
 class Step {
   readonly effects: RouteEffect[] = [];
-  private draft: Draft | undefined;
+  private draft: RouteStateDraft | undefined;
   constructor(public state: RouteState) {}
 
   /** This input's own copy of the state, made on first use. */
-  private get w(): Draft {
+  private get w(): RouteStateDraft {
     if (this.draft === undefined) {
-      this.draft = { ...this.state };
+      this.draft = copyRouteState(this.state);
       this.state = this.draft;
     }
     return this.draft;
@@ -165,7 +163,8 @@ class Step {
     // one, DbgPrint is dropped as Windows drops it (quick-timeout packets, spec §1.8).
     const hold = dir === GuestToDebugger && dbg.attached ? config.holdBound : 0;
     const result = offer(this.state[key], item, { bound: config.queueBound, hold, isDroppable: (queued) => isDroppable(queued.packet) });
-    this.w[key] = result.direction;
+    if (key === 'toDebugger') this.w.toDebugger = result.direction;
+    else this.w.toGuest = result.direction;
     if (result.dropped !== undefined) {
       const { item: lost, reason } = result.dropped;
       this.record({ kind: 'dropped', dir, reason, type: lost.packet.type, typeName: packetTypeName(lost.packet.type) });
@@ -196,9 +195,14 @@ class Step {
     const item = direction.inFlight;
     // A send the route already gave up on (the guest vanished while it was in flight).
     if (item === undefined || item.seq !== seq) return;
-    const c = direction.counters;
-    const counters = error === undefined ? { ...c, packets: c.packets + 1, bytes: c.bytes + item.packet.payload.byteLength } : { ...c, failed: c.failed + 1 };
-    this.w[key] = { ...direction, inFlight: undefined, counters };
+    const counters = copyDirectionCounters(direction.counters);
+    if (error === undefined) {
+      counters.packets += 1;
+      counters.bytes += item.packet.payload.byteLength;
+    } else counters.failed += 1;
+    const settledDirection: DirectionState = { waiting: direction.waiting, inFlight: undefined, counters };
+    if (key === 'toDebugger') this.w.toDebugger = settledDirection;
+    else this.w.toGuest = settledDirection;
     if (error === undefined) this.effects.push({ kind: 'latency', measure: dir, ms: at - item.receivedAt });
     else this.record({ kind: 'send-failed', dir, type: item.packet.type, typeName: packetTypeName(item.packet.type), error });
     if (dir === DebuggerToGuest && this.state.breakinAfterResume && resumesTarget(item.packet) && !this.state.toGuest.waiting.some((queued) => resumesTarget(queued.packet))) {

@@ -113,6 +113,47 @@ export interface RouteState {
   readonly closed: boolean;
 }
 
+/** A RouteState whose fields one reducer step may write (its own copy; see `copyRouteState`). */
+export type RouteStateDraft = { -readonly [K in keyof RouteState]: RouteState[K] };
+export type DirectionCountersDraft = { -readonly [K in keyof DirectionCounters]: DirectionCounters[K] };
+
+/**
+ * Shallow copies with every field named: on this hot path (several per packet) a literal of known
+ * shape is several times cheaper than a spread. The return types keep the lists complete.
+ */
+export function copyRouteState(s: RouteState): RouteStateDraft {
+  return {
+    config: s.config,
+    target: s.target,
+    lastRealStateChange: s.lastRealStateChange,
+    debugger: s.debugger,
+    toDebugger: s.toDebugger,
+    toGuest: s.toGuest,
+    awaitingReply: s.awaitingReply,
+    inFlightReplied: s.inFlightReplied,
+    breakinAfterResume: s.breakinAfterResume,
+    breakinForGuest: s.breakinForGuest,
+    guestResyncs: s.guestResyncs,
+    nextSeq: s.nextSeq,
+    counters: s.counters,
+    notices: s.notices,
+    closed: s.closed,
+  };
+}
+
+export function copyDirectionCounters(c: DirectionCounters): DirectionCountersDraft {
+  return {
+    received: c.received,
+    packets: c.packets,
+    bytes: c.bytes,
+    dropped: c.dropped,
+    failed: c.failed,
+    held: c.held,
+    heldHighWater: c.heldHighWater,
+    queueHighWater: c.queueHighWater,
+  };
+}
+
 const emptyCounters: DirectionCounters = { received: 0, packets: 0, bytes: 0, dropped: 0, failed: 0, held: 0, heldHighWater: 0, queueHighWater: 0 };
 const emptyDirection: DirectionState = { waiting: [], inFlight: undefined, counters: emptyCounters };
 
