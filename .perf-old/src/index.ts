@@ -1,0 +1,12 @@
+export { RouterErrorCode } from './errors.js';
+export { GuestToDebugger, DebuggerToGuest, type Direction } from './direction.js';
+export { route, type Route, type RouteOptions, type RouteStats, type DirectionStats } from './route.js';
+export type { RouteEvent, RouteEventKind, RouteSide, PacketOrigin, ErrorRecord } from './route-events.js';
+export type { TraceRecordSink, TraceSinkStats } from './trace-sink.js';
+export { isDebuggerPresenceAware, type DebuggerPresenceAware } from './debugger-presence.js';
+export type { TargetTracking, TargetRunState } from './target-state.js';
+export type { LatencySummary } from './latency-reservoir.js';
+export type { DropReason } from './route-events.js';
+export { createTargetGoneStateChange, createFailedReply, isTargetGoneStateChange, TARGET_GONE_STATUS } from './synthetic-packets.js';
+export { isDroppable, isContinue, expectsReply, resumesTarget } from './kd-peek.js';
+export { relayBytes, type ByteRelay, type RelayOptions, type RelayStats, type RelayEvent, type RelayTap } from './relay-bytes.js';
