@@ -16,6 +16,15 @@ export function markReceivedFrame(payload: Uint8Array): void {
   received.add(payload);
 }
 
+/**
+ * True for a payload a KDCOM link delivered in the frame it arrived in and nobody has sent on yet:
+ * its buffer is a received chunk nobody writes again, so a sender that must keep the packet a while
+ * (a link waiting for a peer) can keep it as it is instead of copying it.
+ */
+export function isReceivedFrame(payload: Uint8Array): boolean {
+  return received.has(payload);
+}
+
 /** The frame `payload` arrived in, re-stamped with `type` and `id`; undefined unless it is marked (and still looks like its frame). */
 export function takeReceivedFrame(type: number, id: number, payload: Uint8Array): Uint8Array | undefined {
   if (!received.delete(payload)) return undefined;
