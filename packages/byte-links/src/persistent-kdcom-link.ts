@@ -266,7 +266,7 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
       // caller has reused its buffer: keep a copy, unless the caller gave its buffer up (frameInPlace)
       // or the payload is one a KDCOM link received (a router passing it on: nobody writes that
       // buffer again, and the next KDCOM link sends it in the frame it came in).
-      const kept = packet.frameInPlace === true || isReceivedFrame(packet.payload) ? packet : { type: packet.type, payload: packet.payload.slice() };
+      const kept = packet.frameInPlace === true || isReceivedFrame(packet) ? packet : { type: packet.type, payload: packet.payload.slice() };
       return new Promise<void>((resolve, reject) => {
         queue.push({ packet: kept, resolve, reject });
         void pump();

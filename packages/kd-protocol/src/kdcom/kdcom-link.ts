@@ -9,7 +9,7 @@ import { KdPacketType } from '../api/constants.js';
 import { KdcomErrorCode } from './errors.js';
 import { KdcomFrameDecoder } from './frame-decoder.js';
 import { KdcomLinkMachine, type KdcomMachineOptions } from './link-machine.js';
-import { markReceivedFrame } from './received-frames.js';
+import { receivedInFrame } from './received-frames.js';
 
 export interface KdcomLinkOptions extends Omit<KdcomMachineOptions, 'role'> {
   role: LinkRole;
@@ -59,8 +59,7 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
       },
       deliver: (packet) => {
         // (decoder is set before any byte can arrive: the machine delivers only from decoder events.)
-        if (decoder.payloadInChunk) markReceivedFrame(packet.payload);
-        events.next({ kind: 'packet', packet });
+        events.next({ kind: 'packet', packet: decoder.payloadInChunk ? receivedInFrame(packet.type, packet.payload) : packet });
       },
       sent: (waiter) => waiter.resolve(),
       failed: (waiter, error) => waiter.reject(error),

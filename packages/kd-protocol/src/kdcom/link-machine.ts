@@ -240,7 +240,7 @@ export class KdcomLinkMachine<T> {
       quick: this.isTarget && isQuickTimeoutPacket(packet),
       frame:
         // A payload that arrived over KDCOM goes on in the frame it came in (received-frames.ts).
-        takeReceivedFrame(packet.type, this.nextSendId, packet.payload) ??
+        takeReceivedFrame(packet, this.nextSendId) ??
         (packet.frameInPlace === true ? encodeDataFrameAround(packet.type, this.nextSendId, packet.payload) : undefined) ??
         encodeDataFrame(packet.type, this.nextSendId, packet.payload),
       id: this.nextSendId,

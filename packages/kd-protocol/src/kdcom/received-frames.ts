@@ -1,33 +1,55 @@
+import type { KdPacket } from '../packet-link.js';
 import { DATA_LEADER_BYTE, KD_HEADER_SIZE, TRAILER_BYTE } from './constants.js';
 
 /**
- * Payloads a KDCOM link delivered as views of the very frame they arrived in: its 16-byte leader
- * and header right before them, its trailer right after, in a chunk the byte link hands out fresh
- * and nobody writes again (the decoder says so, see `KdcomFrameDecoder.payloadInChunk`). When such
- * a payload is sent on over KDCOM unchanged (the router passing a packet from one link to the
+ * A packet a KDCOM link delivered whose payload is a view of the very frame it arrived in: its
+ * 16-byte leader and header right before it, its trailer right after, in a chunk the byte link
+ * handed out fresh and nobody writes again (the decoder says so, `KdcomFrameDecoder.payloadInChunk`).
+ * When such a packet is sent on over KDCOM unchanged (the router passing it from one link to the
  * other), the frame it came in is sent again with the sender's id stamped in: no new frame, no
  * copy of the payload, no second checksum (the header carries the one verified on receipt, and
- * the payload is the same bytes). Once per payload: taking the frame removes the mark, so a
- * packet sent twice (a replayed state change) is framed afresh the second time.
+ * the payload is the same bytes). Once per packet: taking the frame clears the mark, so a packet
+ * sent twice (a replayed state change) is framed afresh the second time.
+ *
+ * The mark is a private field, so to everyone else this is a plain `{ type, payload }` (a WeakSet
+ * of payloads cost every KDCOM link's garbage collector more than the copy it saved).
  */
-const received = new WeakSet<Uint8Array>();
+class ReceivedPacket implements KdPacket {
+  #inFrame = true;
+  constructor(
+    readonly type: number,
+    readonly payload: Uint8Array,
+  ) {}
 
-export function markReceivedFrame(payload: Uint8Array): void {
-  received.add(payload);
+  static inFrame(packet: KdPacket): boolean {
+    return packet instanceof ReceivedPacket && packet.#inFrame;
+  }
+
+  static take(packet: KdPacket): boolean {
+    if (!(packet instanceof ReceivedPacket) || !packet.#inFrame) return false;
+    packet.#inFrame = false;
+    return true;
+  }
+}
+
+/** The packet a KDCOM link delivers for a payload that arrived whole in its frame. */
+export function receivedInFrame(type: number, payload: Uint8Array): KdPacket {
+  return new ReceivedPacket(type, payload);
 }
 
 /**
- * True for a payload a KDCOM link delivered in the frame it arrived in and nobody has sent on yet:
+ * True for a packet a KDCOM link delivered in the frame it arrived in and nobody has sent on yet:
  * its buffer is a received chunk nobody writes again, so a sender that must keep the packet a while
  * (a link waiting for a peer) can keep it as it is instead of copying it.
  */
-export function isReceivedFrame(payload: Uint8Array): boolean {
-  return received.has(payload);
+export function isReceivedFrame(packet: KdPacket): boolean {
+  return ReceivedPacket.inFrame(packet);
 }
 
-/** The frame `payload` arrived in, re-stamped with `type` and `id`; undefined unless it is marked (and still looks like its frame). */
-export function takeReceivedFrame(type: number, id: number, payload: Uint8Array): Uint8Array | undefined {
-  if (!received.delete(payload)) return undefined;
+/** The frame `packet` arrived in, re-stamped with its type and `id`; undefined unless it is such a packet (and the frame still looks like its own). */
+export function takeReceivedFrame(packet: KdPacket, id: number): Uint8Array | undefined {
+  if (!ReceivedPacket.take(packet)) return undefined;
+  const { payload, type } = packet;
   const at = payload.byteOffset - KD_HEADER_SIZE;
   const n = payload.length;
   if (at < 0 || payload.byteOffset + n + 1 > payload.buffer.byteLength) return undefined;
