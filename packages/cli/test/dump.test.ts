@@ -18,9 +18,10 @@ describe('vmkd dump', () => {
     const run = await runInProcess(['dump', `sim://?via=serial&baud=0&memory=32M&ram=${ram}`, out, '--json', '--fsync']);
     expect(run.stderr).toContain('[memory] memory fast path validated');
     expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout) as { from: string; type: string; pagesTotal: number; fileBytes: number; peakRssMiB: number; fastPath: { validationsPassed: number } };
+    const result = JSON.parse(run.stdout) as { from: string; io: string; type: string; pagesTotal: number; fileBytes: number; peakRssMiB: number; fastPath: { validationsPassed: number } };
     expect(result.peakRssMiB).toBeGreaterThan(0);
     expect(result).toMatchObject({ from: 'source', type: 'full', pagesTotal: 8192, fileBytes: 0x2000 + 32 * 1024 * 1024 });
+    expect(['direct', 'buffered']).toContain(result.io);
     expect(result.fastPath.validationsPassed).toBe(1);
     const dump = await openCrashDump(out);
     expect(dump.pageCount).toBe(8192);
@@ -31,7 +32,7 @@ describe('vmkd dump', () => {
     const out = join(dir, 'kd.dmp');
     const run = await runInProcess(['dump', 'sim://?via=serial&baud=0&memory=32M', out, '--bitmap']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/kd\.dmp: bitmap dump, \d+ of 8192 pages \(.* MiB\) from KD in/);
+    expect(run.stdout).toMatch(/kd\.dmp: bitmap dump, \d+ of 8192 pages \(.* MiB\) from KD in .* MiB\/s, (direct|buffered) writes\)/);
     const dump = await openCrashDump(out);
     expect(dump.type).toBe('bitmap');
     await dump.close();

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,18 @@ describe('the dump file', () => {
     expect(bytes.subarray(4096, 3 * 4096).equals(pages.subarray(0, 2 * 4096))).toBe(true);
     expect(bytes.subarray(3 * 4096, 4 * 4096).equals(pages.subarray(1, 4097))).toBe(true);
     expect(bytes.subarray(4 * 4096).equals(pages.subarray(0, 4096))).toBe(true);
+  });
+
+  const shmIsTmpfs = process.platform === 'linux' && existsSync('/dev/shm') && statfsSync('/dev/shm').type === 0x01021994;
+  it.skipIf(!shmIsTmpfs)(`writes through the page cache on tmpfs, where O_DIRECT saves no copy${shmIsTmpfs ? '' : ' (skipped: no tmpfs at /dev/shm)'}`, async () => {
+    const shm = mkdtempSync('/dev/shm/vmkd-dump-file-');
+    try {
+      const file = await openDumpFile(join(shm, 'z.dmp'), { create: true, direct: true });
+      expect(file.io()).toBe('buffered');
+      await file.close();
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
+    }
   });
 
   it('writes through the page cache when direct writes are not asked for', async () => {

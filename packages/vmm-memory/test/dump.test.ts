@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Amd64ContextOffset as ContextOffset } from '@vmkd/kd-protocol/kernel';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chooseDumpReader, dumpTarget, openCrashDump, readDumpHeaderInfo, resumeFilePath, writeCrashDump, type DumpProgress } from '../src/index.js';
@@ -112,18 +113,22 @@ describe('vmkd dump of the virtual kernel', () => {
     const pa = await mark(env);
     const info = await readDumpHeaderInfo(env.debuggerSession);
     const { reader } = chooseDumpReader(env.debuggerSession, env.link);
-    const direct = await writeCrashDump(join(dir.dir, 'direct.dmp'), info, reader, { chunkBytes: 256 * 1024 });
+    // The direct one on the temp dir's file system (a disk here: tmpfs, where the RAM file lives, is always written buffered).
+    const disk = mkdtempSync(join(tmpdir(), 'vmkd-dump-direct-'));
+    const directPath = join(disk, 'direct.dmp');
+    const direct = await writeCrashDump(directPath, info, reader, { chunkBytes: 256 * 1024 });
     const buffered = await writeCrashDump(join(dir.dir, 'buffered.dmp'), info, reader, { direct: false });
     expect(buffered.io).toBe('buffered');
     // Direct where the file system takes O_DIRECT (Linux ext4 and tmpfs do), else the page cache: either is the same file.
     expect(['direct', 'buffered']).toContain(direct.io);
     if (process.platform !== 'linux') expect(direct.io).toBe('buffered');
     expect(direct.fileBytes).toBe(0x2000 + 32 * MIB);
-    expect(readFileSync(join(dir.dir, 'direct.dmp')).equals(readFileSync(join(dir.dir, 'buffered.dmp')))).toBe(true);
+    expect(readFileSync(directPath).equals(readFileSync(join(dir.dir, 'buffered.dmp')))).toBe(true);
     // The kernel's zeroed pages were not written: the file holds fewer blocks than its size (both file systems the suite uses are sparse).
-    const st = statSync(join(dir.dir, 'direct.dmp'));
+    const st = statSync(directPath);
     if (process.platform !== 'win32') expect(st.blocks * 512).toBeLessThan(st.size);
-    await checkAgainstTarget(env, join(dir.dir, 'direct.dmp'), 'full', pa);
+    await checkAgainstTarget(env, directPath, 'full', pa);
+    rmSync(disk, { recursive: true, force: true });
   });
 
   it('resumes an interrupted dump of the same stop and refuses one of another stop', async () => {

@@ -83,7 +83,7 @@ export async function runDump(ctx: CommandContext, guestUri: string, file: strin
     ctx.result(
       { ...result, seconds: Number(seconds.toFixed(3)), mibPerSecond: Number((mib / seconds).toFixed(1)), peakRssMiB: Number(peakRssMiB.toFixed(1)), fastPath: fastPath?.fastPathStats() },
       () =>
-        `${result.path}: ${result.type} dump, ${result.pagesWritten} of ${result.pagesTotal} pages (${mib.toFixed(1)} MiB) from ${from} in ${seconds.toFixed(2)} s (${(mib / seconds).toFixed(0)} MiB/s)` +
+        `${result.path}: ${result.type} dump, ${result.pagesWritten} of ${result.pagesTotal} pages (${mib.toFixed(1)} MiB) from ${from} in ${seconds.toFixed(2)} s (${(mib / seconds).toFixed(0)} MiB/s, ${result.io} writes)` +
         `${result.resumedFrom > 0 ? `, resumed at page ${result.resumedFrom}` : ''}${result.pagesUnreadable > 0 ? `; ${result.pagesUnreadable} pages unreadable (written as zeros)` : ''}; peak RSS ${peakRssMiB.toFixed(0)} MiB`,
     );
     return 0;
