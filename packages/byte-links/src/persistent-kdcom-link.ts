@@ -5,7 +5,6 @@ import {
   createHeldEvents,
   createKdcomLink,
   emptyLinkStats,
-  isReceivedFrame,
   isVmkdError,
   type ByteLink,
   type KdPacket,
@@ -263,10 +262,8 @@ export function createPersistentKdcomLink(options: PersistentKdcomLinkOptions): 
     send(packet: KdPacket): Promise<void> {
       if (closed) return Promise.reject(closedError());
       // The packet may wait here for a peer (and be carried to the next connection), long after the
-      // caller has reused its buffer: keep a copy, unless the caller gave its buffer up (frameInPlace)
-      // or the payload is one a KDCOM link received (a router passing it on: nobody writes that
-      // buffer again, and the next KDCOM link sends it in the frame it came in).
-      const kept = packet.frameInPlace === true || isReceivedFrame(packet) ? packet : { type: packet.type, payload: packet.payload.slice() };
+      // caller has reused its buffer: keep a copy, unless the caller gave its buffer up (frameInPlace).
+      const kept = packet.frameInPlace === true ? packet : { type: packet.type, payload: packet.payload.slice() };
       return new Promise<void>((resolve, reject) => {
         queue.push({ packet: kept, resolve, reject });
         void pump();

@@ -45,7 +45,6 @@ export { encodeControlFrame, encodeDataFrame } from './kdcom/frame-encoder.js';
 export { createKdcomLink } from './kdcom/kdcom-link.js';
 export type { KdcomLinkOptions } from './kdcom/kdcom-link.js';
 export { KdcomLinkMachine } from './kdcom/link-machine.js';
-export { isReceivedFrame } from './kdcom/received-frames.js';
 export { FRESH_TARGET_SEND_ID, nextPacketId, stripSync } from './kdcom/packet-ids.js';
 export { isQuickTimeoutPacket } from './kdcom/quick-timeout.js';
 export { createVirtualClock } from './kdcom/virtual-clock.js';

@@ -14,9 +14,7 @@ export interface KdPacket {
    * that whole buffer up with this send: a link may then write its framing into the bytes around
    * the payload (KDCOM: `FRAME_ROOM.head` before, `FRAME_ROOM.tail` after) instead of copying the
    * payload into a new frame. Links that frame nothing, or find too little room, ignore it. The
-   * payload bytes themselves are never changed; packets a link delivers never carry it. (A KDCOM
-   * link does the like for payloads it delivered itself: one sent on over KDCOM unchanged goes in
-   * the frame it arrived in, once; see kdcom/received-frames.ts.)
+   * payload bytes themselves are never changed; packets a link delivers never carry it.
    */
   readonly frameInPlace?: boolean;
 }

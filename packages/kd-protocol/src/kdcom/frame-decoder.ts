@@ -106,8 +106,6 @@ export class KdcomFrameDecoder {
   private bodyFill = 0;
   /** Stream offset of the current chunk's first byte. */
   private chunkBase = 0;
-  /** See payloadInChunk. */
-  private framedInChunk = false;
   private frameStart = 0;
 
   constructor(private readonly onEvent: (event: KdcomFrameEvent) => void) {}
@@ -120,15 +118,6 @@ export class KdcomFrameDecoder {
   /** True while a frame has started but not finished. */
   get inFrame(): boolean {
     return this.state !== HUNT;
-  }
-
-  /**
-   * True only while a data frame's event is being delivered whose payload is a view of the pushed
-   * chunk with the whole frame around it in that chunk (leader and header before, trailer after):
-   * the frame arrived in one piece. A KDCOM link uses it to send that frame on as it is.
-   */
-  get payloadInChunk(): boolean {
-    return this.framedInChunk;
   }
 
   /** Bytes pushed so far (between push() calls: the stream offset of the next byte). */
@@ -305,15 +294,8 @@ export class KdcomFrameDecoder {
     const count = this.count;
     if (this.body === null) {
       if (n - i > count) {
-        // Payload and trailer are all in this chunk: deliver a view, copy nothing. If the payload
-        // starts 16 bytes or more into the chunk, its leader and header are in the chunk too (a
-        // leader or header split across chunks puts the payload before byte 16).
-        this.framedInChunk = i >= KD_HEADER_SIZE;
-        try {
-          this.finishFrame(chunk.subarray(i, i + count), chunk[i + count]);
-        } finally {
-          this.framedInChunk = false;
-        }
+        // Payload and trailer are all in this chunk: deliver a view, copy nothing.
+        this.finishFrame(chunk.subarray(i, i + count), chunk[i + count]);
         return i + count + 1;
       }
       this.body = new Uint8Array(count);

@@ -9,7 +9,6 @@ import { KdPacketType } from '../api/constants.js';
 import { KdcomErrorCode } from './errors.js';
 import { KdcomFrameDecoder } from './frame-decoder.js';
 import { KdcomLinkMachine, type KdcomMachineOptions } from './link-machine.js';
-import { receivedInFrame } from './received-frames.js';
 
 export interface KdcomLinkOptions extends Omit<KdcomMachineOptions, 'role'> {
   role: LinkRole;
@@ -57,10 +56,7 @@ export function createKdcomLink(byteLink: ByteLink, options: KdcomLinkOptions): 
         lastWrite = byteLink.write(bytes);
         lastWrite.catch((error: unknown) => lose(asLinkError(error)));
       },
-      deliver: (packet) => {
-        // (decoder is set before any byte can arrive: the machine delivers only from decoder events.)
-        events.next({ kind: 'packet', packet: decoder.payloadInChunk ? receivedInFrame(packet.type, packet.payload) : packet });
-      },
+      deliver: (packet) => events.next({ kind: 'packet', packet }),
       sent: (waiter) => waiter.resolve(),
       failed: (waiter, error) => waiter.reject(error),
       peerBreakIn: () => events.next({ kind: 'breakin' }),

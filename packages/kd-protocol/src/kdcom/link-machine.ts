@@ -7,7 +7,6 @@ import type { KdcomFrameEvent } from './frame-decoder.js';
 import { encodeControlFrame, encodeDataFrame, encodeDataFrameAround } from './frame-encoder.js';
 import { FRESH_TARGET_SEND_ID, nextPacketId, stripSync } from './packet-ids.js';
 import { isQuickTimeoutPacket } from './quick-timeout.js';
-import { takeReceivedFrame } from './received-frames.js';
 
 export interface KdcomMachineOptions {
   /** Which side the far end is: `debugger-facing` = we play the target, `target-facing` = we play the debugger. */
@@ -239,8 +238,6 @@ export class KdcomLinkMachine<T> {
       type: packet.type,
       quick: this.isTarget && isQuickTimeoutPacket(packet),
       frame:
-        // A payload that arrived over KDCOM goes on in the frame it came in (received-frames.ts).
-        takeReceivedFrame(packet, this.nextSendId) ??
         (packet.frameInPlace === true ? encodeDataFrameAround(packet.type, this.nextSendId, packet.payload) : undefined) ??
         encodeDataFrame(packet.type, this.nextSendId, packet.payload),
       id: this.nextSendId,
