@@ -79,8 +79,14 @@ describe('RSP framing', () => {
       const frame = Uint8Array.from(encodeRspPacket(body));
       const i = 1 + (position % (frame.length - 1));
       frame[i] ^= flip;
+      // A byte turned into '$' starts a new frame (RSP: a '$' always begins a packet), and what
+      // follows it can be a valid frame of its own (seen: body c2 e7 4e f2 17 00 sums to 00, so
+      // "$<00>#00" is left). That packet is really on the wire; only it may differ from `body`.
+      const restarted = frame[i] === 0x24 ? decodeAll(frame.subarray(i)).filter((e) => e.kind === 'packet') : [];
       for (const event of decodeAll(frame)) {
-        if (event.kind === 'packet') expect(event.data).toEqual(body);
+        if (event.kind !== 'packet') continue;
+        if (restarted.some((r) => r.kind === 'packet' && Buffer.from(r.data).equals(Buffer.from(event.data)))) continue;
+        expect(event.data).toEqual(body);
       }
     },
   );
