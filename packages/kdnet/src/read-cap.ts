@@ -1,7 +1,6 @@
 import { map } from 'rxjs';
-import { KdApi, KdPacketType, type KdPacket, type LinkEvent, type PacketLink } from '@vmkd/kd-protocol';
-import type { UdpAddress } from './control.js';
-import type { KdnetCounters } from './session-state.js';
+import { KdApi, KdLimits, KdPacketType, MANIPULATE_LAYOUTS, peekApiNumber, type KdPacket, type LinkEvent } from '@vmkd/kd-protocol';
+import { wrapKdnetLink, type KdnetLinkShape } from './link-wrapper.js';
 
 /**
  * The largest reply payload a KDNET debugger is sure to take: radare2 refuses any KD packet over
@@ -11,8 +10,8 @@ import type { KdnetCounters } from './session-state.js';
  */
 export const KDNET_ENDPOINT_MAX_REPLY = 2048;
 
-const MANIPULATE_SIZE = 56;
-const TRANSFER_COUNT = 0x18;
+const MANIPULATE_SIZE = KdLimits.ManipulateSize;
+const TRANSFER_COUNT = MANIPULATE_LAYOUTS.readMemory.transferCount.offset;
 const READ_APIS: ReadonlySet<number> = new Set([KdApi.ReadVirtualMemory, KdApi.ReadPhysicalMemory]);
 
 /**
@@ -25,34 +24,14 @@ export function capReadRequest(packet: KdPacket, maxReply: number): KdPacket {
   if (packet.type !== KdPacketType.StateManipulate || packet.payload.length < MANIPULATE_SIZE) return packet;
   const view = new DataView(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
   const most = maxReply - MANIPULATE_SIZE;
-  if (!READ_APIS.has(view.getUint32(0, true)) || view.getUint32(TRANSFER_COUNT, true) <= most) return packet;
+  if (!READ_APIS.has(peekApiNumber(packet.payload) ?? 0) || view.getUint32(TRANSFER_COUNT, true) <= most) return packet;
   const payload = packet.payload.slice();
   new DataView(payload.buffer).setUint32(TRANSFER_COUNT, most, true);
   return { type: packet.type, payload };
 }
 
-/** The KDNET link's shape (kdnet-link.ts `KdnetLink`), named here so the two files do not import each other. */
-interface KdnetLinkShape extends PacketLink {
-  readonly local: UdpAddress;
-  kdnetStats(): KdnetCounters;
-}
-
 /** The endpoint link with its debugger's reads capped (capReadRequest); everything else as it is. */
 export function capReads(link: KdnetLinkShape, maxReply = KDNET_ENDPOINT_MAX_REPLY): KdnetLinkShape {
   const events$ = link.events$.pipe(map((e): LinkEvent => (e.kind === 'packet' ? { kind: 'packet', packet: capReadRequest(e.packet, maxReply) } : e)));
-  return {
-    name: link.name,
-    role: link.role,
-    local: link.local,
-    events$,
-    get connected() {
-      return link.connected;
-    },
-    send: (packet) => link.send(packet),
-    breakIn: () => link.breakIn(),
-    resync: () => link.resync(),
-    stats: () => link.stats(),
-    kdnetStats: () => link.kdnetStats(),
-    close: () => link.close(),
-  };
+  return wrapKdnetLink(link, { events$ });
 }

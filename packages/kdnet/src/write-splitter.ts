@@ -1,13 +1,6 @@
 import { from, mergeMap, share } from 'rxjs';
-import { KdApi, KdPacketType, ntSuccess, type KdPacket, type LinkEvent, type PacketLink } from '@vmkd/kd-protocol';
-import type { UdpAddress } from './control.js';
-import type { KdnetCounters } from './session-state.js';
-
-/** The KDNET link's shape (kdnet-link.ts `KdnetLink`), named here so the two files do not import each other. */
-interface KdnetLinkShape extends PacketLink {
-  readonly local: UdpAddress;
-  kdnetStats(): KdnetCounters;
-}
+import { KdApi, KdLimits, KdPacketType, MANIPULATE_HEADER, MANIPULATE_LAYOUTS, ntSuccess, peekApiNumber, type KdPacket, type LinkEvent } from '@vmkd/kd-protocol';
+import { wrapKdnetLink, type KdnetLinkShape } from './link-wrapper.js';
 
 /**
  * The largest KD payload (16-byte KD header excluded) whose datagram fits one Ethernet frame over
@@ -17,12 +10,12 @@ interface KdnetLinkShape extends PacketLink {
  */
 export const KDNET_FRAME_KD_PAYLOAD = 1400;
 
-/** DBGKD_MANIPULATE_STATE64 (kd-protocol.md §2.1, §2.3): its size and the WriteMemory64 fields. */
-const MANIPULATE_SIZE = 56;
-const RETURN_STATUS = 0x08;
-const TARGET_BASE = 0x10;
-const TRANSFER_COUNT = 0x18;
-const ACTUAL_BYTES = 0x1c;
+/** DBGKD_MANIPULATE_STATE64 (kd-protocol.md §2.1, §2.3): its size and the WriteMemory64 fields, from kd-protocol's layout table. */
+const MANIPULATE_SIZE = KdLimits.ManipulateSize;
+const RETURN_STATUS = MANIPULATE_HEADER.returnStatus.offset;
+const TARGET_BASE = MANIPULATE_LAYOUTS.writeMemory.targetBaseAddress.offset;
+const TRANSFER_COUNT = MANIPULATE_LAYOUTS.writeMemory.transferCount.offset;
+const ACTUAL_BYTES = MANIPULATE_LAYOUTS.writeMemory.actualBytesWritten.offset;
 
 const SPLIT_APIS: ReadonlySet<number> = new Set([KdApi.WriteVirtualMemory, KdApi.WritePhysicalMemory]);
 
@@ -49,7 +42,7 @@ export interface SplitStep {
 
 function apiOf(packet: KdPacket): number | undefined {
   if (packet.type !== KdPacketType.StateManipulate || packet.payload.length < MANIPULATE_SIZE) return undefined;
-  return new DataView(packet.payload.buffer, packet.payload.byteOffset, MANIPULATE_SIZE).getUint32(0, true);
+  return peekApiNumber(packet.payload);
 }
 
 function piecePacket(split: ActiveSplit, maxPayload: number): { packet: KdPacket; piece: number } {
@@ -95,7 +88,7 @@ export function splitOutgoing(split: ActiveSplit | undefined, packet: KdPacket, 
 export function splitIncoming(split: ActiveSplit | undefined, event: LinkEvent, maxPayload: number): SplitStep {
   if (split === undefined) return { split, effects: [{ kind: 'deliver', event }] };
   if (event.kind === 'disconnect') return { split: undefined, effects: [{ kind: 'deliver', event }] };
-  if (event.kind !== 'packet' || apiOf(event.packet) !== new DataView(split.header.buffer).getUint32(0, true)) return { split, effects: [{ kind: 'deliver', event }] };
+  if (event.kind !== 'packet' || apiOf(event.packet) !== peekApiNumber(split.header)) return { split, effects: [{ kind: 'deliver', event }] };
   const reply = event.packet.payload;
   const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
   const status = view.getUint32(RETURN_STATUS, true);
@@ -137,23 +130,12 @@ export function splitLargeWrites(link: KdnetLinkShape, maxPayload = KDNET_FRAME_
     }),
     share(),
   );
-  return {
-    name: link.name,
-    role: link.role,
-    local: link.local,
+  return wrapKdnetLink(link, {
     events$,
-    get connected() {
-      return link.connected;
-    },
     send(packet: KdPacket): Promise<void> {
       const next = splitOutgoing(split, packet, maxPayload);
       split = next.split;
       return link.send(next.packet);
     },
-    breakIn: () => link.breakIn(),
-    resync: () => link.resync(),
-    stats: () => link.stats(),
-    kdnetStats: () => link.kdnetStats(),
-    close: () => link.close(),
-  };
+  });
 }
