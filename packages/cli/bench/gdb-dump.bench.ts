@@ -17,13 +17,13 @@
  * ceiling / own (what gdb alone costs against vmkd's whole read: gdb / own can never be below it,
  * so at 2.0 or above no stub can meet a 2× target).
  */
-import { execFile } from 'node:child_process';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openSimRoute, type GuestVia } from '../test/gdb-remote/sim-route.js';
+import { gdbDump, type GdbRun } from './gdb-dump-run.js';
 import { openInstantRspServer } from './instant-rsp-server.js';
 
 const SIZE = 16 * 1024 * 1024;
@@ -49,39 +49,6 @@ type Content = 'random' | 'zero';
 const CONTENTS = (args.content ?? ['random', 'zero']) as Content[];
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-interface GdbRun {
-  readonly seconds: number;
-  /** gdb's CPU time (user + system) for the dump alone. */
-  readonly gdbCpu: number;
-}
-
-async function gdbDump(port: number, base: bigint, file: string): Promise<GdbRun> {
-  // Asynchronously: the endpoint gdb talks to runs in this process.
-  const r = await promisify(execFile)(
-    'gdb',
-    [
-      '-batch',
-      '-nx',
-      '-ex',
-      'set architecture i386:x86-64',
-      '-ex',
-      `target remote 127.0.0.1:${port}`,
-      '-ex',
-      'python import time; vmkd_t0 = time.perf_counter(); vmkd_c0 = time.process_time()',
-      '-ex',
-      `dump binary memory ${file} 0x${base.toString(16)} 0x${(base + BigInt(SIZE)).toString(16)}`,
-      '-ex',
-      'python print("vmkd-elapsed %.6f %.6f" % (time.perf_counter() - vmkd_t0, time.process_time() - vmkd_c0))',
-      '-ex',
-      'kill',
-    ],
-    { encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 24 },
-  );
-  const m = /vmkd-elapsed ([\d.]+) ([\d.]+)/.exec(`${r.stdout}${r.stderr}`);
-  if (m === null) throw new Error(`gdb did not report a time:\n${r.stdout}${r.stderr}`);
-  return { seconds: Number(m[1]), gdbCpu: Number(m[2]) };
-}
 
 const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   const c = process.cpuUsage(since);
@@ -124,7 +91,7 @@ async function cell(via: GuestVia, packetSize: number, content: Content): Promis
     const endpointCpu: number[] = [];
     const ceiling: GdbRun[] = [];
     try {
-      await gdbDump(instant.port, base, file);
+      await gdbDump(instant.port, base, SIZE, file);
       for (let i = 0; i < RUNS; i++) {
         const c0 = process.cpuUsage();
         const t0 = performance.now();
@@ -133,10 +100,10 @@ async function cell(via: GuestVia, packetSize: number, content: Content): Promis
         ownCpu.push(cpuSeconds(c0));
         if (again.bytesRead !== SIZE) throw new Error(`own read stopped at ${again.bytesRead}`);
         const c1 = process.cpuUsage();
-        gdb.push(await gdbDump(r.endpoint.port, base, file));
+        gdb.push(await gdbDump(r.endpoint.port, base, SIZE, file));
         endpointCpu.push(cpuSeconds(c1));
         if (Buffer.compare(readFileSync(file), buffer) !== 0) throw new Error('gdb dump differs from the own read');
-        ceiling.push(await gdbDump(instant.port, base, file));
+        ceiling.push(await gdbDump(instant.port, base, SIZE, file));
         if (Buffer.compare(readFileSync(file), buffer) !== 0) throw new Error('gdb dump from the instant server differs from the own read');
       }
     } finally {

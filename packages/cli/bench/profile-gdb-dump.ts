@@ -8,14 +8,14 @@
  *
  * gdb's side is profiled from outside (perf record -p, or gdb's own CPU time in the bench).
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { openSimRoute, type GuestVia } from '../test/gdb-remote/sim-route.js';
+import { gdbDump } from './gdb-dump-run.js';
 
 const SIZE = 16 * 1024 * 1024;
 const { values: args } = parseArgs({
@@ -56,29 +56,8 @@ try {
   const buffer = new Uint8Array(SIZE);
   await session.readVirtualInto(base, buffer); // warm-up
   await profiled('own', () => session.readVirtualInto(base, buffer));
-  const out = await profiled('gdb', () =>
-    promisify(execFile)(
-      'gdb',
-      [
-        '-batch',
-        '-nx',
-        '-ex',
-        'set architecture i386:x86-64',
-        '-ex',
-        `target remote 127.0.0.1:${r.endpoint.port}`,
-        '-ex',
-        'python import time; vmkd_t0 = time.perf_counter(); vmkd_c0 = time.process_time()',
-        '-ex',
-        `dump binary memory ${file} 0x${base.toString(16)} 0x${(base + BigInt(SIZE)).toString(16)}`,
-        '-ex',
-        'python print("vmkd-elapsed %.6f %.6f" % (time.perf_counter() - vmkd_t0, time.process_time() - vmkd_c0))',
-        '-ex',
-        'kill',
-      ],
-      { encoding: 'utf8', timeout: 600_000 },
-    ),
-  );
-  console.log(`gdb's own clock: ${/vmkd-elapsed [\d. ]+/.exec(out.stdout + out.stderr)?.[0] ?? '(none)'} (elapsed, gdb CPU)`);
+  const run = await profiled('gdb', () => gdbDump(r.endpoint.port, base, SIZE, file));
+  console.log(`gdb's own clock: ${run.seconds.toFixed(6)} s elapsed, ${run.gdbCpu.toFixed(6)} s gdb CPU`);
 } finally {
   rmSync(file, { force: true });
   await r.close();
