@@ -22,6 +22,14 @@ class RawClient {
     });
   }
 
+  /** Opens and turns acks off (QStartNoAckMode, answered OK), as gdb and lldb do first. */
+  static async openNoAck(port: number): Promise<RawClient> {
+    const c = await RawClient.open(port);
+    c.packet('QStartNoAckMode');
+    await c.expect(/\$OK#9a/);
+    return c;
+  }
+
   send(raw: string | Uint8Array): void {
     this.socket.write(typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw);
   }
@@ -184,9 +192,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
   });
 
   it('answers an m longer than a packet with the part that fits (a partial read), not an error', async () => {
-    const c = await RawClient.open(r.endpoint.port);
-    c.packet('QStartNoAckMode');
-    await c.expect(/\$OK#9a/);
+    const c = await RawClient.openNoAck(r.endpoint.port);
     c.packet('?');
     await c.expect(/\$T05[^#]*#[0-9a-f]{2}/);
     const at = r.sim.layout.dataRegion.virtualBase + 0x9000n;
@@ -199,9 +205,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
   });
 
   it('arms Z1–Z4 in the debug registers, refuses a fifth, a bad length and a misaligned address with E codes, and reports a watchpoint hit', async () => {
-    const c = await RawClient.open(r.endpoint.port);
-    c.packet('QStartNoAckMode');
-    await c.expect(/\$OK#9a/);
+    const c = await RawClient.openNoAck(r.endpoint.port);
     c.packet('?');
     await c.expect(/\$T0[25]thread[^#]*#[0-9a-f]{2}/);
     const counter = r.sim.layout.globals + BigInt(GlobalOffset.IdleLoopCount);
@@ -242,9 +246,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
   });
 
   it('a read watchpoint is not reported for writes: the kernel\'s `inc` of the watched counter runs on until an interrupt', async () => {
-    const c = await RawClient.open(r.endpoint.port);
-    c.packet('QStartNoAckMode');
-    await c.expect(/\$OK#9a/);
+    const c = await RawClient.openNoAck(r.endpoint.port);
     c.packet('?');
     await c.expect(/\$T0[25]thread[^#]*#[0-9a-f]{2}/);
     const counter = r.sim.layout.globals + BigInt(GlobalOffset.IdleLoopCount);
@@ -284,9 +286,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
   });
 
   it('a client that vanishes while the kernel runs leaves it stopped and the route alive', async () => {
-    const c = await RawClient.open(r.endpoint.port);
-    c.packet('QStartNoAckMode');
-    await c.expect(/\$OK#9a/);
+    const c = await RawClient.openNoAck(r.endpoint.port);
     c.packet('?');
     await c.expect(/\$T05/);
     c.packet('c');
@@ -306,9 +306,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
   });
 
   it('an interrupt byte stops a running kernel and the pending c answers T02', async () => {
-    const c = await RawClient.open(r.endpoint.port);
-    c.packet('QStartNoAckMode');
-    await c.expect(/\$OK#9a/);
+    const c = await RawClient.openNoAck(r.endpoint.port);
     c.packet('c');
     const deadline = Date.now() + 30_000;
     while (r.sim.stopReason() !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -319,9 +317,7 @@ describe('the RSP wire, with a raw client on a real socket', () => {
     await c.untilClosed();
   });
   it('an interrupt sent right behind its c still stops the kernel; one sent while nothing is pending is ignored', async () => {
-    const c = await RawClient.open(r.endpoint.port);
-    c.packet('QStartNoAckMode');
-    await c.expect(/\$OK#9a/);
+    const c = await RawClient.openNoAck(r.endpoint.port);
     c.packet('?');
     await c.expect(/\$T0[25]thread[^#]*#[0-9a-f]{2}/);
     // In one write: the interrupt reaches the endpoint before the `c` has resumed the kernel.
