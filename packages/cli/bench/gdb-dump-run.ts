@@ -10,11 +10,12 @@ export interface GdbRun {
 /**
  * Real gdb attaches to an RSP server on loopback and dumps `size` bytes at `base` into `file`,
  * timing the dump alone with its own clock (Python inside gdb), so start-up and attach are left out.
- * Asynchronous: the server gdb talks to may run in this process.
+ * Asynchronous: the server gdb talks to may run in this process. `gdb` is the command to run
+ * (gdb 16 and later read memory with binary `x` packets, earlier ones with hex `m`).
  */
-export async function gdbDump(port: number, base: bigint, size: number, file: string): Promise<GdbRun> {
+export async function gdbDump(port: number, base: bigint, size: number, file: string, gdb = 'gdb'): Promise<GdbRun> {
   const r = await promisify(execFile)(
-    'gdb',
+    gdb,
     [
       '-batch',
       '-nx',

@@ -9,7 +9,11 @@
  * endpoint) is taken around each read as well.
  *
  *   npm run bench -w @vmkd/cli            (or: node --import tsx --conditions=@vmkd/source bench/gdb-dump.bench.ts)
- *   … -- --via serial --runs 5 --packet-size 1ed00 --content zero
+ *   … -- --via serial --runs 5 --packet-size 1ed00 --content zero --gdb /path/to/gdb-16
+ *
+ * `--gdb` names the gdb to run (default `gdb` on PATH): gdb 13 (Debian 12) reads with hex `m`
+ * packets, gdb 16 and later with binary `x` (half the characters to read); the instant stub
+ * answers both, so each gdb's ceiling is its own.
  *
  * Prints one Markdown row per guest transport, memory content and PacketSize: medians of the
  * runs, the ratio gdb / own with its spread (lowest … highest of the runs), gdb's ceiling and the
@@ -18,6 +22,7 @@
  * so at 2.0 or above no stub can meet a 2× target).
  */
 import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,8 +39,10 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     'packet-size': { type: 'string', multiple: true },
     content: { type: 'string', multiple: true },
+    gdb: { type: 'string', default: 'gdb' },
   },
 });
+const GDB = args.gdb;
 const RUNS = Number(args.runs);
 const VIAS = (args.via ?? ['serial', 'kdrpc']) as GuestVia[];
 // The default PacketSize: one `m` = sixteen full KD reads (0x3da0, two, was measured slower).
@@ -91,7 +98,7 @@ async function cell(via: GuestVia, packetSize: number, content: Content): Promis
     const endpointCpu: number[] = [];
     const ceiling: GdbRun[] = [];
     try {
-      await gdbDump(instant.port, base, SIZE, file);
+      await gdbDump(instant.port, base, SIZE, file, GDB);
       for (let i = 0; i < RUNS; i++) {
         const c0 = process.cpuUsage();
         const t0 = performance.now();
@@ -100,10 +107,10 @@ async function cell(via: GuestVia, packetSize: number, content: Content): Promis
         ownCpu.push(cpuSeconds(c0));
         if (again.bytesRead !== SIZE) throw new Error(`own read stopped at ${again.bytesRead}`);
         const c1 = process.cpuUsage();
-        gdb.push(await gdbDump(r.endpoint.port, base, SIZE, file));
+        gdb.push(await gdbDump(r.endpoint.port, base, SIZE, file, GDB));
         endpointCpu.push(cpuSeconds(c1));
         if (Buffer.compare(readFileSync(file), buffer) !== 0) throw new Error('gdb dump differs from the own read');
-        ceiling.push(await gdbDump(instant.port, base, SIZE, file));
+        ceiling.push(await gdbDump(instant.port, base, SIZE, file, GDB));
         if (Buffer.compare(readFileSync(file), buffer) !== 0) throw new Error('gdb dump from the instant server differs from the own read');
       }
     } finally {
@@ -131,6 +138,7 @@ async function cell(via: GuestVia, packetSize: number, content: Content): Promis
 const rows: Row[] = [];
 for (const via of VIAS) for (const content of CONTENTS) for (const packetSize of PACKET_SIZES) rows.push(await cell(via, packetSize, content));
 console.log(`16 MiB read, median of ${RUNS} (${new Date().toISOString()}, node ${process.version})\n`);
+console.log(`${execFileSync(GDB, ['--version'], { encoding: 'utf8' }).split('\n')[0]}\n`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs\n`);
 console.log(
   "| route (guest → gdb://) | memory | PacketSize | DebuggerSession (CPU) | gdb `dump binary memory` | gdb / own (runs) | gdb's ceiling (instant stub) | gdb / ceiling | ceiling / own | gdb's CPU (at ceiling) | vmkd process CPU during gdb |",

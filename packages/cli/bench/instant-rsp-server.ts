@@ -1,8 +1,8 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { encodeHexPacket } from '@vmkd/gdb-remote';
+import { encodeBinaryPacket, encodeHexPacket } from '@vmkd/gdb-remote';
 
 /**
- * gdb's own ceiling for the dump bench: an RSP server that answers every `m` at once from memory
+ * gdb's own ceiling for the dump bench: an RSP server that answers every memory read (`m`, `x`) at once from memory
  * it already holds, with the reply frame built before the timed dump (each distinct request's
  * frame is cached on first sight; the bench runs one untimed dump first). Whatever time gdb then
  * takes for `dump binary memory` is gdb's own: reading the hex replies off the socket, checking
@@ -13,8 +13,8 @@ import { encodeHexPacket } from '@vmkd/gdb-remote';
  * The `m` replies are the endpoint's own frames (encodeHexPacket), so gdb reads the same
  * characters from both. It speaks just enough RSP for `target remote` + `dump` (gdb manual, "Remote Protocol"):
  * qSupported with the same PacketSize the endpoint advertises, QStartNoAckMode, `?`, a `g` of
- * zeros (gdb takes a short `g` as "the rest unavailable"), `m` from `memory` at `base` (E0e
- * elsewhere), `k`/`D`, and the empty reply to everything else.
+ * zeros (gdb takes a short `g` as "the rest unavailable"), `m` and gdb 16's binary `x` from
+ * `memory` at `base` (E0e elsewhere), `k`/`D`, and the empty reply to everything else.
  */
 export interface InstantRspServer {
   readonly port: number;
@@ -24,6 +24,8 @@ export interface InstantRspServer {
 }
 
 const HEX = '0123456789abcdef';
+/** gdb's `x` reply: `b` then the bytes (gdb manual, "Packets"). */
+const BINARY_REPLY = 0x62;
 
 function frame(body: Buffer): Buffer {
   let sum = 0;
@@ -39,27 +41,29 @@ export async function openInstantRspServer(memory: Uint8Array, base: bigint, pac
   let requests = 0;
 
   const answer = (body: string): Buffer | undefined => {
-    if (body.startsWith('qSupported')) return text(`PacketSize=${packetSize.toString(16)};QStartNoAckMode+`);
+    if (body.startsWith('qSupported')) return text(`PacketSize=${packetSize.toString(16)};QStartNoAckMode+;binary-upload+`);
     if (body === 'QStartNoAckMode') return text('OK');
     if (body === '?') return text('S05');
     if (body === 'g') return text('00'.repeat(17 * 8));
     if (body === 'qAttached') return text('1');
     if (body === 'D') return text('OK');
     if (body === 'k') return undefined;
-    if (body[0] === 'm') {
+    if (body[0] === 'm' || body[0] === 'x') {
       requests++;
       const cached = cache.get(body);
       if (cached !== undefined) return cached;
+      const binary = body[0] === 'x';
       const [a, l] = body.slice(1).split(',');
       const address = BigInt(`0x${a}`);
-      const length = Math.min(parseInt(l, 16), Math.floor(packetSize / 2));
+      const length = Math.min(parseInt(l, 16), binary ? packetSize - 1 : Math.floor(packetSize / 2));
       const offset = address - base;
       let reply: Buffer;
       if (offset < 0n || offset >= BigInt(memory.length)) reply = text('E0e');
       else {
         const at = Number(offset);
-        // Framed exactly as the endpoint frames it (run-length encoding included).
-        reply = Buffer.from(encodeHexPacket(memory.subarray(at, Math.min(memory.length, at + length))));
+        // Framed exactly as the endpoint frames it (run-length encoding included; `x` as gdb 16 reads it).
+        const bytes = memory.subarray(at, Math.min(memory.length, at + length));
+        reply = Buffer.from(binary ? encodeBinaryPacket(BINARY_REPLY, bytes, undefined, { runLength: true }) : encodeHexPacket(bytes));
       }
       cache.set(body, reply);
       return reply;

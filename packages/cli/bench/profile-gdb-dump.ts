@@ -3,7 +3,7 @@
  * 16 MiB through the endpoint, and separately while vmkd's own DebuggerSession reads the same
  * 16 MiB: two .cpuprofile files taken with the inspector around exactly those phases.
  *
- *   node --import tsx --conditions=@vmkd/source bench/profile-gdb-dump.ts --via serial --out /tmp/prof
+ *   node --import tsx --conditions=@vmkd/source bench/profile-gdb-dump.ts --via serial --out /tmp/prof [--gdb gdb-16]
  *   node ../../tools/bench/scripts/profile-by-package.mjs /tmp/prof/gdb-serial.cpuprofile
  *
  * gdb's side is profiled from outside (perf record -p, or gdb's own CPU time in the bench).
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     via: { type: 'string', default: 'serial' },
     out: { type: 'string', default: join(tmpdir(), 'vmkd-gdb-profile') },
     'packet-size': { type: 'string', default: '1ed00' },
+    gdb: { type: 'string', default: 'gdb' },
   },
 });
 const via = args.via as GuestVia;
@@ -56,7 +57,7 @@ try {
   const buffer = new Uint8Array(SIZE);
   await session.readVirtualInto(base, buffer); // warm-up
   await profiled('own', () => session.readVirtualInto(base, buffer));
-  const run = await profiled('gdb', () => gdbDump(r.endpoint.port, base, SIZE, file));
+  const run = await profiled('gdb', () => gdbDump(r.endpoint.port, base, SIZE, file, args.gdb));
   console.log(`gdb's own clock: ${run.seconds.toFixed(6)} s elapsed, ${run.gdbCpu.toFixed(6)} s gdb CPU`);
 } finally {
   rmSync(file, { force: true });

@@ -259,7 +259,9 @@ export class GdbStub {
     // for the escapes; they take a shorter reply as a partial read).
     const data = await this.readMemory(address, Math.min(length, this.options.packetSize - 1));
     if (data === undefined) return one(E_FAULT);
-    if (this.binaryDialect === 'gdb') return one(this.pooled((buffer) => encodeBinaryPacket(BINARY_PREFIX, data, buffer)));
+    // gdb expands run-length markers in every packet (the zero pages of a dump cost a few bytes);
+    // lldb's raw reply is classified byte by byte (binary-reply.ts), so it goes as read.
+    if (this.binaryDialect === 'gdb') return one(this.pooled((buffer) => encodeBinaryPacket(BINARY_PREFIX, data, buffer, { runLength: true })));
     const raw = lldbRawReply(data, length);
     return one(raw === undefined ? E_FAULT : this.pooled((buffer) => encodeBinaryPacket(undefined, raw, buffer)));
   }

@@ -9,4 +9,4 @@ export type { GdbEndpointSpec } from './endpoint-scheme.js';
 export type { ListenStreams, StreamConnection, StreamListener } from './tcp-listener.js';
 export type { ByteStream, RspConnectionCounters } from './rsp/rsp-connection.js';
 export { TARGET_XML } from './registers/target-xml.js';
-export { encodeHexPacket } from './rsp/rsp-encoder.js';
+export { encodeBinaryPacket, encodeHexPacket } from './rsp/rsp-encoder.js';

@@ -67,6 +67,20 @@ describe('ReadAhead over a real route to the virtual kernel', () => {
     expect(chunkReads()).toBe(1);
   });
 
+  it('lets the event loop run between its KD reads (a guest in this process answers through promises alone)', async () => {
+    const { session, chunkReads } = counting(r.endpoint.session);
+    const ahead = new ReadAhead(session, 4096, 2);
+    await ahead.read(base, BLOCK, 0);
+    const started = chunkReads();
+    // What the socket would do next: the client's next request, a reply to flush. Without the
+    // yield the whole prefetch (two blocks, six KD reads) ran before this callback could.
+    const seen = await new Promise<number>((resolve) => setImmediate(() => resolve(chunkReads())));
+    expect(seen - started).toBeLessThanOrEqual(2);
+    const got = await ahead.read(base + BigInt(BLOCK), BLOCK, 0);
+    expect(Buffer.compare(got.data, expected(base + BigInt(BLOCK), BLOCK))).toBe(0);
+    ahead.invalidate();
+  });
+
   it('after a write and invalidate() the next read sees the new bytes, not the block read ahead before', async () => {
     const ahead = new ReadAhead(r.endpoint.session, 4096, 2);
     await ahead.read(base, BLOCK, 0);

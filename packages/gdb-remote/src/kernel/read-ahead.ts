@@ -1,5 +1,7 @@
 import { KdLimits, NtStatus, type DebuggerSession, type MemoryReadResult } from '@vmkd/kd-protocol';
 
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** One predicted client request: the block at `address`, filled one KD read at a time. */
 interface Block {
   readonly address: bigint;
@@ -22,9 +24,9 @@ interface Block {
  * read from the kernel while the reply travels and the client decodes it, so the KD reads and the
  * client's work overlap.
  *
- * The prefetch runs one KD read (at most 3,944 bytes) at a time and looks at its queue before each
- * one: when the client asks for anything else, or memory may have changed (a write, a breakpoint,
- * the kernel resuming), the queue is dropped and the next request waits for at most the one KD
+ * The prefetch runs one KD read (at most 3,944 bytes) at a time, lets the event loop run after
+ * each, and looks at its queue before each one: when the client asks for anything else, or memory
+ * may have changed (a write, a breakpoint, the kernel resuming), the queue is dropped and the next request waits for at most the one KD
  * read in flight, however slow the line (KD has no way to cancel a request it sent). A block is
  * served once, to the exact request it predicted; nothing is kept across requests.
  */
@@ -109,6 +111,12 @@ export class ReadAhead {
         b.filled += got;
         if (got < n) b.ended = true;
         if (b.ended || b.filled === b.length) this.wake(b);
+        // Let the event loop run between KD reads. A guest in this process (the virtual kernel)
+        // answers through promises alone, so without this a whole prefetch ran before the socket
+        // was looked at again: the client's next request and the reply just framed waited behind
+        // it, and gdb and the KD reads took turns instead of overlapping (gdb 16's 16 MiB dump
+        // over KDRPC: 2.6× vmkd's own read before, 2.0× after).
+        await yieldToEventLoop();
       }
     } finally {
       this.pumping = false;

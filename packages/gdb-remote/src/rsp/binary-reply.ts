@@ -1,3 +1,5 @@
+import { MINUS, PLUS } from './rsp-bytes.js';
+
 /**
  * The `x` packet (binary memory read) comes in two dialects that differ only in the reply:
  *
@@ -16,8 +18,6 @@ export type BinaryReadDialect = 'gdb' | 'lldb';
 const E = 0x45;
 const O = 0x4f;
 const K = 0x4b;
-const PLUS = 0x2b;
-const MINUS = 0x2d;
 const SEMICOLON = 0x3b;
 
 function isHexDigit(b: number | undefined): boolean {

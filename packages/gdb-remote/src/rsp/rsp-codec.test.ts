@@ -155,6 +155,29 @@ describe('the binary (x) memory reply', () => {
     expect(events).toEqual([{ kind: 'packet', data: prefixed ? Uint8Array.from([0x62, ...bytes]) : bytes }]);
   });
 
+  test.prop([runs, fc.uint8Array({ maxLength: 40 }), fc.constantFrom(0x23, 0x24, 0x2a, 0x7d, 0x00)])(
+    'run-length encoded (gdb), still decodes to the prefix and the bytes, with runs of escaped bytes among them',
+    (body, tail, special) => {
+      const data = Uint8Array.from([...tail, special, special, special, special, special, ...body, special, ...tail, ...body]);
+      const frame = encodeBinaryPacket(0x62, data, undefined, { runLength: true });
+      expect(decodeAll(frame, 1 << 20)).toEqual([{ kind: 'packet', data: Uint8Array.from([0x62, ...data]) }]);
+      expect(frame.length).toBeLessThanOrEqual(encodeBinaryPacket(0x62, data).length);
+      const text = Buffer.from(frame).toString('latin1');
+      for (const m of text.slice(1, -3).matchAll(/[^}]\*(.)/g)) expect('#$}*').not.toContain(m[1]);
+    },
+  );
+
+  it('sends a zero page in 131 bytes (3 per 98 zeros) when run-length encoded, and the bytes as they are otherwise', () => {
+    const zeros = new Uint8Array(4096);
+    const frame = encodeBinaryPacket(0x62, zeros, undefined, { runLength: true });
+    expect(frame.length).toBe(131);
+    expect(decodeAll(frame, 1 << 20)).toEqual([{ kind: 'packet', data: Uint8Array.from([0x62, ...zeros]) }]);
+    expect(encodeBinaryPacket(0x62, zeros).length).toBe(4096 + 5);
+    // Three equal bytes save nothing (b*N is three too) and stay as they are; four become b*N.
+    expect(Buffer.from(encodeBinaryPacket(0x62, Uint8Array.of(1, 1, 1), undefined, { runLength: true })).toString('latin1')).toBe(`$b\u0001\u0001\u0001#${sum('b\u0001\u0001\u0001')}`);
+    expect(Buffer.from(encodeBinaryPacket(0x62, Uint8Array.of(1, 1, 1, 1), undefined, { runLength: true })).toString('latin1')).toBe(`$b\u0001* #${sum('b\u0001* ')}`);
+  });
+
   it('escapes $, #, } and * (gdb manual, "Overview": a reply must also escape *)', () => {
     expect(Buffer.from(encodeBinaryPacket(0x62, ascii('a$#}*'))).toString('latin1')).toBe(`$ba}\u0004}\u0003}]}\n#${sum('ba}\u0004}\u0003}]}\n')}`);
     expect(Buffer.from(encodeBinaryPacket(0x62, new Uint8Array(0))).toString('latin1')).toBe('$b#62');

@@ -1,3 +1,5 @@
+import { DOLLAR, ESCAPE, HASH, INTERRUPT, MINUS, PLUS, STAR } from './rsp-bytes.js';
+
 /**
  * The receiving half of GDB's remote serial protocol framing (gdb manual, "Remote Protocol →
  * Overview") as a pure reducer: `(state, bytes) → { state, events }`. No I/O; the connection shell
@@ -41,13 +43,6 @@ export function initialRspDecoderState(maxBody: number): RspDecoderState {
   return { phase: 'idle', body: new Uint8Array(0), length: 0, sum: 0, csHigh: 0, maxBody };
 }
 
-const DOLLAR = 0x24;
-const HASH = 0x23;
-const PLUS = 0x2b;
-const MINUS = 0x2d;
-const ESCAPE = 0x7d;
-const STAR = 0x2a;
-const INTERRUPT = 0x03;
 
 function hexValue(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;
