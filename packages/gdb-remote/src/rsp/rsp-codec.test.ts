@@ -94,7 +94,7 @@ describe('RSP framing', () => {
 
 /** Bytes made of runs: what memory with zero pages and padding looks like, in small. */
 const runs = fc
-  .array(fc.tuple(fc.constantFrom(0x00, 0xcc, 0xff, 0x11, 0x90, 0x41), fc.integer({ min: 1, max: 120 })), { maxLength: 12 })
+  .array(fc.tuple(fc.constantFrom(0x00, 0xcc, 0xff, 0x11, 0x90, 0x41), fc.integer({ min: 1, max: 240 })), { maxLength: 12 })
   .map((segments) => Uint8Array.from(segments.flatMap(([b, k]) => Array<number>(k).fill(b))));
 
 describe('the hex memory reply', () => {
@@ -167,15 +167,19 @@ describe('the binary (x) memory reply', () => {
     },
   );
 
-  it('sends a zero page in 131 bytes (3 per 98 zeros) when run-length encoded, and the bytes as they are otherwise', () => {
+  it('sends a zero page in 131 bytes (3 per 98 zeros) when run-length encoded, 4,101 otherwise', () => {
     const zeros = new Uint8Array(4096);
     const frame = encodeBinaryPacket(0x62, zeros, undefined, { runLength: true });
     expect(frame.length).toBe(131);
     expect(decodeAll(frame, 1 << 20)).toEqual([{ kind: 'packet', data: Uint8Array.from([0x62, ...zeros]) }]);
     expect(encodeBinaryPacket(0x62, zeros).length).toBe(4096 + 5);
-    // Three equal bytes save nothing (b*N is three too) and stay as they are; four become b*N.
-    expect(Buffer.from(encodeBinaryPacket(0x62, Uint8Array.of(1, 1, 1), undefined, { runLength: true })).toString('latin1')).toBe(`$b\u0001\u0001\u0001#${sum('b\u0001\u0001\u0001')}`);
-    expect(Buffer.from(encodeBinaryPacket(0x62, Uint8Array.of(1, 1, 1, 1), undefined, { runLength: true })).toString('latin1')).toBe(`$b\u0001* #${sum('b\u0001* ')}`);
+    // Runs of the bytes memory is padded with (0x00, 0xff, 0xcc, 0x90), 16 or longer, become
+    // byte + marker; shorter runs and runs of other bytes go as they are.
+    const framed = (data: Uint8Array): string => Buffer.from(encodeBinaryPacket(0x62, data, undefined, { runLength: true })).toString('latin1');
+    const body = (text: string): string => `$${text}#${sum(text)}`;
+    expect(framed(new Uint8Array(15).fill(0xcc))).toBe(body(`b${'\xcc'.repeat(15)}`));
+    expect(framed(new Uint8Array(16).fill(0xcc))).toBe(body(`b\xcc*${String.fromCharCode(15 + 29)}`));
+    expect(framed(new Uint8Array(20).fill(0x01))).toBe(body(`b${'\x01'.repeat(20)}`));
   });
 
   it('escapes $, #, } and * (gdb manual, "Overview": a reply must also escape *)', () => {
