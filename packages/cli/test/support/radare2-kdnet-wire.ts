@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { ArrivalQueue } from './arrival-queue.js';
 
 /**
  * radare2's KDNET client (`winkd://HOST:PORT:KEY`), datagram for datagram, for tests that need no
@@ -65,8 +66,7 @@ export class Radare2KdnetWire {
   private target: { address: string; port: number } | undefined;
   private sendSeq = 1;
   private nextId = 0x80800001;
-  private readonly packets: (KdnetKdPacket | Error)[] = [];
-  private waiter: (() => void) | undefined;
+  private readonly packets = new ArrivalQueue<KdnetKdPacket | Error>();
 
   private constructor(
     private readonly socket: Socket,
@@ -145,7 +145,6 @@ export class Radare2KdnetWire {
 
   private push(item: KdnetKdPacket | Error): void {
     this.packets.push(item);
-    this.waiter?.();
   }
 
   private fail(error: Error): void {
@@ -175,22 +174,9 @@ export class Radare2KdnetWire {
 
   /** The next KD packet, or the error radare2 would have stopped on. */
   private async next(timeoutMs: number): Promise<KdnetKdPacket> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const item = this.packets.shift();
-      if (item instanceof Error) throw item;
-      if (item !== undefined) return item;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`nothing within ${timeoutMs} ms; last read ${this.log.sequence.slice(-40).join('')}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.waiter = undefined;
-    }
+    const item = await this.packets.next(performance.now() + timeoutMs, () => `a KD packet (${timeoutMs} ms); last read ${this.log.sequence.slice(-40).join('')}`);
+    if (item instanceof Error) throw item;
+    return item;
   }
 
   /** winkd_wait_packet: the next packet of `type`, skipping at most 10 others (UNUSED not counted); RESEND aborts. */

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { encodeControlFrame, encodeDataFrame, KdcomFrameDecoder, KdPacketType, type KdcomFrameEvent } from '@vmkd/kd-protocol';
+import { ArrivalQueue } from './arrival-queue.js';
 
 /**
  * radare2's winkd client, byte for byte, for tests that need no radare2 (kd-protocol spec §4.1,
@@ -25,9 +26,7 @@ export interface WireLog {
 
 export class Radare2Wire {
   readonly log: WireLog = { dataTypes: [], resends: 0, resetReplies: 0, sequence: [] };
-  private readonly frames: KdcomFrameEvent[] = [];
-  private waiter: (() => void) | undefined;
-  private closed = false;
+  private readonly frames = new ArrivalQueue<KdcomFrameEvent>();
   private nextId = 0x80800000;
   private readonly decoder = new KdcomFrameDecoder((event) => {
     if (event.kind === 'data') {
@@ -45,15 +44,11 @@ export class Radare2Wire {
       this.log.sequence.push('R');
     }
     this.frames.push(event);
-    this.waiter?.();
   });
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-    socket.on('close', () => {
-      this.closed = true;
-      this.waiter?.();
-    });
+    socket.on('close', () => this.frames.close('connection closed'));
     socket.on('error', () => undefined);
   }
 
@@ -73,21 +68,7 @@ export class Radare2Wire {
     const deadline = performance.now() + timeoutMs;
     let skipped = 0;
     for (;;) {
-      const frame = this.frames.shift();
-      if (frame === undefined) {
-        if (this.closed) throw new Error(`connection closed while waiting for ${leader} type ${type}`);
-        const left = deadline - performance.now();
-        if (left <= 0) throw new Error(`no ${leader} type ${type} within ${timeoutMs} ms; data types so far ${JSON.stringify(this.log.dataTypes)}`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          this.waiter = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.waiter = undefined;
-        continue;
-      }
+      const frame = await this.frames.next(deadline, () => `${leader} type ${type} (${timeoutMs} ms); data types so far ${JSON.stringify(this.log.dataTypes)}`);
       if (frame.kind === 'control' && frame.type === KdPacketType.Resend) throw new Error('RESEND from the target: radare2 abandons the operation ("malformed packet")');
       if ((frame.kind === 'data' || frame.kind === 'control') && frame.kind === leader && frame.type === type) return frame;
       if (frame.kind === 'data' || frame.kind === 'control') {
@@ -128,7 +109,7 @@ export class Radare2Wire {
 
   /** Data packets that arrived and were not asked for yet. */
   pending(): KdcomFrameEvent[] {
-    return [...this.frames];
+    return this.frames.pending();
   }
 
   close(): void {
