@@ -1,8 +1,8 @@
 /**
- * Bench: 16 MiB read through gdb's `dump binary memory` (RSP `m` packets → the endpoint's
- * DebuggerSession → router → guest transport → virtual kernel) against the same 16 MiB read by
- * vmkd's own DebuggerSession on the same route, and against gdb's own ceiling: the same dump from
- * an RSP server that answers every `m` instantly from memory (bench/instant-rsp-server.ts). All
+ * Bench: 16 MiB (or --size-kib) read through gdb's `dump binary memory` (RSP `m` or `x` packets →
+ * the endpoint's DebuggerSession → router → guest transport → virtual kernel) against the same
+ * bytes read by vmkd's own DebuggerSession on the same route, and against gdb's own ceiling: the
+ * same dump from an RSP server that answers every read instantly from memory (bench/instant-rsp-server.ts). All
  * three run against the same stopped kernel, interleaved run by run. gdb's time is taken inside
  * gdb (Python's clock around the dump), so its start-up is not counted, and so is gdb's own CPU
  * time for the dump (time.process_time()). The CPU time of this process (sim, transport, router,
@@ -10,6 +10,7 @@
  *
  *   npm run bench -w @vmkd/cli            (or: node --import tsx --conditions=@vmkd/source bench/gdb-dump.bench.ts)
  *   … -- --via serial --runs 5 --packet-size 1ed00 --content zero --gdb /path/to/gdb-16
+ *   … -- --via serial-115200 --size-kib 256 --content random     (a real COM port's pace)
  *
  * `--gdb` names the gdb to run (default `gdb` on PATH): gdb 13 (Debian 12) reads with hex `m`
  * packets, gdb 16 and later with binary `x` (half the characters to read); the instant stub
@@ -31,7 +32,6 @@ import { openSimRoute, type GuestVia } from '../test/gdb-remote/sim-route.js';
 import { gdbDump, type GdbRun } from './gdb-dump-run.js';
 import { openInstantRspServer } from './instant-rsp-server.js';
 
-const SIZE = 16 * 1024 * 1024;
 
 const { values: args } = parseArgs({
   options: {
@@ -40,15 +40,18 @@ const { values: args } = parseArgs({
     'packet-size': { type: 'string', multiple: true },
     content: { type: 'string', multiple: true },
     gdb: { type: 'string', default: 'gdb' },
+    'size-kib': { type: 'string', default: String(16 * 1024) },
   },
 });
+/** 16 MiB by default; a paced serial line (`--via serial-115200`) wants less (256 KiB take 23 s). */
+const SIZE = Number(args['size-kib']) * 1024;
 const GDB = args.gdb;
 const RUNS = Number(args.runs);
 const VIAS = (args.via ?? ['serial', 'kdrpc']) as GuestVia[];
 // The default PacketSize: one `m` = sixteen full KD reads (0x3da0, two, was measured slower).
 const PACKET_SIZES = (args['packet-size'] ?? ['1ed00']).map((h) => parseInt(h, 16));
 /**
- * What the 16 MiB hold: the virtual kernel's data (hash-like bytes, nothing to compress) and a
+ * What the bytes hold: the virtual kernel's data (hash-like bytes, nothing to compress) and a
  * zeroed region (written first through the session), as much of a real kernel's memory is: the
  * endpoint run-length encodes it, so gdb has far fewer characters to read.
  */
@@ -137,7 +140,7 @@ async function cell(via: GuestVia, packetSize: number, content: Content): Promis
 
 const rows: Row[] = [];
 for (const via of VIAS) for (const content of CONTENTS) for (const packetSize of PACKET_SIZES) rows.push(await cell(via, packetSize, content));
-console.log(`16 MiB read, median of ${RUNS} (${new Date().toISOString()}, node ${process.version})\n`);
+console.log(`${SIZE >= 1 << 20 ? `${SIZE / (1 << 20)} MiB` : `${SIZE / 1024} KiB`} read, median of ${RUNS} (${new Date().toISOString()}, node ${process.version})\n`);
 console.log(`${execFileSync(GDB, ['--version'], { encoding: 'utf8' }).split('\n')[0]}\n`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs\n`);
 console.log(
@@ -147,6 +150,6 @@ console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const spread = `${Math.min(...r.ratios).toFixed(1)}–${Math.max(...r.ratios).toFixed(1)}`;
   console.log(
-    `| sim via ${r.via} (unpaced, in-process) | ${r.content} | 0x${r.packetSize.toString(16)} | ${r.own.toFixed(3)} s (${r.ownCpu.toFixed(2)} s) | ${r.gdb.toFixed(3)} s | ${(r.gdb / r.own).toFixed(2)}× (${spread}) | ${r.ceiling.toFixed(3)} s | ${(r.gdb / r.ceiling).toFixed(2)}× | ${(r.ceiling / r.own).toFixed(2)}× | ${r.gdbCpu.toFixed(2)} s (${r.ceilingCpu.toFixed(2)} s) | ${r.endpointCpu.toFixed(2)} s |`,
+    `| sim via ${r.via}${r.via === 'serial-115200' ? ' (paced' : ' (unpaced'}, in-process) | ${r.content} | 0x${r.packetSize.toString(16)} | ${r.own.toFixed(3)} s (${r.ownCpu.toFixed(2)} s) | ${r.gdb.toFixed(3)} s | ${(r.gdb / r.own).toFixed(2)}× (${spread}) | ${r.ceiling.toFixed(3)} s | ${(r.gdb / r.ceiling).toFixed(2)}× | ${(r.ceiling / r.own).toFixed(2)}× | ${r.gdbCpu.toFixed(2)} s (${r.ceilingCpu.toFixed(2)} s) | ${r.endpointCpu.toFixed(2)} s |`,
   );
 }

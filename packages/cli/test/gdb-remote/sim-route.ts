@@ -3,7 +3,7 @@ import { createGdbEndpoint, type GdbEndpoint, type GdbEndpointOptions } from '@v
 import { route, type Route } from '@vmkd/router';
 import { createSimTarget, type SimTarget } from '@vmkd/sim-target';
 
-export type GuestVia = 'serial' | 'kdrpc';
+export type GuestVia = 'serial' | 'kdrpc' | 'serial-115200';
 
 export interface SimRoute {
   readonly sim: SimTarget;
@@ -12,8 +12,11 @@ export interface SimRoute {
   close(): Promise<void>;
 }
 
-/** The guest URIs: KDCOM over an unpaced in-memory serial line, or KDRPC through GuestRPC and the emulated VMX. */
-const GUEST_URI: Record<GuestVia, string> = { serial: 'sim://?via=serial&baud=0', kdrpc: 'sim://?via=kdrpc' };
+/**
+ * The guest URIs: KDCOM over an unpaced in-memory serial line, KDRPC through GuestRPC and the
+ * emulated VMX, or KDCOM over a line paced like a real COM port (115,200 baud: 11.5 KB/s).
+ */
+const GUEST_URI: Record<GuestVia, string> = { serial: 'sim://?via=serial&baud=0', kdrpc: 'sim://?via=kdrpc', 'serial-115200': 'sim://?via=serial&baud=115200' };
 
 /**
  * The virtual kernel behind a real guest transport, opened through connect's registry as `vmkd
