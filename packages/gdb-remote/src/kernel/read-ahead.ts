@@ -26,9 +26,10 @@ interface Block {
  *
  * The prefetch runs one KD read (at most 3,944 bytes) at a time, lets the event loop run after
  * each, and looks at its queue before each one: when the client asks for anything else, or memory
- * may have changed (a write, a breakpoint, the kernel resuming), the queue is dropped and the next request waits for at most the one KD
- * read in flight, however slow the line (KD has no way to cancel a request it sent). A block is
- * served once, to the exact request it predicted; nothing is kept across requests.
+ * may have changed (a write, a breakpoint, the kernel resuming), the queue is dropped and the next
+ * request waits for at most the one KD read in flight, however slow the line (KD has no way to
+ * cancel a request it sent). A block is served once, to the exact request it predicted; nothing is
+ * kept across requests.
  */
 export class ReadAhead {
   private blocks: Block[] = [];

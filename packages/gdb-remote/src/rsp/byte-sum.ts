@@ -1,10 +1,10 @@
+const EMPTY = new Uint32Array(0);
+
 /**
  * The sum of bytes[start, end) modulo 256: an RSP checksum (gdb manual, "Overview"). Four bytes
  * at a time through a 32-bit view, in two 16-bit lanes folded every 128 words before they can
  * overflow: a third of the time of a byte loop over a 63 KB frame.
  */
-const EMPTY = new Uint32Array(0);
-
 export function byteSum(bytes: Uint8Array, start: number, end: number): number {
   let sum = 0;
   let i = start;

@@ -12,6 +12,3 @@ export const ESCAPE = 0x7d;
 export const STAR = 0x2a;
 /** ^C outside a packet: the client asks for a stop. */
 export const INTERRUPT = 0x03;
-
-/** 1 for the bytes a frame's body must escape: `$`, `#`, `}` and (in replies) `*`. */
-export const MUST_ESCAPE = Uint8Array.from({ length: 256 }, (_, b) => (b === DOLLAR || b === HASH || b === ESCAPE || b === STAR ? 1 : 0));

@@ -43,7 +43,6 @@ export function initialRspDecoderState(maxBody: number): RspDecoderState {
   return { phase: 'idle', body: new Uint8Array(0), length: 0, sum: 0, csHigh: 0, maxBody };
 }
 
-
 function hexValue(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;
   if (b >= 0x61 && b <= 0x66) return b - 0x57;
