@@ -2,11 +2,11 @@
  * Bench: 16 MiB (or --size-kib) read through gdb's `dump binary memory` (RSP `m` or `x` packets →
  * the endpoint's DebuggerSession → router → guest transport → virtual kernel) against the same
  * bytes read by vmkd's own DebuggerSession on the same route, and against gdb's own ceiling: the
- * same dump from an RSP server that answers every read instantly from memory (bench/instant-rsp-server.ts). All
- * three run against the same stopped kernel, interleaved run by run. gdb's time is taken inside
- * gdb (Python's clock around the dump), so its start-up is not counted, and so is gdb's own CPU
- * time for the dump (time.process_time()). The CPU time of this process (sim, transport, router,
- * endpoint) is taken around each read as well.
+ * same dump from an RSP server that answers every read instantly from memory
+ * (bench/instant-rsp-server.ts). All three run against the same stopped kernel, interleaved run
+ * by run. gdb's time is taken inside gdb (Python's clock around the dump), so its start-up is not
+ * counted, and so is gdb's own CPU time for the dump (time.process_time()). The CPU time of this
+ * process (sim, transport, router, endpoint) is taken around each read as well.
  *
  *   npm run bench -w @vmkd/cli            (or: node --import tsx --conditions=@vmkd/source bench/gdb-dump.bench.ts)
  *   … -- --via serial --runs 5 --packet-size 1ed00 --content zero --gdb /path/to/gdb-16

@@ -2,11 +2,11 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { encodeBinaryPacket, encodeHexPacket } from '@vmkd/gdb-remote';
 
 /**
- * gdb's own ceiling for the dump bench: an RSP server that answers every memory read (`m`, `x`) at once from memory
- * it already holds, with the reply frame built before the timed dump (each distinct request's
- * frame is cached on first sight; the bench runs one untimed dump first). Whatever time gdb then
- * takes for `dump binary memory` is gdb's own: reading the hex replies off the socket, checking
- * and decoding them, writing the file. No stub answering `m` in hex can make gdb faster than
+ * gdb's own ceiling for the dump bench: an RSP server that answers every memory read (`m`, `x`)
+ * at once from memory it already holds, with the reply frame built before the timed dump (each
+ * distinct request's frame is cached on first sight; the bench runs one untimed dump first).
+ * Whatever time gdb then takes for `dump binary memory` is gdb's own: reading the replies off the
+ * socket, checking and decoding them, writing the file. No stub can make that gdb faster than
  * this, so it is the yardstick for the part of the gdb / DebuggerSession ratio that belongs to
  * the endpoint.
  *
