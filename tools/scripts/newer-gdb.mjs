@@ -9,7 +9,9 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+// POSIX paths throughout: the tree and its launcher exist on Linux only (also when this module is
+// loaded by the Windows lane's tests).
+import { posix } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** The Debian release whose gdb is used, and the first gdb major version with binary reads. */
@@ -26,7 +28,7 @@ export function newerGdbDir(env, home) {
 
 /** The command tests run: VMKD_NEWER_GDB when set, else the launcher in the cache. */
 export function newerGdbLauncher(env = process.env, home = homedir()) {
-  return env.VMKD_NEWER_GDB ? env.VMKD_NEWER_GDB : join(newerGdbDir(env, home), 'gdb');
+  return env.VMKD_NEWER_GDB ? env.VMKD_NEWER_GDB : posix.join(newerGdbDir(env, home), 'gdb');
 }
 
 /** gdb's major version from the first line of `gdb --version` ("GNU gdb (Debian 16.3-1) 16.3"). */
@@ -70,7 +72,7 @@ export function mountsUnder(dir, procMounts) {
 function main() {
   const say = (text) => process.stderr.write(`newer-gdb: ${text}\n`);
   const dir = newerGdbDir(process.env, homedir());
-  const launcher = join(dir, 'gdb');
+  const launcher = posix.join(dir, 'gdb');
   if (process.env.VMKD_NEWER_GDB) {
     say(`using VMKD_NEWER_GDB=${process.env.VMKD_NEWER_GDB}: ${newerGdbUnavailable(process.env.VMKD_NEWER_GDB) ?? 'ready'}`);
     return 0;
@@ -85,7 +87,7 @@ function main() {
     say(`not set up (needs Linux x86-64, root and debootstrap); the gdb ${MIN_MAJOR} tests skip`);
     return 0;
   }
-  const root = join(dir, 'root');
+  const root = posix.join(dir, 'root');
   const mounted = mountsUnder(dir, readFileSync('/proc/mounts', 'utf8'));
   if (mounted.length > 0) {
     say(`not touching ${dir}: something is mounted inside it (${mounted.join(', ')}); unmount it first. The gdb ${MIN_MAJOR} tests skip`);
