@@ -6,8 +6,8 @@
  * always, the binary `x` reply when the client is gdb); other replies go as they are.
  */
 
+import { kdChecksum } from '@vmkd/kd-protocol';
 import { DOLLAR, ESCAPE, HASH, STAR } from './rsp-bytes.js';
-import { byteSum } from './byte-sum.js';
 import { writeRepeats } from './run-length.js';
 
 const HEX = '0123456789abcdef';
@@ -108,7 +108,8 @@ export function encodeBinaryPacket(prefix: number | undefined, bytes: Uint8Array
     }
   }
   o = copy(bytes, from, n, out, o);
-  const sum = (prefix ?? 0) + byteSum(out, body, o);
+  // RSP's checksum is the byte sum mod 256: the low byte of KDCOM's (summed a word at a time).
+  const sum = ((prefix ?? 0) + kdChecksum(out, body, o)) & 0xff;
   out[o] = HASH;
   out[o + 1] = HEX.charCodeAt((sum >> 4) & 0xf);
   out[o + 2] = HEX.charCodeAt(sum & 0xf);
